@@ -1,0 +1,26 @@
+# Two commands set everything up on a fresh machine with Python and pip:
+#   make serve   - every function on http://127.0.0.1:8080 with an embedded PostgreSQL
+#   make test    - install what the tests need and run them all against a real PostgreSQL
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: serve test install bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+serve: $(STAMP)
+	HOST=$${HOST:-127.0.0.1} PORT=$${PORT:-8080} $(BIN)/billing serve
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) .data .pytest_cache .hypothesis

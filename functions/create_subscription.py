@@ -1,0 +1,11 @@
+from shared.runtime.call import Call
+from shared.runtime.registry import operation
+from shared.schemas.subscriptions import Subscription, SubscriptionCreate
+from shared.services import subscriptions
+
+
+@operation("POST", "/v1/subscriptions", family="subscriptions",
+           summary="Subscribe a customer to a plan (issues the first invoice unless trialing)",
+           body=SubscriptionCreate, response=Subscription, status=201)
+async def create_subscription(call: Call):
+    return await subscriptions.create_subscription(call.uow(), call.tenant_id, call.body, call.clock)

@@ -1,0 +1,10 @@
+from shared.runtime.call import Call
+from shared.runtime.registry import operation
+from shared.schemas.customers import Customer, CustomerUpdate
+from shared.services import customers
+
+
+@operation("PATCH", "/v1/customers/{id}", family="customers", summary="Update a customer",
+           body=CustomerUpdate, response=Customer)
+async def update_customer(call: Call):
+    return await customers.update_customer(call.uow(), call.tenant_id, call.path("id"), call.body, call.clock)

@@ -1,0 +1,254 @@
+"""The schema, as SQLAlchemy 2 typed models. Alembic migrations must produce exactly this.
+
+Every tenant-owned table has a composite primary key (tenant_id, id) and every
+foreign key, unique constraint and hot index leads with tenant_id, so the schema
+can be distributed by tenant (Citus) later without a rewrite. The invariants that
+must never break are constraints, so a concurrency bug surfaces as a conflict,
+never as bad data.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from shared.domain.money import MAX_AMOUNT
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+Timestamp = DateTime(timezone=True)
+Money = BigInteger
+CURRENCY_CHECK = "~ '^[A-Z]{3}$'"
+
+
+def money_check(column: str, *, signed: bool = False) -> CheckConstraint:
+    low = -MAX_AMOUNT if signed else 0
+    return CheckConstraint(f"{column} BETWEEN {low} AND {MAX_AMOUNT}", name=f"{column}_range")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Tenant(Base):
+    """A billing account of this service. Reference data: small, read by every request."""
+
+    __tablename__ = "tenants"
+    __table_args__ = (
+        CheckConstraint("days_until_due BETWEEN 0 AND 365", name="days_until_due_range"),
+        CheckConstraint("grace_period_days BETWEEN 0 AND 365", name="grace_period_days_range"),
+        CheckConstraint("next_invoice_number >= 1", name="next_invoice_number_positive"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    days_until_due: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    grace_period_days: Mapped[int] = mapped_column(Integer, server_default=text("30"))
+    # Gap-free invoice numbering: incremented under the tenant row lock in the same
+    # transaction that inserts the invoices, so a rollback gives the numbers back.
+    next_invoice_number: Mapped[int] = mapped_column(BigInteger, server_default=text("1"))
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class ApiKey(Base):
+    __tablename__ = "api_keys"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE"),
+        # Looked up by hash before the tenant is known: a global unique index by design.
+        UniqueConstraint("key_hash"),
+    )
+
+    tenant_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    key_hash: Mapped[str] = mapped_column(String(64))
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    revoked_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
+        UniqueConstraint("tenant_id", "email"),
+    )
+
+    tenant_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    email: Mapped[str] = mapped_column(String(320))
+    name: Mapped[str] = mapped_column(Text)
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSONB, server_default=text("'{}'::jsonb"))
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    updated_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class Plan(Base):
+    """A price and a cadence. Never repriced once created: make a new plan instead."""
+
+    __tablename__ = "plans"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
+        UniqueConstraint("tenant_id", "code"),
+        money_check("amount"),
+        CheckConstraint(f"currency {CURRENCY_CHECK}", name="currency_format"),
+        CheckConstraint("interval IN ('day', 'week', 'month', 'year')", name="interval_known"),
+        CheckConstraint("interval_count >= 1", name="interval_count_positive"),
+        CheckConstraint("trial_period_days >= 0", name="trial_period_days_nonnegative"),
+    )
+
+    tenant_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    code: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(Text)
+    amount: Mapped[int] = mapped_column(Money)
+    currency: Mapped[str] = mapped_column(String(3))
+    interval: Mapped[str] = mapped_column(String(8))
+    interval_count: Mapped[int] = mapped_column(Integer)
+    trial_period_days: Mapped[int] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    archived_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class Subscription(Base):
+    __tablename__ = "subscriptions"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "customer_id"], ["customers.tenant_id", "customers.id"]),
+        ForeignKeyConstraint(["tenant_id", "plan_id"], ["plans.tenant_id", "plans.id"]),
+        CheckConstraint(
+            "status IN ('trialing', 'active', 'past_due', 'paused', 'canceled')", name="status_known"
+        ),
+        CheckConstraint("current_period_end > current_period_start", name="period_nonempty"),
+        CheckConstraint("cycle >= 0", name="cycle_nonnegative"),
+        Index(None, "tenant_id", "customer_id", "id"),
+        Index(None, "tenant_id", "status", "id"),
+    )
+
+    tenant_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(40))
+    plan_id: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(16))
+    # Periods are computed from (anchor, cycle): cycle n is [anchor + n, anchor + n + 1).
+    billing_cycle_anchor: Mapped[datetime] = mapped_column(Timestamp)
+    cycle: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    current_period_start: Mapped[datetime] = mapped_column(Timestamp)
+    current_period_end: Mapped[datetime] = mapped_column(Timestamp)
+    trial_end: Mapped[datetime | None] = mapped_column(Timestamp)
+    cancel_at_period_end: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    canceled_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    ended_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class Invoice(Base):
+    __tablename__ = "invoices"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "customer_id"], ["customers.tenant_id", "customers.id"]),
+        ForeignKeyConstraint(
+            ["tenant_id", "subscription_id"], ["subscriptions.tenant_id", "subscriptions.id"]
+        ),
+        UniqueConstraint("tenant_id", "number"),
+        CheckConstraint(
+            "status IN ('draft', 'open', 'paid', 'void', 'uncollectible')", name="status_known"
+        ),
+        CheckConstraint(
+            "billing_reason IN ('subscription_create', 'subscription_cycle', 'subscription_update')",
+            name="billing_reason_known",
+        ),
+        CheckConstraint(f"currency {CURRENCY_CHECK}", name="currency_format"),
+        CheckConstraint("period_end > period_start", name="period_nonempty"),
+        CheckConstraint("number >= 1", name="number_positive"),
+        money_check("subtotal", signed=True),
+        money_check("total", signed=True),
+        money_check("amount_due"),
+        money_check("amount_paid"),
+        CheckConstraint("total = subtotal", name="total_is_subtotal"),
+        CheckConstraint("amount_due = GREATEST(total, 0)", name="amount_due_from_total"),
+        CheckConstraint("amount_paid <= amount_due", name="not_overpaid"),
+        CheckConstraint("status <> 'paid' OR amount_paid = amount_due", name="paid_in_full"),
+        # Exactly one cycle invoice per subscription period, whoever races to create it.
+        Index(
+            "uq_invoices_one_per_period",
+            "tenant_id",
+            "subscription_id",
+            "period_start",
+            unique=True,
+            postgresql_where=text("billing_reason IN ('subscription_create', 'subscription_cycle')"),
+        ),
+        Index(None, "tenant_id", "customer_id", "id"),
+        Index(None, "tenant_id", "subscription_id", "id"),
+        Index(None, "tenant_id", "status", "id"),
+    )
+
+    tenant_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    number: Mapped[int] = mapped_column(BigInteger)
+    customer_id: Mapped[str] = mapped_column(String(40))
+    subscription_id: Mapped[str | None] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(16))
+    billing_reason: Mapped[str] = mapped_column(String(24))
+    currency: Mapped[str] = mapped_column(String(3))
+    period_start: Mapped[datetime] = mapped_column(Timestamp)
+    period_end: Mapped[datetime] = mapped_column(Timestamp)
+    subtotal: Mapped[int] = mapped_column(Money)
+    total: Mapped[int] = mapped_column(Money)
+    amount_due: Mapped[int] = mapped_column(Money)
+    amount_paid: Mapped[int] = mapped_column(Money, server_default=text("0"))
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    due_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    finalized_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    paid_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    voided_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    marked_uncollectible_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+    lines: Mapped[list[InvoiceLine]] = relationship(
+        order_by="InvoiceLine.position", lazy="raise", passive_deletes=True
+    )
+
+
+class InvoiceLine(Base):
+    __tablename__ = "invoice_lines"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["tenant_id", "invoice_id"], ["invoices.tenant_id", "invoices.id"], ondelete="CASCADE"
+        ),
+        UniqueConstraint("tenant_id", "invoice_id", "position"),
+        money_check("amount", signed=True),
+        CheckConstraint(f"currency {CURRENCY_CHECK}", name="currency_format"),
+        CheckConstraint("period_end > period_start", name="period_nonempty"),
+    )
+
+    tenant_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    invoice_id: Mapped[str] = mapped_column(String(40))
+    position: Mapped[int] = mapped_column(Integer)
+    description: Mapped[str] = mapped_column(Text)
+    amount: Mapped[int] = mapped_column(Money)
+    currency: Mapped[str] = mapped_column(String(3))
+    period_start: Mapped[datetime] = mapped_column(Timestamp)
+    period_end: Mapped[datetime] = mapped_column(Timestamp)
+    plan_id: Mapped[str | None] = mapped_column(String(40))
+    proration: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))

@@ -1,0 +1,115 @@
+"""The app factory: one aiohttp application serving the selected functions."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import AsyncIterator
+from importlib.metadata import PackageNotFoundError, version
+
+from aiohttp import web
+from sqlalchemy import text
+
+from shared.clock import Clock, SystemClock
+from shared.db.engine import make_engine, make_sessionmaker
+from shared.db.uow import UnitOfWork
+from shared.runtime import openapi
+from shared.runtime.docs import add_docs_routes
+from shared.runtime.http import http_handler
+from shared.runtime.keys import CLOCK, ENGINE, KEY_CACHE, OPERATIONS, REQUEST_ID, SESSIONS, SETTINGS
+from shared.runtime.problems import problem, problems_middleware
+from shared.runtime.registry import Operation, select
+from shared.services.tenants import ensure_bootstrap_key
+from shared.settings import Settings
+
+log = logging.getLogger("billing")
+
+
+def package_version() -> str:
+    try:
+        return version("billing-functions")
+    except PackageNotFoundError:
+        return "0.0.0"
+
+
+@web.middleware
+async def request_id_middleware(request: web.Request, handler):  # type: ignore[no-untyped-def]
+    incoming = request.headers.get("X-Request-Id", "")
+    # Accept a caller's id only if it is short and printable: it ends up in logs.
+    rid = incoming if 0 < len(incoming) <= 128 and incoming.isprintable() else secrets.token_hex(16)
+    request[REQUEST_ID] = rid
+    response = await handler(request)
+    response.headers["X-Request-Id"] = rid
+    return response
+
+
+async def _database(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    if not settings.database_url:
+        raise SystemExit("DATABASE_URL is not set (billing serve starts an embedded database when it is unset)")
+    engine = make_engine(settings.database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow)
+    app[ENGINE] = engine
+    app[SESSIONS] = make_sessionmaker(engine)
+    if settings.bootstrap_api_key:
+        await ensure_bootstrap_key(UnitOfWork(app[SESSIONS]), settings.bootstrap_api_key, app[CLOCK])
+    yield
+    await engine.dispose()
+
+
+async def health(request: web.Request) -> web.Response:
+    """Liveness: the process answers. Deliberately no database call."""
+    return web.json_response({"status": "ok"})
+
+
+async def ready(request: web.Request) -> web.Response:
+    """Readiness: the database answers within two seconds."""
+    try:
+        async with asyncio.timeout(2):
+            async with request.app[ENGINE].connect() as conn:
+                await conn.execute(text("SELECT 1"))
+    except Exception as error:  # any failure means "not ready", never a 500
+        log.warning("readiness check failed: %s", error)
+        return problem(503, "the database is not reachable")
+    return web.json_response({"status": "ready"})
+
+
+async def openapi_document(request: web.Request) -> web.Response:
+    document = openapi.build(request.app[OPERATIONS], title="Billing API", version=package_version())
+    return web.json_response(document)
+
+
+def check_signature(settings: Settings, operations: tuple[Operation, ...]) -> None:
+    if settings.signature_type is None:
+        return
+    mismatched = [op.name for op in operations if op.signature != settings.signature_type]
+    if mismatched:
+        raise SystemExit(
+            f"FUNCTION_SIGNATURE_TYPE={settings.signature_type} but {mismatched} are not "
+            f"{settings.signature_type} functions; set FUNCTION_TARGET to select matching ones"
+        )
+
+
+def make_app(
+    settings: Settings,
+    *,
+    operations: tuple[Operation, ...] | None = None,
+    clock: Clock | None = None,
+) -> web.Application:
+    ops = select(settings.function_target) if operations is None else operations
+    check_signature(settings, ops)
+    app = web.Application(
+        client_max_size=settings.max_body_bytes,
+        middlewares=[request_id_middleware, problems_middleware],
+    )
+    app[SETTINGS] = settings
+    app[CLOCK] = clock or SystemClock()
+    app[OPERATIONS] = ops
+    app[KEY_CACHE] = {}
+    app.cleanup_ctx.append(_database)
+    for op in ops:
+        app.router.add_route(op.method, op.path, http_handler(op), name=op.name)
+    app.router.add_get("/health", health)
+    app.router.add_get("/ready", ready)
+    app.router.add_get("/openapi.json", openapi_document)
+    add_docs_routes(app)
+    return app

@@ -1,0 +1,32 @@
+"""What a function handler receives: the parsed request, its tenant, and its resources."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from shared.clock import Clock
+from shared.db.uow import UnitOfWork
+from shared.runtime.keys import CLOCK, SESSIONS, TENANT_ID
+
+
+@dataclass(frozen=True)
+class Call:
+    request: web.Request
+    body: Any = None
+    query: Any = None
+
+    @property
+    def tenant_id(self) -> str:
+        return self.request[TENANT_ID]
+
+    @property
+    def clock(self) -> Clock:
+        return self.request.app[CLOCK]
+
+    def path(self, name: str) -> str:
+        return self.request.match_info[name]
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self.request.app[SESSIONS])

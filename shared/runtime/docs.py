@@ -1,0 +1,30 @@
+"""Swagger UI at /docs, its assets served from the swagger-ui-py wheel (no CDN)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from aiohttp import web
+
+_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Billing API</title>
+<link rel="stylesheet" href="/docs/static/swagger-ui.css"></head>
+<body><div id="swagger-ui"></div>
+<script src="/docs/static/swagger-ui-bundle.js"></script>
+<script>window.ui = SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui", deepLinking: true});</script>
+</body></html>
+"""
+
+
+def assets_dir() -> Path:
+    import swagger_ui
+
+    return Path(swagger_ui.__file__).parent / "static"
+
+
+async def docs_page(request: web.Request) -> web.Response:
+    return web.Response(text=_PAGE, content_type="text/html")
+
+
+def add_docs_routes(app: web.Application) -> None:
+    app.router.add_get("/docs", docs_page)
+    app.router.add_static("/docs/static", assets_dir())

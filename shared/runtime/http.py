@@ -1,0 +1,100 @@
+"""Turns a registry Operation into an aiohttp handler: authenticate, parse, call, render."""
+from __future__ import annotations
+
+import time
+
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from shared.db.uow import UnitOfWork
+from shared.runtime.call import Call
+from shared.runtime.keys import KEY_CACHE, SESSIONS, TENANT_ID
+from shared.runtime.problems import from_validation, problem
+from shared.runtime.registry import Operation
+from shared.schemas.common import Body, Query
+from shared.services.tenants import hash_key, tenant_for_key
+
+KEY_CACHE_SECONDS = 30.0
+
+
+class NoBody(Body):
+    """Operations without a body accept nothing, or an empty JSON object."""
+
+
+class NoQuery(Query):
+    pass
+
+
+class Rejected(Exception):
+    def __init__(self, response: web.Response) -> None:
+        self.response = response
+
+
+async def authenticate(request: web.Request) -> str:
+    header = request.headers.get("Authorization", "")
+    scheme, _, key = header.partition(" ")
+    challenge = {"WWW-Authenticate": 'Bearer realm="billing"'}
+    if scheme.lower() != "bearer" or not key.strip():
+        raise Rejected(problem(401, "send your API key as 'Authorization: Bearer <key>'", headers=challenge))
+    key = key.strip()
+    # A short cache keeps the key lookup off the hot path; keys are hashed even here.
+    cache = request.app[KEY_CACHE]
+    digest = hash_key(key)
+    hit = cache.get(digest)
+    if hit is not None and hit[1] > time.monotonic():
+        return hit[0]
+    tenant_id = await tenant_for_key(UnitOfWork(request.app[SESSIONS]), key)
+    if tenant_id is None:
+        raise Rejected(problem(401, "the API key is not valid", headers=challenge))
+    cache[digest] = (tenant_id, time.monotonic() + KEY_CACHE_SECONDS)
+    return tenant_id
+
+
+async def parse_body(request: web.Request, model: type[BaseModel]) -> BaseModel:
+    raw = await request.read()  # aiohttp enforces client_max_size here (413)
+    if not raw.strip():
+        raw = b"{}"
+    elif request.content_type not in ("application/json", "application/octet-stream") and not (
+        request.content_type.endswith("+json")
+    ):
+        raise Rejected(problem(415, f"send JSON (application/json), not {request.content_type}"))
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as error:
+        raise Rejected(from_validation(error)) from error
+
+
+def parse_query(request: web.Request, model: type[BaseModel]) -> BaseModel:
+    repeated = [key for key in set(request.query.keys()) if len(request.query.getall(key)) > 1]
+    if repeated:
+        raise Rejected(problem(422, f"query parameter(s) given more than once: {sorted(repeated)}"))
+    try:
+        return model.model_validate(dict(request.query))
+    except ValidationError as error:
+        raise Rejected(from_validation(error, where="query")) from error
+
+
+def render(op: Operation, result: object) -> web.Response:
+    if op.response is None:
+        return web.Response(status=op.status)
+    payload = op.response.model_validate(result, from_attributes=True)
+    return web.Response(status=op.status, body=payload.model_dump_json(), content_type="application/json")
+
+
+def http_handler(op: Operation):  # type: ignore[no-untyped-def]
+    body_model = op.body or NoBody
+    query_model = op.query or NoQuery
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        try:
+            if op.auth:
+                request[TENANT_ID] = await authenticate(request)
+            query = parse_query(request, query_model)
+            body = await parse_body(request, body_model) if request.method in ("POST", "PATCH", "PUT") else None
+        except Rejected as rejected:
+            return rejected.response
+        result = await op.handler(Call(request, body=body, query=query))
+        return render(op, result)
+
+    handle.__name__ = op.operation_id
+    return handle

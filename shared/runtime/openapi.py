@@ -1,0 +1,111 @@
+"""OpenAPI 3.1, derived from the registry and the pydantic models. Never written by hand."""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from shared.runtime.registry import Operation
+
+_PATH_PARAM = re.compile(r"{(\w+)}")
+_ERRORS = {
+    400: "Malformed JSON",
+    401: "Missing or invalid API key",
+    404: "No such object for this tenant",
+    409: "Conflicts with the current state",
+    413: "Body larger than the limit",
+    415: "Body is not JSON",
+    422: "Invalid fields",
+}
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "RFC 9457 problem details",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string", "format": "uri"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"field": {"type": "string"}, "message": {"type": "string"}, "code": {"type": "string"}},
+            },
+        },
+    },
+}
+
+
+def _query_parameters(model: type[BaseModel] | None) -> list[dict[str, Any]]:
+    if model is None:
+        return []
+    schema = model.model_json_schema()
+    return [
+        {"name": name, "in": "query", "required": name in schema.get("required", []), "schema": prop}
+        for name, prop in schema.get("properties", {}).items()
+    ]
+
+
+def build(operations: tuple[Operation, ...], *, title: str, version: str) -> dict[str, Any]:
+    bodies = {op.body for op in operations if op.body is not None}
+    responses = {op.response for op in operations if op.response is not None}
+    inputs = [(model, "validation") for model in sorted(bodies, key=lambda m: m.__name__)]
+    outputs = [(model, "serialization") for model in sorted(responses, key=lambda m: m.__name__)]
+    refs, defs = models_json_schema(inputs + outputs, ref_template="#/components/schemas/{model}")  # type: ignore[arg-type]
+    schemas = defs.get("$defs", {})
+    schemas["Problem"] = PROBLEM_SCHEMA
+
+    paths: dict[str, dict[str, Any]] = {}
+    for op in operations:
+        spec: dict[str, Any] = {
+            "operationId": op.operation_id,
+            "summary": op.summary,
+            "tags": [op.family],
+            "x-function": op.name,
+            "parameters": [
+                {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+                for name in _PATH_PARAM.findall(op.path)
+            ]
+            + _query_parameters(op.query),
+            "responses": {},
+        }
+        if op.auth:
+            spec["security"] = [{"bearerAuth": []}]
+        else:
+            spec["security"] = []
+        if op.body is not None:
+            spec["requestBody"] = {
+                "required": True,
+                "content": {"application/json": {"schema": refs[(op.body, "validation")]}},
+            }
+        ok: dict[str, Any] = {"description": "Success"}
+        if op.response is not None:
+            ok["content"] = {"application/json": {"schema": refs[(op.response, "serialization")]}}
+        spec["responses"][str(op.status)] = ok
+        for status, text in _ERRORS.items():
+            if status == 401 and not op.auth:
+                continue
+            spec["responses"][str(status)] = {
+                "description": text,
+                "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+            }
+        paths.setdefault(op.path, {})[op.method.lower()] = spec
+
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": title,
+            "version": version,
+            "description": "Subscription billing: customers, plans, subscriptions and invoices. "
+            "Money is integer minor units with an ISO 4217 currency; timestamps are RFC 3339 UTC.",
+        },
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "description": "API key"}},
+        },
+    }

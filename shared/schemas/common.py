@@ -1,0 +1,66 @@
+"""Shared shapes of the v1 JSON API: strict request bodies, lax query strings, lists."""
+from __future__ import annotations
+
+from typing import Annotated, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from shared.domain import money
+from shared.domain.money import MAX_AMOUNT
+
+
+class Body(BaseModel):
+    """A request body: unknown fields and wrong JSON types are errors, never coerced."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class Query(BaseModel):
+    """Query-string parameters arrive as text, so they are parsed (lax), but unknown ones are errors."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Resource(BaseModel):
+    """A response object, read from a database row."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+
+Id = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z]+_[0-9a-z]+$")]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)]
+Amount = Annotated[int, Field(ge=0, le=MAX_AMOUNT, description="Integer amount in the currency's minor unit")]
+MetadataKey = Annotated[str, StringConstraints(min_length=1, max_length=40)]
+MetadataValue = Annotated[str, StringConstraints(max_length=500)]
+Metadata = Annotated[
+    dict[MetadataKey, MetadataValue],
+    Field(max_length=50, description="Up to 50 string key/value pairs for your own use"),
+]
+
+
+class CurrencyField(BaseModel):
+    currency: str = Field(
+        min_length=3, max_length=3, description="ISO 4217 code; any case in, upper-case out", examples=["USD"]
+    )
+
+    @field_validator("currency")
+    @classmethod
+    def _iso4217(cls, value: str) -> str:
+        code = value.upper()
+        if not money.is_currency(code):
+            raise ValueError(f"'{value}' is not an active ISO 4217 currency code")
+        return code
+
+
+class ListQuery(Query):
+    limit: int = Field(10, ge=1, le=100, description="Page size (1-100)")
+    starting_after: Id | None = Field(None, description="Cursor: the last id of the previous page")
+
+
+T = TypeVar("T")
+
+
+class ListOf(BaseModel, Generic[T]):
+    object: Literal["list"] = "list"
+    data: list[T]
+    has_more: bool

@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import computed_field
+
+from shared.domain.invoices import BillingReason, InvoiceStatus
+from shared.schemas.common import Id, ListQuery, Resource
+
+
+class InvoiceListQuery(ListQuery):
+    customer_id: Id | None = None
+    subscription_id: Id | None = None
+    status: InvoiceStatus | None = None
+
+
+class InvoiceLine(Resource):
+    id: str
+    object: Literal["line_item"] = "line_item"
+    description: str
+    amount: int
+    currency: str
+    period_start: datetime
+    period_end: datetime
+    plan_id: str | None
+    proration: bool
+
+
+class Invoice(Resource):
+    id: str
+    object: Literal["invoice"] = "invoice"
+    number: int
+    customer_id: str
+    subscription_id: str | None
+    status: InvoiceStatus
+    billing_reason: BillingReason
+    currency: str
+    period_start: datetime
+    period_end: datetime
+    subtotal: int
+    total: int
+    amount_due: int
+    amount_paid: int
+    created_at: datetime
+    due_at: datetime | None
+    finalized_at: datetime | None
+    paid_at: datetime | None
+    voided_at: datetime | None
+    marked_uncollectible_at: datetime | None
+    lines: list[InvoiceLine]
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def amount_remaining(self) -> int:
+        return self.amount_due - self.amount_paid

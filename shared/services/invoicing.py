@@ -1,0 +1,82 @@
+"""Issuing invoices: numbering, due dates, lines. Shared by every use case that bills."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import text
+
+from shared.db.tables import Invoice, InvoiceLine
+from shared.db.uow import UnitOfWork
+from shared.domain.ids import new_id
+from shared.domain.invoices import BillingReason, InvoiceStatus, LineDraft, amount_due, total_of
+from shared.domain.periods import Period
+
+_RESERVE_NUMBERS = text(
+    "UPDATE tenants SET next_invoice_number = next_invoice_number + :n "
+    "WHERE id = :tenant_id RETURNING next_invoice_number - :n AS first, days_until_due"
+)
+
+
+async def reserve_numbers(uow: UnitOfWork, tenant_id: str, count: int) -> tuple[int, int]:
+    """Take `count` consecutive invoice numbers. The tenant row stays locked until the
+    transaction ends, so numbers are gap-free (a rollback returns them) and never shared.
+    Returns (first number, the tenant's days_until_due)."""
+    row = (await uow.session.execute(_RESERVE_NUMBERS, {"n": count, "tenant_id": tenant_id})).one()
+    return row.first, row.days_until_due
+
+
+async def issue_invoice(
+    uow: UnitOfWork,
+    tenant_id: str,
+    *,
+    customer_id: str,
+    subscription_id: str | None,
+    reason: BillingReason,
+    currency: str,
+    period: Period,
+    lines: list[LineDraft],
+    now: datetime,
+) -> Invoice:
+    """Create a finalized invoice in the caller's transaction. A zero-amount invoice is
+    paid on the spot (there is nothing to collect)."""
+    number, days_until_due = await reserve_numbers(uow, tenant_id, 1)
+    total = total_of(lines)
+    due = amount_due(total)
+    invoice = Invoice(
+        tenant_id=tenant_id,
+        id=new_id("in"),
+        number=number,
+        customer_id=customer_id,
+        subscription_id=subscription_id,
+        status=InvoiceStatus.PAID if due == 0 else InvoiceStatus.OPEN,
+        billing_reason=reason,
+        currency=currency,
+        period_start=period.start,
+        period_end=period.end,
+        subtotal=total,
+        total=total,
+        amount_due=due,
+        amount_paid=0,
+        created_at=now,
+        finalized_at=now,
+        due_at=now + timedelta(days=days_until_due),
+        paid_at=now if due == 0 else None,
+    )
+    invoice.lines = [
+        InvoiceLine(
+            tenant_id=tenant_id,
+            id=new_id("il"),
+            invoice_id=invoice.id,
+            position=position,
+            description=line.description,
+            amount=line.amount,
+            currency=currency,
+            period_start=line.period_start,
+            period_end=line.period_end,
+            plan_id=line.plan_id,
+            proration=line.proration,
+        )
+        for position, line in enumerate(lines)
+    ]
+    uow.repo(tenant_id).add(invoice)
+    return invoice

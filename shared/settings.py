@@ -1,0 +1,48 @@
+"""Process settings, read once from the environment (Functions Framework contract included)."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def _int(env: dict[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "")
+    try:
+        return int(raw) if raw else default
+    except ValueError:
+        raise SystemExit(f"{name} must be an integer, got {raw!r}") from None
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str | None = None
+    host: str = "0.0.0.0"
+    port: int = 8080
+    # Functions Framework contract: which function(s) this process serves, and how.
+    function_target: str | None = None
+    signature_type: str | None = None
+    bootstrap_api_key: str | None = None
+    data_dir: Path = field(default_factory=lambda: Path(".data"))
+    max_body_bytes: int = 64 * 1024
+    db_pool_size: int = 5
+    db_max_overflow: int = 5
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if env is None else env)
+        signature = env.get("FUNCTION_SIGNATURE_TYPE") or None
+        if signature not in (None, "http", "cloudevent"):
+            raise SystemExit(f"FUNCTION_SIGNATURE_TYPE must be 'http' or 'cloudevent', got {signature!r}")
+        return cls(
+            database_url=env.get("DATABASE_URL") or None,
+            host=env.get("HOST") or "0.0.0.0",
+            port=_int(env, "PORT", 8080),
+            function_target=env.get("FUNCTION_TARGET") or None,
+            signature_type=signature,
+            bootstrap_api_key=env.get("BILLING_BOOTSTRAP_API_KEY") or None,
+            data_dir=Path(env.get("BILLING_DATA_DIR") or ".data"),
+            max_body_bytes=_int(env, "BILLING_MAX_BODY_BYTES", 64 * 1024),
+            db_pool_size=_int(env, "BILLING_DB_POOL_SIZE", 5),
+            db_max_overflow=_int(env, "BILLING_DB_MAX_OVERFLOW", 5),
+        )
