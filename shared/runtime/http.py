@@ -1,6 +1,7 @@
 """Turns a registry Operation into an aiohttp handler: authenticate, parse, call, render."""
 from __future__ import annotations
 
+import re
 import time
 
 from aiohttp import web
@@ -11,10 +12,11 @@ from shared.runtime.call import Call
 from shared.runtime.keys import KEY_CACHE, SESSIONS, TENANT_ID
 from shared.runtime.problems import from_validation, problem
 from shared.runtime.registry import Operation
-from shared.schemas.common import Body, Query
+from shared.schemas.common import ID_PATTERN, Body, Query
 from shared.services.tenants import hash_key, tenant_for_key
 
 KEY_CACHE_SECONDS = 30.0
+_ID = re.compile(ID_PATTERN)
 
 
 class NoBody(Body):
@@ -89,6 +91,9 @@ def http_handler(op: Operation):  # type: ignore[no-untyped-def]
         try:
             if op.auth:
                 request[TENANT_ID] = await authenticate(request)
+            for name, value in request.match_info.items():
+                if not _ID.match(value):  # cannot be an id of ours: no need to ask the database
+                    raise Rejected(problem(404, f"no such object: {value[:64]!r}"))
             query = parse_query(request, query_model)
             body = await parse_body(request, body_model) if request.method in ("POST", "PATCH", "PUT") else None
         except Rejected as rejected:

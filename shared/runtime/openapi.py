@@ -40,23 +40,30 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 }
 
 
-def _query_parameters(model: type[BaseModel] | None) -> list[dict[str, Any]]:
-    if model is None:
+def _query_parameters(schema: dict[str, Any] | None) -> list[dict[str, Any]]:
+    if schema is None:
         return []
-    schema = model.model_json_schema()
     return [
         {"name": name, "in": "query", "required": name in schema.get("required", []), "schema": prop}
         for name, prop in schema.get("properties", {}).items()
     ]
 
 
+def _name(ref: dict[str, str]) -> str:
+    return ref["$ref"].rsplit("/", 1)[-1]
+
+
 def build(operations: tuple[Operation, ...], *, title: str, version: str) -> dict[str, Any]:
-    bodies = {op.body for op in operations if op.body is not None}
-    responses = {op.response for op in operations if op.response is not None}
-    inputs = [(model, "validation") for model in sorted(bodies, key=lambda m: m.__name__)]
-    outputs = [(model, "serialization") for model in sorted(responses, key=lambda m: m.__name__)]
-    refs, defs = models_json_schema(inputs + outputs, ref_template="#/components/schemas/{model}")  # type: ignore[arg-type]
+    by_name = lambda m: m.__name__  # noqa: E731
+    bodies = sorted({op.body for op in operations if op.body is not None}, key=by_name)
+    queries = sorted({op.query for op in operations if op.query is not None}, key=by_name)
+    responses = sorted({op.response for op in operations if op.response is not None}, key=by_name)
+    # One pass over every model, so shared enums become components that all refs resolve to.
+    wanted = [(m, "validation") for m in bodies + queries] + [(m, "serialization") for m in responses]
+    refs, defs = models_json_schema(wanted, ref_template="#/components/schemas/{model}")  # type: ignore[arg-type]
     schemas = defs.get("$defs", {})
+    # Query models become parameters, not components of their own.
+    query_schemas = {model: schemas.pop(_name(refs[(model, "validation")])) for model in queries}
     schemas["Problem"] = PROBLEM_SCHEMA
 
     paths: dict[str, dict[str, Any]] = {}
@@ -70,7 +77,7 @@ def build(operations: tuple[Operation, ...], *, title: str, version: str) -> dic
                 {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
                 for name in _PATH_PARAM.findall(op.path)
             ]
-            + _query_parameters(op.query),
+            + _query_parameters(query_schemas.get(op.query) if op.query else None),
             "responses": {},
         }
         if op.auth:

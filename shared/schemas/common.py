@@ -3,16 +3,36 @@ from __future__ import annotations
 
 from typing import Annotated, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from shared.domain import money
 from shared.domain.money import MAX_AMOUNT
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 class Body(BaseModel):
     """A request body: unknown fields and wrong JSON types are errors, never coerced."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
+
+    @model_validator(mode="after")
+    def _no_nul_characters(self) -> Any:
+        # PostgreSQL text cannot hold U+0000: refuse it here, as a 422, not deep in the driver.
+        for name, value in self:
+            if _has_nul(value):
+                raise ValueError(f"'{name}' contains a NUL (U+0000) character")
+        return self
 
 
 class Query(BaseModel):
@@ -27,7 +47,8 @@ class Resource(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
-Id = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z]+_[0-9a-z]+$")]
+ID_PATTERN = r"^[a-z]+_[0-9a-z]{1,60}$"
+Id = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=ID_PATTERN)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)]
 Amount = Annotated[int, Field(ge=0, le=MAX_AMOUNT, description="Integer amount in the currency's minor unit")]
 MetadataKey = Annotated[str, StringConstraints(min_length=1, max_length=40)]

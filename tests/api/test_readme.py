@@ -1,0 +1,69 @@
+"""The README's walk-through, run verbatim against `billing serve` in its own process."""
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def walkthrough() -> str:
+    text = (ROOT / "README.md").read_text()
+    block = re.search(r"<!-- walkthrough:start -->\s*```bash\n(.*?)```", text, re.S)
+    assert block, "README lost its walk-through block"
+    return block.group(1)
+
+
+def wait_healthy(url: str, process: subprocess.Popen, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.communicate()[1]
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=1) as reply:
+                if reply.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError("server did not become healthy")
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="the README walk-through uses curl, not installed here")
+def test_the_readme_walkthrough_works_as_written(database_url: str) -> None:
+    port = free_port()
+    api = f"http://127.0.0.1:{port}"
+    bin_dir = Path(sys.executable).parent
+    env = {**os.environ, "DATABASE_URL": database_url, "HOST": "127.0.0.1", "PORT": str(port)}
+    env.pop("FUNCTION_TARGET", None)
+    server = subprocess.Popen([str(bin_dir / "billing"), "serve"], env=env, cwd=ROOT,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_healthy(api, server)
+        # The only edits: the port, and the venv's path for interpreters outside .venv.
+        script = walkthrough().replace("API=http://127.0.0.1:8080", f"API={api}")
+        script = script.replace(".venv/bin/billing", str(bin_dir / "billing"))
+        result = subprocess.run(["bash", "-euo", "pipefail", "-c", script], env=env, cwd=ROOT,
+                                capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+        subscription_json, invoices_json = result.stdout.strip().splitlines()[-2:]
+        assert json.loads(subscription_json)["status"] == "active"
+        [invoice] = json.loads(invoices_json)["data"]
+        assert (invoice["number"], invoice["status"], invoice["total"], invoice["currency"]) == (1, "open", 1999, "USD")
+        assert len(invoice["lines"]) == 1
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert server.returncode == 0  # SIGTERM is a graceful stop, not a crash
