@@ -10,7 +10,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from shared.db.tables import Base, Invoice
+from shared.db.tables import Base, Invoice, Tenant
 from shared.domain.errors import NotFound
 
 Row = TypeVar("Row", bound=Base)
@@ -65,3 +65,9 @@ class Repository:
         stmt = _eager(model, stmt.order_by(model.id.desc()).limit(limit + 1))  # type: ignore[attr-defined]
         rows = (await self.session.execute(stmt)).scalars().all()
         return Page(data=rows[:limit], has_more=len(rows) > limit)
+
+    async def get_tenant(self, *, for_update: bool = False) -> Tenant:
+        stmt = select(Tenant).where(Tenant.id == self.tenant_id)
+        if for_update:
+            stmt = stmt.with_for_update()
+        return (await self.session.execute(stmt)).scalar_one()

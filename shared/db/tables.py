@@ -88,10 +88,24 @@ class ApiKey(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(Timestamp)
 
 
+class TestClock(Base):
+    """Simulated time for the customers attached to it (and only them)."""
+
+    __tablename__ = "test_clocks"
+    __table_args__ = (ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),)
+
+    tenant_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str | None] = mapped_column(Text)
+    frozen_time: Mapped[datetime] = mapped_column(Timestamp)
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
 class Customer(Base):
     __tablename__ = "customers"
     __table_args__ = (
         ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
+        ForeignKeyConstraint(["tenant_id", "test_clock_id"], ["test_clocks.tenant_id", "test_clocks.id"]),
         UniqueConstraint("tenant_id", "email"),
     )
 
@@ -100,6 +114,7 @@ class Customer(Base):
     email: Mapped[str] = mapped_column(String(320))
     name: Mapped[str] = mapped_column(Text)
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSONB, server_default=text("'{}'::jsonb"))
+    test_clock_id: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(Timestamp)
     updated_at: Mapped[datetime] = mapped_column(Timestamp)
 
@@ -142,8 +157,25 @@ class Subscription(Base):
         ),
         CheckConstraint("current_period_end > current_period_start", name="period_nonempty"),
         CheckConstraint("cycle >= 0", name="cycle_nonnegative"),
+        CheckConstraint("status <> 'canceled' OR ended_at IS NOT NULL", name="canceled_has_ended_at"),
+        CheckConstraint("status <> 'paused' OR paused_at IS NOT NULL", name="paused_has_paused_at"),
         Index(None, "tenant_id", "customer_id", "id"),
         Index(None, "tenant_id", "status", "id"),
+        # The renewal claim: due subscriptions in real time, across all tenants (a global
+        # scan by design: the PingSource renews everyone)...
+        Index(
+            "ix_subscriptions_due",
+            "current_period_end",
+            postgresql_where=text("status IN ('active', 'past_due', 'trialing') AND test_clock_id IS NULL"),
+        ),
+        # ...and those living in one test clock's time.
+        Index(
+            "ix_subscriptions_due_on_test_clock",
+            "tenant_id",
+            "test_clock_id",
+            "current_period_end",
+            postgresql_where=text("status IN ('active', 'past_due', 'trialing') AND test_clock_id IS NOT NULL"),
+        ),
     )
 
     tenant_id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -157,6 +189,9 @@ class Subscription(Base):
     current_period_start: Mapped[datetime] = mapped_column(Timestamp)
     current_period_end: Mapped[datetime] = mapped_column(Timestamp)
     trial_end: Mapped[datetime | None] = mapped_column(Timestamp)
+    # Copied from the customer (whose clock never changes), so renewal claims need no join.
+    test_clock_id: Mapped[str | None] = mapped_column(String(40))
+    paused_at: Mapped[datetime | None] = mapped_column(Timestamp)
     cancel_at_period_end: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     canceled_at: Mapped[datetime | None] = mapped_column(Timestamp)
     ended_at: Mapped[datetime | None] = mapped_column(Timestamp)
@@ -201,6 +236,14 @@ class Invoice(Base):
         Index(None, "tenant_id", "customer_id", "id"),
         Index(None, "tenant_id", "subscription_id", "id"),
         Index(None, "tenant_id", "status", "id"),
+        # Dunning: a subscription's unpaid invoices, oldest due first.
+        Index(
+            "ix_invoices_unpaid_by_subscription",
+            "tenant_id",
+            "subscription_id",
+            "due_at",
+            postgresql_where=text("status = 'open' AND amount_due > amount_paid"),
+        ),
     )
 
     tenant_id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -252,3 +295,39 @@ class InvoiceLine(Base):
     period_end: Mapped[datetime] = mapped_column(Timestamp)
     plan_id: Mapped[str | None] = mapped_column(String(40))
     proration: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+
+
+class InvoiceItem(Base):
+    """A pending charge or credit (proration) waiting for the subscription's next invoice."""
+
+    __tablename__ = "invoice_items"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "customer_id"], ["customers.tenant_id", "customers.id"]),
+        ForeignKeyConstraint(
+            ["tenant_id", "subscription_id"], ["subscriptions.tenant_id", "subscriptions.id"]
+        ),
+        ForeignKeyConstraint(["tenant_id", "invoice_id"], ["invoices.tenant_id", "invoices.id"]),
+        money_check("amount", signed=True),
+        CheckConstraint(f"currency {CURRENCY_CHECK}", name="currency_format"),
+        CheckConstraint("period_end > period_start", name="period_nonempty"),
+        Index(
+            "ix_invoice_items_pending",
+            "tenant_id",
+            "subscription_id",
+            postgresql_where=text("invoice_id IS NULL"),
+        ),
+    )
+
+    tenant_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(40))
+    subscription_id: Mapped[str] = mapped_column(String(40))
+    invoice_id: Mapped[str | None] = mapped_column(String(40))
+    description: Mapped[str] = mapped_column(Text)
+    amount: Mapped[int] = mapped_column(Money)
+    currency: Mapped[str] = mapped_column(String(3))
+    period_start: Mapped[datetime] = mapped_column(Timestamp)
+    period_end: Mapped[datetime] = mapped_column(Timestamp)
+    plan_id: Mapped[str | None] = mapped_column(String(40))
+    proration: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    created_at: Mapped[datetime] = mapped_column(Timestamp)

@@ -31,6 +31,7 @@ PREFIXES = {
     "subscription": "sub",
     "invoice": "in",
     "invoice_line": "il",
+    "invoice_item": "ii",
     "tenant": "ten",
     "api_key": "key",
     "test_clock": "clock",

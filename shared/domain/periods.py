@@ -60,12 +60,13 @@ class Cadence:
     interval: Interval
     count: int = 1
 
+    def boundary(self, anchor: datetime, n: int) -> datetime:
+        """The n-th period boundary after the anchor (boundary 0 is the anchor itself)."""
+        return shift(anchor, self.interval, n * self.count)
+
     def period(self, anchor: datetime, cycle: int) -> Period:
         """The cycle-th period (0-based) counted from the anchor."""
-        return Period(
-            shift(anchor, self.interval, cycle * self.count),
-            shift(anchor, self.interval, (cycle + 1) * self.count),
-        )
+        return Period(self.boundary(anchor, cycle), self.boundary(anchor, cycle + 1))
 
 
 def utc(moment: datetime) -> datetime:

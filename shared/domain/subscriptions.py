@@ -22,10 +22,16 @@ BILLABLE = (SubscriptionStatus.ACTIVE, SubscriptionStatus.PAST_DUE, Subscription
 
 @dataclass(frozen=True)
 class Start:
-    """What a new subscription looks like at `now`."""
+    """What a new subscription looks like at `now`.
+
+    `cycle` is the index of the current period's end boundary counted from the anchor:
+    current_period_end == cadence.boundary(anchor, cycle) always holds, so a renewal is
+    "cycle += 1, the new period ends at boundary(cycle)" and never drifts.
+    """
 
     status: SubscriptionStatus
     anchor: datetime
+    cycle: int
     period: Period
     trial_end: datetime | None
 
@@ -40,5 +46,5 @@ def start(now: datetime, cadence: Cadence, trial_days: int) -> Start:
         trial_end = now + timedelta(days=trial_days)
         # During the trial the "current period" is the trial itself; billing periods
         # are anchored at trial end.
-        return Start(SubscriptionStatus.TRIALING, trial_end, Period(now, trial_end), trial_end)
-    return Start(SubscriptionStatus.ACTIVE, now, cadence.period(now, 0), None)
+        return Start(SubscriptionStatus.TRIALING, trial_end, 0, Period(now, trial_end), trial_end)
+    return Start(SubscriptionStatus.ACTIVE, now, 1, cadence.period(now, 0), None)

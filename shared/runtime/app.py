@@ -108,6 +108,10 @@ def make_app(
     app.cleanup_ctx.append(_database)
     for op in ops:
         app.router.add_route(op.method, op.path, http_handler(op), name=op.name)
+    if len(ops) == 1 and ops[0].signature == "cloudevent" and ops[0].path != "/":
+        # A lone CloudEvent function also takes events at "/", as the Functions Framework
+        # does (a PingSource sink with no path posts there).
+        app.router.add_route(ops[0].method, "/", http_handler(ops[0]))
     app.router.add_get("/health", health)
     app.router.add_get("/ready", ready)
     app.router.add_get("/openapi.json", openapi_document)

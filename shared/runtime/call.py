@@ -8,7 +8,9 @@ from aiohttp import web
 
 from shared.clock import Clock
 from shared.db.uow import UnitOfWork
-from shared.runtime.keys import CLOCK, SESSIONS, TENANT_ID
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from shared.runtime.keys import CLOCK, ENGINE, SESSIONS, TENANT_ID
 
 
 @dataclass(frozen=True)
@@ -30,3 +32,7 @@ class Call:
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.request.app[SESSIONS])
+
+    @property
+    def engine(self) -> AsyncEngine:
+        return self.request.app[ENGINE]

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ValidationError
 
 from shared.db.uow import UnitOfWork
 from shared.runtime.call import Call
+from shared.runtime.cloudevents import NotACloudEvent, read_event
 from shared.runtime.keys import KEY_CACHE, SESSIONS, TENANT_ID
 from shared.runtime.problems import from_validation, problem
 from shared.runtime.registry import Operation
@@ -95,8 +96,13 @@ def http_handler(op: Operation):  # type: ignore[no-untyped-def]
                 if not _ID.match(value):  # cannot be an id of ours: no need to ask the database
                     raise Rejected(problem(404, f"no such object: {value[:64]!r}"))
             query = parse_query(request, query_model)
-            body = await parse_body(request, body_model) if request.method in ("POST", "PATCH", "PUT") else None
-        except Rejected as rejected:
+            if op.signature == "cloudevent":
+                body = await read_event(request)
+            elif request.method in ("POST", "PATCH", "PUT"):
+                body = await parse_body(request, body_model)
+            else:
+                body = None
+        except (Rejected, NotACloudEvent) as rejected:
             return rejected.response
         result = await op.handler(Call(request, body=body, query=query))
         return render(op, result)

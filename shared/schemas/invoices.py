@@ -54,3 +54,27 @@ class Invoice(Resource):
     @property
     def amount_remaining(self) -> int:
         return self.amount_due - self.amount_paid
+
+
+class UpcomingLine(Resource):
+    description: str
+    amount: int
+    period_start: datetime
+    period_end: datetime
+    plan_id: str | None
+    proration: bool
+
+
+class UpcomingInvoice(Resource):
+    """A preview of the next renewal invoice: nothing is written."""
+
+    object: Literal["upcoming_invoice"] = "upcoming_invoice"
+    customer_id: str
+    subscription_id: str
+    currency: str
+    period_start: datetime
+    period_end: datetime
+    subtotal: int
+    total: int
+    amount_due: int
+    lines: list[UpcomingLine]

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Literal
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 
 from shared.domain.subscriptions import SubscriptionStatus
 from shared.schemas.common import Body, Id, ListQuery, Resource
@@ -32,7 +33,24 @@ class Subscription(Resource):
     current_period_start: datetime
     current_period_end: datetime
     trial_end: datetime | None
+    paused_at: datetime | None
+    test_clock: str | None = Field(validation_alias=AliasChoices("test_clock_id", "test_clock"))
     cancel_at_period_end: bool
     canceled_at: datetime | None
     ended_at: datetime | None
     created_at: datetime
+
+
+class CancelSubscription(Body):
+    at_period_end: bool = Field(False, description="Keep it until the current period ends, then cancel")
+
+
+class Proration(StrEnum):
+    CREATE_PRORATIONS = "create_prorations"  # credit + charge lines join the next renewal invoice
+    ALWAYS_INVOICE = "always_invoice"  # ... invoiced at once
+    NONE = "none"  # no proration: the new price applies from the next period
+
+
+class ChangePlan(Body):
+    plan_id: Id
+    proration: Proration = Proration.CREATE_PRORATIONS

@@ -1,11 +1,17 @@
 from __future__ import annotations
 
+from datetime import datetime
+
+from sqlalchemy import exists, select
+
 from shared.clock import Clock
 from shared.db.repository import Page
-from shared.db.tables import Invoice
+from shared.db.tables import Invoice, Subscription
 from shared.db.uow import UnitOfWork
 from shared.domain.invoices import InvoiceStatus, check_transition
+from shared.domain.subscriptions import SubscriptionStatus
 from shared.schemas.invoices import InvoiceListQuery
+from shared.services.moments import now_for
 
 
 async def get_invoice(uow: UnitOfWork, tenant_id: str, invoice_id: str) -> Invoice:
@@ -25,23 +31,56 @@ async def list_invoices(uow: UnitOfWork, tenant_id: str, query: InvoiceListQuery
         )
 
 
+async def _settle(uow: UnitOfWork, tenant_id: str, invoice_id: str, target: InvoiceStatus, clock: Clock) -> Invoice:
+    """Move an invoice to paid or void. Locks the subscription before the invoice (the
+    renewal engine's order), and a past_due subscription with nothing overdue left
+    becomes active again."""
+    repo = uow.repo(tenant_id)
+    peek = await repo.get(Invoice, invoice_id)
+    subscription = None
+    if peek.subscription_id is not None:
+        subscription = await repo.get(Subscription, peek.subscription_id, for_update=True)
+    invoice = await repo.get(Invoice, invoice_id, for_update=True)
+    await uow.session.refresh(invoice)
+    check_transition(InvoiceStatus(invoice.status), target)
+    test_clock_id = subscription.test_clock_id if subscription is not None else None
+    now = await now_for(uow, tenant_id, test_clock_id, clock)
+    invoice.status = target
+    if target is InvoiceStatus.PAID:
+        invoice.amount_paid = invoice.amount_due
+        invoice.paid_at = now
+    else:
+        invoice.voided_at = now
+    await uow.flush()
+    if subscription is not None and subscription.status == SubscriptionStatus.PAST_DUE:
+        if not await _has_overdue(uow, tenant_id, subscription.id, now):
+            subscription.status = SubscriptionStatus.ACTIVE
+    return invoice
+
+
+async def _has_overdue(uow: UnitOfWork, tenant_id: str, subscription_id: str, now: datetime) -> bool:
+    stmt = select(
+        exists().where(
+            Invoice.tenant_id == tenant_id,
+            Invoice.subscription_id == subscription_id,
+            Invoice.status == InvoiceStatus.OPEN,
+            Invoice.amount_due > Invoice.amount_paid,
+            Invoice.due_at < now,
+        )
+    )
+    return bool((await uow.session.execute(stmt)).scalar())
+
+
 async def pay_invoice(uow: UnitOfWork, tenant_id: str, invoice_id: str, clock: Clock) -> Invoice:
     """Record that the invoice was paid in full (out of band: no payment processor here)."""
     async with uow:
-        invoice = await uow.repo(tenant_id).get(Invoice, invoice_id, for_update=True)
-        check_transition(InvoiceStatus(invoice.status), InvoiceStatus.PAID)
-        invoice.status = InvoiceStatus.PAID
-        invoice.amount_paid = invoice.amount_due
-        invoice.paid_at = clock.now()
+        invoice = await _settle(uow, tenant_id, invoice_id, InvoiceStatus.PAID, clock)
         await uow.commit()
     return invoice
 
 
 async def void_invoice(uow: UnitOfWork, tenant_id: str, invoice_id: str, clock: Clock) -> Invoice:
     async with uow:
-        invoice = await uow.repo(tenant_id).get(Invoice, invoice_id, for_update=True)
-        check_transition(InvoiceStatus(invoice.status), InvoiceStatus.VOID)
-        invoice.status = InvoiceStatus.VOID
-        invoice.voided_at = clock.now()
+        invoice = await _settle(uow, tenant_id, invoice_id, InvoiceStatus.VOID, clock)
         await uow.commit()
     return invoice

@@ -1,30 +1,51 @@
 from __future__ import annotations
 
+from datetime import datetime
+
+from sqlalchemy import select
+
 from shared.clock import Clock
 from shared.db.repository import Page
-from shared.db.tables import Customer, Plan, Subscription
+from shared.db.tables import Customer, InvoiceItem, Plan, Subscription
 from shared.db.uow import UnitOfWork
 from shared.domain import subscriptions as rules
 from shared.domain.errors import Conflict
 from shared.domain.ids import new_id
-from shared.domain.invoices import BillingReason, LineDraft
-from shared.domain.periods import Cadence, Interval
+from shared.domain.invoices import BillingReason, LineDraft, amount_due, total_of
+from shared.domain.periods import Cadence, Interval, Period
+from shared.domain.subscriptions import SubscriptionStatus
+from shared.schemas.invoices import UpcomingInvoice, UpcomingLine
 from shared.schemas.subscriptions import SubscriptionCreate, SubscriptionListQuery
 from shared.services.invoicing import issue_invoice
+from shared.services.moments import now_for
 
 
 def cadence_of(plan: Plan) -> Cadence:
     return Cadence(Interval(plan.interval), plan.interval_count)
 
 
-def plan_line(plan: Plan, period_start, period_end) -> LineDraft:  # type: ignore[no-untyped-def]
+def plan_line(plan: Plan, period: Period) -> LineDraft:
     return LineDraft(
         description=f"{plan.name} ({plan.code})",
         amount=plan.amount,
-        period_start=period_start,
-        period_end=period_end,
+        period_start=period.start,
+        period_end=period.end,
         plan_id=plan.id,
     )
+
+
+def item_line(item: InvoiceItem) -> LineDraft:
+    return LineDraft(item.description, item.amount, item.period_start, item.period_end, item.plan_id, item.proration)
+
+
+async def pending_items(uow: UnitOfWork, tenant_id: str, subscription_id: str) -> list[InvoiceItem]:
+    stmt = (
+        select(InvoiceItem)
+        .where(InvoiceItem.tenant_id == tenant_id, InvoiceItem.subscription_id == subscription_id,
+               InvoiceItem.invoice_id.is_(None))
+        .order_by(InvoiceItem.id)
+    )
+    return list((await uow.session.execute(stmt)).scalars().all())
 
 
 async def create_subscription(
@@ -38,7 +59,7 @@ async def create_subscription(
         plan = await repo.get(Plan, cmd.plan_id)
         if not plan.active:
             raise Conflict(f"plan '{plan.id}' is archived and takes no new subscriptions", field="plan_id")
-        now = clock.now()
+        now = await now_for(uow, tenant_id, customer.test_clock_id, clock)
         trial_days = plan.trial_period_days if cmd.trial_period_days is None else cmd.trial_period_days
         start = rules.start(now, cadence_of(plan), trial_days)
         subscription = Subscription(
@@ -48,10 +69,11 @@ async def create_subscription(
             plan_id=plan.id,
             status=start.status,
             billing_cycle_anchor=start.anchor,
-            cycle=0,
+            cycle=start.cycle,
             current_period_start=start.period.start,
             current_period_end=start.period.end,
             trial_end=start.trial_end,
+            test_clock_id=customer.test_clock_id,
             cancel_at_period_end=False,
             created_at=now,
         )
@@ -66,7 +88,7 @@ async def create_subscription(
                 reason=BillingReason.SUBSCRIPTION_CREATE,
                 currency=plan.currency,
                 period=start.period,
-                lines=[plan_line(plan, start.period.start, start.period.end)],
+                lines=[plan_line(plan, start.period)],
                 now=now,
             )
         await uow.commit()
@@ -87,3 +109,43 @@ async def list_subscriptions(uow: UnitOfWork, tenant_id: str, query: Subscriptio
             customer_id=query.customer_id,
             status=query.status,
         )
+
+
+def next_period(subscription: Subscription, cadence: Cadence) -> Period:
+    """The period the next renewal will bill (from the anchor: never drifts)."""
+    end = cadence.boundary(subscription.billing_cycle_anchor, subscription.cycle + 1)
+    return Period(subscription.current_period_end, end)
+
+
+async def upcoming_invoice(uow: UnitOfWork, tenant_id: str, subscription_id: str) -> UpcomingInvoice:
+    """Preview the next renewal invoice (plan line plus pending prorations). Read-only."""
+    async with uow:
+        repo = uow.repo(tenant_id)
+        subscription = await repo.get(Subscription, subscription_id)
+        if subscription.status in (SubscriptionStatus.CANCELED, SubscriptionStatus.PAUSED):
+            raise Conflict(f"a {subscription.status} subscription has no upcoming invoice", field="status")
+        if subscription.cancel_at_period_end:
+            raise Conflict("the subscription cancels at period end: there is no upcoming invoice", field="status")
+        plan = await repo.get(Plan, subscription.plan_id)
+        period = next_period(subscription, cadence_of(plan))
+        lines = [plan_line(plan, period)] + [item_line(i) for i in await pending_items(uow, tenant_id, subscription.id)]
+        total = total_of(lines)
+        return UpcomingInvoice(
+            customer_id=subscription.customer_id,
+            subscription_id=subscription.id,
+            currency=plan.currency,
+            period_start=period.start,
+            period_end=period.end,
+            subtotal=total,
+            total=total,
+            amount_due=amount_due(total),
+            lines=[UpcomingLine.model_validate(line, from_attributes=True) for line in lines],
+        )
+
+
+async def locked_subscription(
+    uow: UnitOfWork, tenant_id: str, subscription_id: str, clock: Clock
+) -> tuple[Subscription, datetime]:
+    """The subscription row, locked for this transaction, and the time it lives in."""
+    subscription = await uow.repo(tenant_id).get(Subscription, subscription_id, for_update=True)
+    return subscription, await now_for(uow, tenant_id, subscription.test_clock_id, clock)

@@ -11,6 +11,7 @@ from shared.clock import Clock
 from shared.db.tables import ApiKey, Tenant
 from shared.db.uow import UnitOfWork
 from shared.domain.ids import new_id
+from shared.schemas.renewals import SettingsUpdate
 
 KEY_PREFIX = "sk_"
 DEFAULT_TENANT = "default"
@@ -82,3 +83,20 @@ async def ensure_bootstrap_key(uow: UnitOfWork, key: str, clock: Clock) -> str:
         uow.session.add(_key_row(tenant.id, key, clock))
         await uow.commit()
         return tenant.id
+
+
+async def get_settings(uow: UnitOfWork, tenant_id: str) -> Tenant:
+    async with uow:
+        return await uow.repo(tenant_id).get_tenant()
+
+
+async def update_settings(uow: UnitOfWork, tenant_id: str, cmd: SettingsUpdate) -> Tenant:
+    """Billing terms for invoices issued from now on (existing due dates stay)."""
+    async with uow:
+        tenant = await uow.repo(tenant_id).get_tenant(for_update=True)
+        if cmd.days_until_due is not None:
+            tenant.days_until_due = cmd.days_until_due
+        if cmd.grace_period_days is not None:
+            tenant.grace_period_days = cmd.grace_period_days
+        await uow.commit()
+    return tenant

@@ -15,7 +15,18 @@ async def _diff_and_tables(url: str) -> tuple[list, set[str]]:
         async with engine.connect() as conn:
             def inspect_sync(sync_conn):  # type: ignore[no-untyped-def]
                 context = MigrationContext.configure(sync_conn, opts={"compare_type": True})
-                return compare_metadata(context, Base.metadata), set(inspect(sync_conn).get_table_names())
+                inspector = inspect(sync_conn)
+                tables = set(inspector.get_table_names())
+                diff = list(compare_metadata(context, Base.metadata))
+                # Autogenerate does not compare CHECK constraints: compare their names here.
+                for name, table in Base.metadata.tables.items():
+                    if name not in tables:
+                        continue
+                    declared = {c.name for c in table.constraints if c.__class__.__name__ == "CheckConstraint"}
+                    present = {c["name"] for c in inspector.get_check_constraints(name)}
+                    if declared != present:
+                        diff.append(("check constraints", name, sorted(declared ^ present)))
+                return diff, tables
 
             return await conn.run_sync(inspect_sync)
     finally:

@@ -1,0 +1,27 @@
+"""Proration: the unused part of a period, by seconds, rounded once per line (half-up)."""
+from __future__ import annotations
+
+from datetime import datetime
+from fractions import Fraction
+
+from shared.domain.money import round_half_up
+from shared.domain.periods import Period
+
+
+def remaining_fraction(period: Period, at: datetime) -> Fraction:
+    """Share of the period still to come at `at`, exact (whole microseconds), in [0, 1]."""
+    total = period.end - period.start
+    left = min(max(period.end - at, total * 0), total)
+    micros = lambda delta: (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds  # noqa: E731
+    return Fraction(micros(left), micros(total))
+
+
+def prorate(amount: int, period: Period, at: datetime) -> int:
+    """`amount` (minor units, for the whole period) scaled to what remains at `at`."""
+    return round_half_up(amount * remaining_fraction(period, at))
+
+
+def change_lines(old_amount: int, new_amount: int, period: Period, at: datetime) -> tuple[int, int]:
+    """(credit for the unused old plan, charge for the new plan's remainder).
+    The credit is negative; each is rounded on its own, so lines sum to the total exactly."""
+    return -prorate(old_amount, period, at), prorate(new_amount, period, at)

@@ -1,0 +1,101 @@
+"""What happens to one subscription between its last state and `now`, in time order.
+
+A pure function, so the rules are testable without a database: the batch engine
+(shared/renewal) loads many subscriptions, runs `advance` on each, and writes the
+outcomes in bulk. Events, in order of their time:
+
+- a period ends: with a pending cancel the subscription ends there; a trial turns
+  active; otherwise the next period starts. Either of the latter issues an invoice
+  for the new period, dated at its start (so a catch-up after downtime bills every
+  missed period once, contiguous, as it would have been billed on time);
+- an unpaid invoice's grace period runs out (due date + the tenant's grace days):
+  the subscription is canceled then and its open invoices become uncollectible.
+  This may come before later period ends, which are then never billed.
+
+After all events up to `now`, a subscription with an unpaid invoice past its due
+date is `past_due`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+
+from shared.domain.periods import Cadence, Period
+from shared.domain.subscriptions import SubscriptionStatus as S
+
+
+@dataclass(frozen=True)
+class State:
+    status: S
+    anchor: datetime
+    cycle: int
+    period_start: datetime
+    period_end: datetime
+    cancel_at_period_end: bool = False
+    ended_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Terms:
+    cadence: Cadence
+    amount: int  # the plan's price per period, minor units
+    days_until_due: int = 0
+    grace_days: int = 30
+
+
+@dataclass(frozen=True)
+class NewInvoice:
+    period: Period
+    created_at: datetime
+    due_at: datetime
+    includes_pending: bool  # the first invoice of a run also carries pending proration items
+
+
+@dataclass(frozen=True)
+class Outcome:
+    state: State
+    invoices: list[NewInvoice] = field(default_factory=list)
+    ended: bool = False  # ended in this run (pending cancel or dunning)
+    dunned: bool = False  # ended because an invoice stayed unpaid past the grace period
+    unpaid_since: datetime | None = None  # due date of the oldest unpaid invoice, if any
+
+
+def advance(
+    state: State,
+    terms: Terms,
+    now: datetime,
+    *,
+    oldest_unpaid_due: datetime | None = None,
+    pending_total: int = 0,
+) -> Outcome:
+    """Play the subscription forward to `now`. `oldest_unpaid_due` is the due date of its
+    oldest open invoice with something to pay; `pending_total` the sum of pending items."""
+    if state.status not in (S.ACTIVE, S.PAST_DUE, S.TRIALING):
+        return Outcome(state, unpaid_since=oldest_unpaid_due)
+    grace = timedelta(days=terms.grace_days)
+    invoices: list[NewInvoice] = []
+    unpaid = oldest_unpaid_due
+    while True:
+        deadline = unpaid + grace if unpaid is not None else None
+        boundary = state.period_end
+        if deadline is not None and deadline <= now and deadline <= boundary:
+            ended = replace(state, status=S.CANCELED, ended_at=deadline, cancel_at_period_end=False)
+            return Outcome(ended, invoices, ended=True, dunned=True, unpaid_since=unpaid)
+        if boundary > now:
+            break
+        if state.cancel_at_period_end:
+            ended = replace(state, status=S.CANCELED, ended_at=boundary, cancel_at_period_end=False)
+            return Outcome(ended, invoices, ended=True, unpaid_since=unpaid)
+        cycle = state.cycle + 1
+        period = Period(boundary, terms.cadence.boundary(state.anchor, cycle))
+        state = replace(state, status=S.ACTIVE, cycle=cycle, period_start=period.start, period_end=period.end)
+        first = not invoices
+        invoice = NewInvoice(period, boundary, boundary + timedelta(days=terms.days_until_due), first)
+        invoices.append(invoice)
+        if unpaid is None and terms.amount + (pending_total if first else 0) > 0:
+            unpaid = invoice.due_at
+    if unpaid is not None and unpaid < now:
+        state = replace(state, status=S.PAST_DUE)
+    elif state.status is S.PAST_DUE:
+        state = replace(state, status=S.ACTIVE)  # everything overdue has been paid
+    return Outcome(state, invoices, unpaid_since=unpaid)

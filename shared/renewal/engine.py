@@ -1,0 +1,225 @@
+"""Batch renewal: claim a batch of subscriptions (FOR UPDATE SKIP LOCKED), play each one
+forward with the pure rules of shared.domain.renewal, write invoices, lines and new
+states with one set-based statement each, commit, repeat.
+
+Exactly once: a period is invoiced only by the transaction holding its subscription's
+row lock, the claim re-checks "period ended" under that lock, and the database's unique
+index on (tenant, subscription, period_start) refuses a second cycle invoice whatever
+happens. A run killed mid-batch loses only its uncommitted batch; a rerun continues.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from shared.domain.ids import new_id
+from shared.domain.invoices import InvoiceStatus, amount_due
+from shared.domain.periods import Cadence, Interval
+from shared.domain.renewal import Outcome, State, Terms, advance
+from shared.domain.subscriptions import SubscriptionStatus
+from shared.renewal import sql
+
+log = logging.getLogger("billing.renewal")
+
+DEFAULT_BATCH = 1000
+_RETRYABLE = (asyncpg.DeadlockDetectedError, asyncpg.SerializationError, asyncpg.UniqueViolationError)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which subscriptions a run may touch: real time (no test clock) or one test clock's,
+    for every tenant or one."""
+
+    tenant_id: str | None = None
+    test_clock_id: str | None = None
+
+
+@dataclass
+class Report:
+    as_of: datetime
+    renewed: int = 0  # subscriptions that entered at least one new period
+    invoices_created: int = 0
+    ended: int = 0  # subscriptions canceled in this run (pending cancel or dunning)
+    past_due: int = 0  # subscriptions that became past_due
+    batches: int = 0
+    due_at_start: int = 0
+    lag_seconds: float = 0.0  # age of the oldest due-but-unrenewed period at the start
+    duration_seconds: float = 0.0
+    invoiced: Counter[str] = field(default_factory=Counter)  # amount per currency, minor units
+
+
+Progress = Callable[[int], None]
+
+
+@dataclass
+class _Invoice:
+    tenant_id: str
+    id: str
+    customer_id: str
+    subscription_id: str
+    currency: str
+    period_start: datetime
+    period_end: datetime
+    created_at: datetime
+    due_at: datetime
+    lines: list[tuple[Any, ...]]  # (description, amount, period_start, period_end, plan_id, proration)
+    item_ids: list[str]
+
+    @property
+    def total(self) -> int:
+        return sum(line[1] for line in self.lines)
+
+
+def _state(row: asyncpg.Record) -> State:
+    return State(
+        status=SubscriptionStatus(row["status"]),
+        anchor=row["billing_cycle_anchor"],
+        cycle=row["cycle"],
+        period_start=row["current_period_start"],
+        period_end=row["current_period_end"],
+        cancel_at_period_end=row["cancel_at_period_end"],
+    )
+
+
+def _terms(row: asyncpg.Record) -> Terms:
+    return Terms(
+        cadence=Cadence(Interval(row["interval"]), row["interval_count"]),
+        amount=row["amount"],
+        days_until_due=row["days_until_due"],
+        grace_days=row["grace_period_days"],
+    )
+
+
+def _invoices_for(row: asyncpg.Record, outcome: Outcome, pending: list[asyncpg.Record]) -> list[_Invoice]:
+    made = []
+    for new in outcome.invoices:
+        lines: list[tuple[Any, ...]] = [
+            (f"{row['plan_name']} ({row['plan_code']})", row["amount"], new.period.start, new.period.end, row["plan_id"], False)
+        ]
+        items = pending if new.includes_pending else []
+        lines += [(i["description"], i["amount"], i["period_start"], i["period_end"], i["plan_id"], i["proration"]) for i in items]
+        made.append(
+            _Invoice(row["tenant_id"], new_id("in"), row["customer_id"], row["id"], row["currency"],
+                     new.period.start, new.period.end, new.created_at, new.due_at, lines, [i["id"] for i in items])
+        )
+    return made
+
+
+async def _process(conn: asyncpg.Connection, rows: list[asyncpg.Record], as_of: datetime, report: Report) -> None:
+    keys = [(r["tenant_id"], r["id"]) for r in rows]
+    pending: dict[tuple[str, str], list[asyncpg.Record]] = defaultdict(list)
+    if rows:
+        for item in await conn.fetch(sql.PENDING_ITEMS, [k[0] for k in keys], [k[1] for k in keys]):
+            pending[(item["tenant_id"], item["subscription_id"])].append(item)
+
+    invoices: list[_Invoice] = []
+    changes = []
+    dunned = []
+    for row in rows:
+        items = pending.get((row["tenant_id"], row["id"]), [])
+        outcome = advance(_state(row), _terms(row), as_of, oldest_unpaid_due=row["oldest_unpaid_due"],
+                          pending_total=sum(i["amount"] for i in items))
+        invoices += _invoices_for(row, outcome, items)
+        s = outcome.state
+        changes.append((row["tenant_id"], row["id"], s.status.value, s.cycle, s.period_start, s.period_end,
+                        s.cancel_at_period_end, s.ended_at))
+        report.renewed += bool(outcome.invoices)
+        report.ended += outcome.ended
+        report.past_due += s.status is SubscriptionStatus.PAST_DUE and row["status"] != "past_due"
+        if outcome.dunned:
+            dunned.append((row["tenant_id"], row["id"], s.ended_at))
+
+    if invoices:
+        per_tenant = Counter(inv.tenant_id for inv in invoices)
+        tenants = sorted(per_tenant)
+        await conn.execute(sql.LOCK_TENANTS, tenants)
+        firsts = {r["id"]: r["first"] for r in await conn.fetch(sql.RESERVE_NUMBERS, tenants, [per_tenant[t] for t in tenants])}
+        numbers = []
+        for inv in invoices:
+            numbers.append(firsts[inv.tenant_id])
+            firsts[inv.tenant_id] += 1
+        dues = [amount_due(inv.total) for inv in invoices]
+        await conn.execute(
+            sql.INSERT_INVOICES,
+            [i.tenant_id for i in invoices], [i.id for i in invoices], numbers, [i.customer_id for i in invoices],
+            [i.subscription_id for i in invoices],
+            [InvoiceStatus.OPEN.value if due else InvoiceStatus.PAID.value for due in dues],
+            [i.currency for i in invoices], [i.period_start for i in invoices], [i.period_end for i in invoices],
+            [i.total for i in invoices], dues, [i.created_at for i in invoices], [i.due_at for i in invoices],
+        )
+        line_rows = [
+            (inv.tenant_id, new_id("il"), inv.id, position, *line[:2], inv.currency, *line[2:])
+            for inv in invoices for position, line in enumerate(inv.lines)
+        ]
+        await conn.execute(sql.INSERT_LINES, *map(list, zip(*line_rows)))
+        attached = [(inv.tenant_id, item_id, inv.id) for inv in invoices for item_id in inv.item_ids]
+        if attached:
+            await conn.execute(sql.ATTACH_ITEMS, *map(list, zip(*attached)))
+        report.invoices_created += len(invoices)
+        for inv in invoices:
+            report.invoiced[inv.currency] += inv.total
+    if changes:
+        await conn.execute(sql.UPDATE_SUBSCRIPTIONS, *map(list, zip(*changes)))
+    if dunned:
+        await conn.execute(sql.MARK_UNCOLLECTIBLE, *map(list, zip(*dunned)))
+
+
+async def _drain(conn: asyncpg.Connection, claim: str, scope: Scope, as_of: datetime, batch_size: int,
+                 report: Report, progress: Progress | None) -> None:
+    """Claim, process and commit batches until nothing claimable is left."""
+    while True:
+        for attempt in range(5):
+            try:
+                async with conn.transaction():
+                    rows = await conn.fetch(claim, as_of, scope.tenant_id, scope.test_clock_id, batch_size)
+                    if rows:
+                        await _process(conn, rows, as_of, report)
+                break
+            except _RETRYABLE as error:  # another writer won a race: the batch rolled back whole
+                log.warning("renewal batch retried after %s (attempt %d)", type(error).__name__, attempt + 1)
+        else:
+            raise RuntimeError("renewal batch kept conflicting; giving up this run")
+        if not rows:
+            return
+        report.batches += 1
+        if progress is not None:
+            progress(len(rows))
+
+
+async def renew(
+    engine: AsyncEngine,
+    scope: Scope,
+    as_of: datetime,
+    *,
+    batch_size: int = DEFAULT_BATCH,
+    progress: Progress | None = None,
+    on_start: Callable[[int], None] | None = None,
+) -> Report:
+    """Renew everything in `scope` that is due as of `as_of`; return what was done."""
+    started = time.perf_counter()
+    report = Report(as_of=as_of)
+    async with engine.connect() as sa_conn:
+        raw = await sa_conn.get_raw_connection()
+        conn: asyncpg.Connection = raw.driver_connection  # type: ignore[assignment]
+        summary = await conn.fetchrow(sql.DUE_SUMMARY, as_of, scope.tenant_id, scope.test_clock_id)
+        report.due_at_start, oldest = summary["due"], summary["oldest"]
+        report.lag_seconds = max((as_of - oldest).total_seconds(), 0.0) if oldest else 0.0
+        if on_start is not None:
+            on_start(report.due_at_start)
+        await _drain(conn, sql.CLAIM_DUE, scope, as_of, batch_size, report, progress)
+        await _drain(conn, sql.CLAIM_DUNNING, scope, as_of, batch_size, report, None)
+    report.duration_seconds = time.perf_counter() - started
+    log.info(
+        "renewal as of %s: %d renewed, %d invoices, %d ended, %d past due in %.3fs",
+        as_of.isoformat(), report.renewed, report.invoices_created, report.ended, report.past_due,
+        report.duration_seconds,
+    )
+    return report

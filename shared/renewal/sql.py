@@ -1,0 +1,121 @@
+"""The engine's SQL. Set-based: every write takes whole arrays (unnest), one statement
+per batch, never one round trip per subscription."""
+
+_COLUMNS = """
+    s.tenant_id, s.id, s.customer_id, s.plan_id, s.status, s.billing_cycle_anchor, s.cycle,
+    s.current_period_start, s.current_period_end, s.cancel_at_period_end,
+    p.amount, p.currency, p.interval, p.interval_count, p.name AS plan_name, p.code AS plan_code,
+    t.days_until_due, t.grace_period_days,
+    (SELECT min(i.due_at) FROM invoices i
+      WHERE i.tenant_id = s.tenant_id AND i.subscription_id = s.id
+        AND i.status = 'open' AND i.amount_due > i.amount_paid) AS oldest_unpaid_due
+"""
+
+_FROM = """
+FROM subscriptions s
+JOIN plans p ON p.tenant_id = s.tenant_id AND p.id = s.plan_id
+JOIN tenants t ON t.id = s.tenant_id
+"""
+
+# Who is renewed: real time (no test clock) or exactly one test clock; optionally one tenant.
+# $1 = as-of time, $2 = tenant id or NULL, $3 = test clock id or NULL, $4 = batch size.
+_SCOPE = """
+  AND ($2::text IS NULL OR s.tenant_id = $2)
+  AND (($3::text IS NULL AND s.test_clock_id IS NULL) OR s.test_clock_id = $3)
+"""
+
+# Subscriptions whose period has ended. FOR UPDATE ... SKIP LOCKED: concurrent runs take
+# disjoint batches, and a row another run has just advanced is re-checked after the lock.
+CLAIM_DUE = f"""
+SELECT {_COLUMNS} {_FROM}
+WHERE s.status IN ('active', 'past_due', 'trialing') AND s.current_period_end <= $1 {_SCOPE}
+ORDER BY s.current_period_end
+LIMIT $4
+FOR UPDATE OF s SKIP LOCKED
+"""
+
+# Subscriptions inside their period that have a dunning step due: an active one with an
+# overdue invoice (-> past_due), or any whose oldest unpaid invoice is past the grace period.
+CLAIM_DUNNING = f"""
+SELECT {_COLUMNS} {_FROM}
+WHERE s.status IN ('active', 'past_due') AND s.current_period_end > $1 {_SCOPE}
+  AND EXISTS (
+    SELECT 1 FROM invoices i
+     WHERE i.tenant_id = s.tenant_id AND i.subscription_id = s.id
+       AND i.status = 'open' AND i.amount_due > i.amount_paid
+       AND (i.due_at + make_interval(days => t.grace_period_days) <= $1
+            OR (s.status = 'active' AND i.due_at < $1)))
+LIMIT $4
+FOR UPDATE OF s SKIP LOCKED
+"""
+
+# Before a run: how much is due, and since when (the renewal lag). Parameters $1-$3.
+DUE_SUMMARY = f"""
+SELECT count(*) AS due, min(s.current_period_end) AS oldest FROM subscriptions s
+WHERE s.status IN ('active', 'past_due', 'trialing') AND s.current_period_end <= $1 {_SCOPE}
+"""
+
+PENDING_ITEMS = """
+SELECT ii.tenant_id, ii.subscription_id, ii.id, ii.description, ii.amount,
+       ii.period_start, ii.period_end, ii.plan_id, ii.proration
+FROM invoice_items ii
+JOIN unnest($1::text[], $2::text[]) AS v(tenant_id, subscription_id)
+  ON ii.tenant_id = v.tenant_id AND ii.subscription_id = v.subscription_id
+WHERE ii.invoice_id IS NULL
+ORDER BY ii.tenant_id, ii.subscription_id, ii.id
+"""
+
+# Lock the tenants in a stable order (no deadlock between runs), then take number blocks.
+LOCK_TENANTS = "SELECT id FROM tenants WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE"
+RESERVE_NUMBERS = """
+UPDATE tenants t SET next_invoice_number = t.next_invoice_number + v.n
+FROM unnest($1::text[], $2::bigint[]) AS v(id, n)
+WHERE t.id = v.id
+RETURNING t.id, t.next_invoice_number - v.n AS first
+"""
+
+INSERT_INVOICES = """
+INSERT INTO invoices (tenant_id, id, number, customer_id, subscription_id, status, billing_reason,
+                      currency, period_start, period_end, subtotal, total, amount_due, amount_paid,
+                      created_at, due_at, finalized_at, paid_at)
+SELECT v.tenant_id, v.id, v.number, v.customer_id, v.subscription_id, v.status, 'subscription_cycle',
+       v.currency, v.period_start, v.period_end, v.total, v.total, v.amount_due,
+       CASE WHEN v.status = 'paid' THEN v.amount_due ELSE 0 END,
+       v.created_at, v.due_at, v.created_at, CASE WHEN v.status = 'paid' THEN v.created_at END
+FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[],
+            $8::timestamptz[], $9::timestamptz[], $10::bigint[], $11::bigint[], $12::timestamptz[],
+            $13::timestamptz[])
+  AS v(tenant_id, id, number, customer_id, subscription_id, status, currency, period_start,
+       period_end, total, amount_due, created_at, due_at)
+"""
+
+INSERT_LINES = """
+INSERT INTO invoice_lines (tenant_id, id, invoice_id, position, description, amount, currency,
+                           period_start, period_end, plan_id, proration)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::bigint[],
+                     $7::text[], $8::timestamptz[], $9::timestamptz[], $10::text[], $11::bool[])
+"""
+
+ATTACH_ITEMS = """
+UPDATE invoice_items ii SET invoice_id = v.invoice_id
+FROM unnest($1::text[], $2::text[], $3::text[]) AS v(tenant_id, id, invoice_id)
+WHERE ii.tenant_id = v.tenant_id AND ii.id = v.id
+"""
+
+UPDATE_SUBSCRIPTIONS = """
+UPDATE subscriptions s
+SET status = v.status, cycle = v.cycle, current_period_start = v.period_start,
+    current_period_end = v.period_end, cancel_at_period_end = v.cancel_at_period_end,
+    ended_at = v.ended_at,
+    canceled_at = CASE WHEN v.status = 'canceled' THEN coalesce(s.canceled_at, v.ended_at) ELSE s.canceled_at END
+FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::timestamptz[], $6::timestamptz[],
+            $7::bool[], $8::timestamptz[])
+  AS v(tenant_id, id, status, cycle, period_start, period_end, cancel_at_period_end, ended_at)
+WHERE s.tenant_id = v.tenant_id AND s.id = v.id
+"""
+
+MARK_UNCOLLECTIBLE = """
+UPDATE invoices i SET status = 'uncollectible', marked_uncollectible_at = v.at
+FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS v(tenant_id, subscription_id, at)
+WHERE i.tenant_id = v.tenant_id AND i.subscription_id = v.subscription_id AND i.status = 'open'
+"""

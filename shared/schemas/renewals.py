@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from shared.schemas.common import Body
+
+
+class RenewalRun(BaseModel):
+    object: Literal["renewal_run"] = "renewal_run"
+    as_of: datetime
+    renewed: int = Field(description="subscriptions that entered at least one new period")
+    invoices_created: int
+    ended: int = Field(description="subscriptions canceled in this run (pending cancel or dunning)")
+    past_due: int = Field(description="subscriptions that became past_due")
+    duration_seconds: float
+
+
+class Settings(BaseModel):
+    object: Literal["settings"] = "settings"
+    days_until_due: int
+    grace_period_days: int
+
+
+class SettingsUpdate(Body):
+    days_until_due: int | None = Field(None, ge=0, le=365, description="Days from an invoice's date to its due date")
+    grace_period_days: int | None = Field(
+        None, ge=0, le=365, description="Days past due after which an unpaid subscription is canceled"
+    )

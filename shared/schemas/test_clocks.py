@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, Field
+
+from shared.schemas.common import Body, Resource
+
+
+def _utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("frozen_time needs a timezone (e.g. 2026-01-31T00:00:00Z)")
+    if not (2000 <= value.year <= 2200):
+        raise ValueError("frozen_time must be between the years 2000 and 2200")
+    return value.astimezone(timezone.utc)
+
+
+FrozenTime = Annotated[datetime, AfterValidator(_utc), Field(description="RFC 3339 timestamp with a timezone")]
+
+
+class TestClockCreate(Body):
+    __test__ = False  # not a pytest test class, despite the name
+    frozen_time: FrozenTime
+    name: str | None = Field(None, max_length=256)
+
+
+class TestClockAdvance(Body):
+    __test__ = False
+    frozen_time: FrozenTime
+
+
+class TestClock(Resource):
+    __test__ = False
+    id: str
+    object: Literal["test_clock"] = "test_clock"
+    name: str | None
+    frozen_time: datetime
+    status: Literal["ready"] = "ready"  # advances complete before the reply
+    created_at: datetime

@@ -1,0 +1,146 @@
+"""Subscription lifecycle: cancel (now or at period end), uncancel, pause, resume, change plan.
+
+Every use case locks the subscription row first (then invoices, then the tenant row for
+numbering): one lock order everywhere, so these never deadlock with a renewal run.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from shared.clock import Clock
+from shared.db.tables import InvoiceItem, Plan, Subscription
+from shared.db.uow import UnitOfWork
+from shared.domain.errors import Conflict, Invalid
+from shared.domain.ids import new_id
+from shared.domain.invoices import BillingReason, LineDraft
+from shared.domain.periods import Period
+from shared.domain.proration import change_lines
+from shared.domain.subscriptions import SubscriptionStatus as S
+from shared.schemas.subscriptions import CancelSubscription, ChangePlan, Proration
+from shared.services.invoicing import issue_invoice
+from shared.services.subscriptions import cadence_of, item_line, locked_subscription, pending_items, plan_line
+
+LIVE = (S.ACTIVE, S.PAST_DUE, S.TRIALING)
+
+
+def _require(subscription: Subscription, allowed: tuple[S, ...], action: str) -> None:
+    if subscription.status not in allowed:
+        raise Conflict(f"a {subscription.status} subscription cannot be {action}", field="status")
+
+
+async def cancel(uow: UnitOfWork, tenant_id: str, subscription_id: str, cmd: CancelSubscription, clock: Clock) -> Subscription:
+    async with uow:
+        subscription, now = await locked_subscription(uow, tenant_id, subscription_id, clock)
+        if cmd.at_period_end:
+            _require(subscription, LIVE, "canceled at period end")
+            subscription.cancel_at_period_end = True
+            subscription.canceled_at = now
+        else:
+            _require(subscription, (*LIVE, S.PAUSED), "canceled")
+            subscription.status = S.CANCELED
+            subscription.cancel_at_period_end = False
+            subscription.canceled_at = now
+            subscription.ended_at = now
+        await uow.commit()
+    return subscription
+
+
+async def resume_cancel(uow: UnitOfWork, tenant_id: str, subscription_id: str, clock: Clock) -> Subscription:
+    """Undo a pending cancel-at-period-end: the subscription renews as usual again."""
+    async with uow:
+        subscription, _ = await locked_subscription(uow, tenant_id, subscription_id, clock)
+        if not subscription.cancel_at_period_end or subscription.status == S.CANCELED:
+            raise Conflict("the subscription has no pending cancellation", field="cancel_at_period_end")
+        subscription.cancel_at_period_end = False
+        subscription.canceled_at = None
+        await uow.commit()
+    return subscription
+
+
+async def pause(uow: UnitOfWork, tenant_id: str, subscription_id: str, clock: Clock) -> Subscription:
+    """No invoices while paused; the renewal run skips paused subscriptions."""
+    async with uow:
+        subscription, now = await locked_subscription(uow, tenant_id, subscription_id, clock)
+        _require(subscription, (S.ACTIVE, S.PAST_DUE), "paused")
+        subscription.status = S.PAUSED
+        subscription.paused_at = now
+        await uow.commit()
+    return subscription
+
+
+async def resume(uow: UnitOfWork, tenant_id: str, subscription_id: str, clock: Clock) -> Subscription:
+    """A new period starts at the resume time (the new billing-cycle anchor), with its
+    invoice, which also carries any pending prorations."""
+    async with uow:
+        subscription, now = await locked_subscription(uow, tenant_id, subscription_id, clock)
+        _require(subscription, (S.PAUSED,), "resumed")
+        plan = await uow.repo(tenant_id).get(Plan, subscription.plan_id)
+        period = cadence_of(plan).period(now, 0)
+        subscription.status = S.ACTIVE
+        subscription.paused_at = None
+        subscription.billing_cycle_anchor = now
+        subscription.cycle = 1
+        subscription.current_period_start, subscription.current_period_end = period.start, period.end
+        items = await pending_items(uow, tenant_id, subscription.id)
+        invoice = await issue_invoice(
+            uow, tenant_id, customer_id=subscription.customer_id, subscription_id=subscription.id,
+            reason=BillingReason.SUBSCRIPTION_CYCLE, currency=plan.currency, period=period,
+            lines=[plan_line(plan, period)] + [item_line(i) for i in items], now=now,
+        )
+        for item in items:
+            item.invoice_id = invoice.id
+        await uow.commit()
+    return subscription
+
+
+def _proration_lines(old: Plan, new: Plan, period: Period, at: datetime) -> list[LineDraft]:
+    credit, charge = change_lines(old.amount, new.amount, period, at)
+    if at >= period.end:
+        return []
+    stamp = at.strftime("%Y-%m-%d %H:%M UTC")
+    return [
+        LineDraft(f"Unused time on {old.name} ({old.code}) after {stamp}", credit, at, period.end, old.id, True),
+        LineDraft(f"Remaining time on {new.name} ({new.code}) after {stamp}", charge, at, period.end, new.id, True),
+    ]
+
+
+async def change_plan(uow: UnitOfWork, tenant_id: str, subscription_id: str, cmd: ChangePlan, clock: Clock) -> Subscription:
+    """Switch plans now. Proration is by seconds left in the current period: a credit for
+    the old plan's unused part and a charge for the new plan's remainder, each rounded
+    half-up once, invoiced now (always_invoice), on the next renewal (create_prorations),
+    or not at all (none: the new price starts next period)."""
+    async with uow:
+        subscription, now = await locked_subscription(uow, tenant_id, subscription_id, clock)
+        _require(subscription, LIVE, "changed to another plan")
+        repo = uow.repo(tenant_id)
+        old = await repo.get(Plan, subscription.plan_id)
+        new = await repo.get(Plan, cmd.plan_id)
+        if new.id == old.id:
+            raise Conflict("the subscription is already on this plan", field="plan_id")
+        if not new.active:
+            raise Conflict(f"plan '{new.id}' is archived and takes no new subscriptions", field="plan_id")
+        if new.currency != old.currency:
+            raise Invalid(f"a plan change keeps the currency ({old.currency}); '{new.id}' is {new.currency}", field="plan_id")
+
+        period = Period(subscription.current_period_start, subscription.current_period_end)
+        lines = [] if subscription.status == S.TRIALING or cmd.proration is Proration.NONE else _proration_lines(old, new, period, now)
+        if cmd.proration is Proration.ALWAYS_INVOICE and lines:
+            await issue_invoice(
+                uow, tenant_id, customer_id=subscription.customer_id, subscription_id=subscription.id,
+                reason=BillingReason.SUBSCRIPTION_UPDATE, currency=new.currency, period=Period(now, period.end),
+                lines=lines, now=now,
+            )
+        for line in lines if cmd.proration is Proration.CREATE_PRORATIONS else []:
+            repo.add(InvoiceItem(
+                tenant_id=tenant_id, id=new_id("ii"), customer_id=subscription.customer_id,
+                subscription_id=subscription.id, description=line.description, amount=line.amount,
+                currency=new.currency, period_start=line.period_start, period_end=line.period_end,
+                plan_id=line.plan_id, proration=True, created_at=now,
+            ))
+        if cadence_of(new) != cadence_of(old):
+            # A new cadence starts at the end of the current period: re-anchor there.
+            subscription.billing_cycle_anchor = subscription.current_period_end
+            subscription.cycle = 0
+        subscription.plan_id = new.id
+        await uow.commit()
+    return subscription
