@@ -88,3 +88,29 @@ class Api:
         reply = await self.get("/v1/invoices", limit=100, **filters)
         assert reply.status == 200, reply
         return reply.body["data"]
+
+    async def test_clock(self, frozen_time: str, name: str = "story") -> dict:
+        reply = await self.post("/v1/test_clocks", {"frozen_time": frozen_time, "name": name})
+        assert reply.status == 201, reply
+        return reply.body
+
+    async def advance(self, clock: dict, frozen_time: str) -> dict:
+        reply = await self.post(f"/v1/test_clocks/{clock['id']}/advance", {"frozen_time": frozen_time})
+        assert reply.status == 200, reply
+        return reply.body
+
+    async def settings(self, **terms: int) -> dict:
+        reply = await self.patch("/v1/settings", terms)
+        assert reply.status == 200, reply
+        return reply.body
+
+    async def subscription(self, subscription: dict) -> dict:
+        reply = await self.get(f"/v1/subscriptions/{subscription['id']}")
+        assert reply.status == 200, reply
+        return reply.body
+
+    async def periods(self, subscription: dict) -> list[tuple[str, str]]:
+        """The subscription's invoiced cycle periods, oldest first."""
+        invoices = await self.invoices(subscription_id=subscription["id"])
+        cycles = [i for i in invoices if i["billing_reason"] in ("subscription_create", "subscription_cycle")]
+        return sorted((i["period_start"], i["period_end"]) for i in cycles)

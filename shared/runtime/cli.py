@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import sys
 from dataclasses import replace
@@ -80,6 +81,49 @@ def cmd_tenant_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_renew(args: argparse.Namespace) -> int:
+    """Renew every tenant's due subscriptions; a progress bar when attached to a terminal."""
+    from datetime import datetime, timezone
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from shared.db.engine import make_engine
+    from shared.services.renewals import renew_all
+
+    _, settings = _database(Settings.from_env())
+    as_of = None
+    if args.at:
+        try:
+            as_of = datetime.fromisoformat(args.at.replace("Z", "+00:00"))
+        except ValueError:
+            raise SystemExit(f"--at {args.at!r} is not an ISO 8601 timestamp") from None
+        if as_of.tzinfo is None:
+            raise SystemExit("--at needs a timezone, e.g. 2026-02-01T00:00:00Z")
+        as_of = as_of.astimezone(timezone.utc)
+
+    bar = Progress(TextColumn("renewing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                   disable=not sys.stderr.isatty(), console=None)
+    task = bar.add_task("renew", total=None)
+
+    async def run():  # type: ignore[no-untyped-def]
+        engine = make_engine(settings.database_url or "", pool_size=1, max_overflow=0)
+        try:
+            return await renew_all(engine, SystemClock(), as_of, batch_size=args.batch_size,
+                                   on_start=lambda due: bar.update(task, total=due),
+                                   progress=lambda n: bar.advance(task, n))
+        finally:
+            await engine.dispose()
+
+    with bar:
+        report = asyncio.run(run())
+    print(json.dumps({
+        "as_of": report.as_of.isoformat(), "renewed": report.renewed, "invoices_created": report.invoices_created,
+        "ended": report.ended, "past_due": report.past_due, "batches": report.batches,
+        "duration_seconds": round(report.duration_seconds, 3),
+    }))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="billing", description="Subscription billing functions")
     sub = root.add_subparsers(dest="command", required=True)
@@ -92,6 +136,11 @@ def parser() -> argparse.ArgumentParser:
 
     migrate = sub.add_parser("migrate", help="alembic upgrade head on DATABASE_URL (or the embedded database)")
     migrate.set_defaults(run=cmd_migrate)
+
+    renew = sub.add_parser("renew", help="renew every tenant's due subscriptions now (or as of --at, capped at now)")
+    renew.add_argument("--at", help="as-of time (ISO 8601 with timezone); never later than now")
+    renew.add_argument("--batch-size", type=int, default=1000, help="subscriptions per transaction")
+    renew.set_defaults(run=cmd_renew)
 
     tenant = sub.add_parser("tenant", help="manage tenants").add_subparsers(dest="tenant_command", required=True)
     create = tenant.add_parser("create", help="create a tenant and print its API key once")
