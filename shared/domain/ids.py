@@ -6,6 +6,7 @@ cursor pagination (`starting_after`) needs, with no extra column.
 from __future__ import annotations
 
 import secrets
+import threading
 import time
 
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford, lower-case
@@ -19,10 +20,26 @@ def _encode(value: int, length: int) -> str:
     return "".join(reversed(chars))
 
 
+_lock = threading.Lock()
+_last = (0, 0)
+
+
 def new_id(prefix: str) -> str:
-    """e.g. new_id('cus') -> 'cus_01jc9z6k3m8w2x4y5z6a7b8c9d'. 48 bits of time + 80 random bits."""
+    """e.g. new_id('cus') -> 'cus_01jc9z6k3m8w2x4y5z6a7b8c9d'. 48 bits of time + 80 random bits.
+
+    Monotonic within a process (the ULID rule): ids made in the same millisecond increment
+    the random part, so id order is creation order even for rows made together.
+    """
+    global _last
     millis = time.time_ns() // 1_000_000
-    return f"{prefix}_{_encode(millis, 10)}{_encode(secrets.randbits(80), 16)}"
+    with _lock:
+        last_millis, last_random = _last
+        if millis <= last_millis:
+            millis, random = last_millis, last_random + 1
+        else:
+            random = secrets.randbits(79)  # headroom: increments never overflow 80 bits
+        _last = (millis, random)
+    return f"{prefix}_{_encode(millis, 10)}{_encode(random, 16)}"
 
 
 PREFIXES = {
