@@ -5,19 +5,21 @@ cursor pagination (`starting_after`) needs, with no extra column.
 """
 from __future__ import annotations
 
+import base64
 import secrets
 import threading
 import time
 
-_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford, lower-case
+# Crockford's alphabet, lower-case. Its characters ascend in ASCII like the 5-bit values
+# they stand for, so string order is numeric order. b32encode does the bit work in C; the
+# table swaps RFC 4648's alphabet (not ASCII-ordered) for it.
+_ALPHABET = b"0123456789abcdefghjkmnpqrstvwxyz"
+_FROM_RFC4648 = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", _ALPHABET)
 
 
-def _encode(value: int, length: int) -> str:
-    chars = []
-    for _ in range(length):
-        value, digit = divmod(value, 32)
-        chars.append(_ALPHABET[digit])
-    return "".join(reversed(chars))
+def _encode(value: int) -> str:
+    """128 bits as 26 characters, big-endian, so equal-length ids sort numerically."""
+    return base64.b32encode(value.to_bytes(16, "big")).translate(_FROM_RFC4648)[:26].decode()
 
 
 _lock = threading.Lock()
@@ -39,7 +41,7 @@ def new_id(prefix: str) -> str:
         else:
             random = secrets.randbits(79)  # headroom: increments never overflow 80 bits
         _last = (millis, random)
-    return f"{prefix}_{_encode(millis, 10)}{_encode(random, 16)}"
+    return f"{prefix}_{_encode(millis << 80 | random)}"
 
 
 PREFIXES = {

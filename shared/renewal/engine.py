@@ -209,13 +209,14 @@ async def renew(
     async with engine.connect() as sa_conn:
         raw = await sa_conn.get_raw_connection()
         conn: asyncpg.Connection = raw.driver_connection  # type: ignore[assignment]
-        summary = await conn.fetchrow(sql.DUE_SUMMARY, as_of, scope.tenant_id, scope.test_clock_id)
+        claim_due, claim_dunning, due_summary = sql.STATEMENTS["real_time" if scope.test_clock_id is None else "test_clock"]
+        summary = await conn.fetchrow(due_summary, as_of, scope.tenant_id, scope.test_clock_id)
         report.due_at_start, oldest = summary["due"], summary["oldest"]
         report.lag_seconds = max((as_of - oldest).total_seconds(), 0.0) if oldest else 0.0
         if on_start is not None:
             on_start(report.due_at_start)
-        await _drain(conn, sql.CLAIM_DUE, scope, as_of, batch_size, report, progress)
-        await _drain(conn, sql.CLAIM_DUNNING, scope, as_of, batch_size, report, None)
+        await _drain(conn, claim_due, scope, as_of, batch_size, report, progress)
+        await _drain(conn, claim_dunning, scope, as_of, batch_size, report, None)
     report.duration_seconds = time.perf_counter() - started
     log.info(
         "renewal as of %s: %d renewed, %d invoices, %d ended, %d past due in %.3fs",

@@ -18,42 +18,66 @@ JOIN tenants t ON t.id = s.tenant_id
 """
 
 # Who is renewed: real time (no test clock) or exactly one test clock; optionally one tenant.
-# $1 = as-of time, $2 = tenant id or NULL, $3 = test clock id or NULL, $4 = batch size.
-_SCOPE = """
+# $1 = as-of time, $2 = tenant id or NULL, $3 = test clock id, $4 = batch size.
+# The clock predicate is literal SQL, not "$3 IS NULL OR ...": prepared statements go to a
+# generic plan after five runs, and a generic plan could not use the partial indexes
+# (it would scan and sort every subscription for every batch).
+_REAL_TIME = """
   AND ($2::text IS NULL OR s.tenant_id = $2)
-  AND (($3::text IS NULL AND s.test_clock_id IS NULL) OR s.test_clock_id = $3)
+  AND s.test_clock_id IS NULL AND $3::text IS NULL
+"""
+_TEST_CLOCK = """
+  AND ($2::text IS NULL OR s.tenant_id = $2)
+  AND s.test_clock_id = $3
 """
 
 # Subscriptions whose period has ended. FOR UPDATE ... SKIP LOCKED: concurrent runs take
 # disjoint batches, and a row another run has just advanced is re-checked after the lock.
-CLAIM_DUE = f"""
+def claim_due(scope: str) -> str:
+    return f"""
 SELECT {_COLUMNS} {_FROM}
-WHERE s.status IN ('active', 'past_due', 'trialing') AND s.current_period_end <= $1 {_SCOPE}
+WHERE s.status IN ('active', 'past_due', 'trialing') AND s.current_period_end <= $1 {scope}
 ORDER BY s.current_period_end
 LIMIT $4
 FOR UPDATE OF s SKIP LOCKED
 """
 
 # Subscriptions inside their period that have a dunning step due: an active one with an
-# overdue invoice (-> past_due), or any whose oldest unpaid invoice is past the grace period.
-CLAIM_DUNNING = f"""
-SELECT {_COLUMNS} {_FROM}
-WHERE s.status IN ('active', 'past_due') AND s.current_period_end > $1 {_SCOPE}
-  AND EXISTS (
-    SELECT 1 FROM invoices i
-     WHERE i.tenant_id = s.tenant_id AND i.subscription_id = s.id
-       AND i.status = 'open' AND i.amount_due > i.amount_paid
-       AND (i.due_at + make_interval(days => t.grace_period_days) <= $1
-            OR (s.status = 'active' AND i.due_at < $1)))
+# overdue invoice (-> past_due), or any whose oldest unpaid invoice is past the grace
+# period. Driven from the unpaid-invoice index, so the plan does not depend on fresh
+# statistics (right after a bulk renewal they are stale).
+def claim_dunning(scope: str) -> str:
+    return f"""
+WITH overdue AS (
+  SELECT i.tenant_id, i.subscription_id, min(i.due_at) AS oldest
+  FROM invoices i
+  WHERE i.status = 'open' AND i.amount_due > i.amount_paid AND i.subscription_id IS NOT NULL
+    AND i.due_at < $1 AND ($2::text IS NULL OR i.tenant_id = $2)
+  GROUP BY i.tenant_id, i.subscription_id
+)
+SELECT {_COLUMNS}
+FROM overdue o
+JOIN subscriptions s ON s.tenant_id = o.tenant_id AND s.id = o.subscription_id
+JOIN plans p ON p.tenant_id = s.tenant_id AND p.id = s.plan_id
+JOIN tenants t ON t.id = s.tenant_id
+WHERE s.status IN ('active', 'past_due') AND s.current_period_end > $1 {scope}
+  AND (s.status = 'active' OR o.oldest + make_interval(days => t.grace_period_days) <= $1)
 LIMIT $4
 FOR UPDATE OF s SKIP LOCKED
 """
 
 # Before a run: how much is due, and since when (the renewal lag). Parameters $1-$3.
-DUE_SUMMARY = f"""
+def due_summary(scope: str) -> str:
+    return f"""
 SELECT count(*) AS due, min(s.current_period_end) AS oldest FROM subscriptions s
-WHERE s.status IN ('active', 'past_due', 'trialing') AND s.current_period_end <= $1 {_SCOPE}
+WHERE s.status IN ('active', 'past_due', 'trialing') AND s.current_period_end <= $1 {scope}
 """
+
+
+STATEMENTS = {
+    kind: (claim_due(scope), claim_dunning(scope), due_summary(scope))
+    for kind, scope in (("real_time", _REAL_TIME), ("test_clock", _TEST_CLOCK))
+}
 
 PENDING_ITEMS = """
 SELECT ii.tenant_id, ii.subscription_id, ii.id, ii.description, ii.amount,
