@@ -22,5 +22,9 @@ serve: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Speed is measured here, never asserted in tests.
+bench: $(STAMP)
+	$(BIN)/python -m bench.renewal --subscriptions $${SUBSCRIPTIONS:-100000}
+
 clean:
 	rm -rf $(VENV) .data .pytest_cache .hypothesis

@@ -21,11 +21,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def walkthrough() -> str:
+def block(name: str) -> str:
     text = (ROOT / "README.md").read_text()
-    block = re.search(r"<!-- walkthrough:start -->\s*```bash\n(.*?)```", text, re.S)
-    assert block, "README lost its walk-through block"
-    return block.group(1)
+    found = re.search(rf"<!-- {name}:start -->\s*```bash\n(.*?)```", text, re.S)
+    assert found, f"README lost its {name} block"
+    return found.group(1)
 
 
 def wait_healthy(url: str, process: subprocess.Popen, seconds: float = 30) -> None:
@@ -53,16 +53,26 @@ def test_the_readme_walkthrough_works_as_written(database_url: str) -> None:
     try:
         wait_healthy(api, server)
         # The only edits: the port, and the venv's path for interpreters outside .venv.
-        script = walkthrough().replace("API=http://127.0.0.1:8080", f"API={api}")
+        script = (block("walkthrough") + "\necho ---test-clock---\n" + block("testclock"))
+        script = script.replace("API=http://127.0.0.1:8080", f"API={api}")
         script = script.replace(".venv/bin/billing", str(bin_dir / "billing"))
         result = subprocess.run(["bash", "-euo", "pipefail", "-c", script], env=env, cwd=ROOT,
                                 capture_output=True, text=True, timeout=60)
         assert result.returncode == 0, result.stderr
-        subscription_json, invoices_json = result.stdout.strip().splitlines()[-2:]
+        first, clock_story = result.stdout.split("---test-clock---")
+        subscription_json, invoices_json = first.strip().splitlines()[-2:]
         assert json.loads(subscription_json)["status"] == "active"
         [invoice] = json.loads(invoices_json)["data"]
         assert (invoice["number"], invoice["status"], invoice["total"], invoice["currency"]) == (1, "open", 1999, "USD")
         assert len(invoice["lines"]) == 1
+
+        settings, clock, subscription, invoices, upcoming = map(json.loads, clock_story.strip().splitlines())
+        assert settings["grace_period_days"] == 90
+        assert clock["frozen_time"] == "2028-04-01T00:00:00Z"
+        assert subscription["status"] == "past_due"
+        periods = sorted((i["period_start"], i["period_end"]) for i in invoices["data"])
+        assert periods == [("2028-02-14T00:00:00Z", "2028-03-14T00:00:00Z"), ("2028-03-14T00:00:00Z", "2028-04-14T00:00:00Z")]
+        assert (upcoming["period_start"], upcoming["total"], upcoming["currency"]) == ("2028-04-14T00:00:00Z", 4900, "EUR")
     finally:
         server.terminate()
         server.wait(timeout=30)
