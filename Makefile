@@ -25,6 +25,7 @@ test: $(STAMP)
 # Speed is measured here, never asserted in tests.
 bench: $(STAMP)
 	$(BIN)/python -m bench.renewal --subscriptions $${SUBSCRIPTIONS:-100000}
+	$(BIN)/python -m bench.http_overhead --requests $${REQUESTS:-4000}
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache .hypothesis

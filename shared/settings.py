@@ -27,6 +27,7 @@ class Settings:
     max_body_bytes: int = 64 * 1024
     db_pool_size: int = 5
     db_max_overflow: int = 5
+    telemetry: bool = True
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -45,4 +46,5 @@ class Settings:
             max_body_bytes=_int(env, "BILLING_MAX_BODY_BYTES", 64 * 1024),
             db_pool_size=_int(env, "BILLING_DB_POOL_SIZE", 5),
             db_max_overflow=_int(env, "BILLING_DB_MAX_OVERFLOW", 5),
+            telemetry=(env.get("BILLING_TELEMETRY") or "on").lower() not in ("off", "0", "false", "no"),
         )

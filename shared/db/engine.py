@@ -1,9 +1,9 @@
 """Engine creation: one async engine (asyncpg) per process."""
 from __future__ import annotations
 
+import sqlalchemy.ext.asyncio as sa_asyncio
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 
 def async_url(url: str) -> str:
@@ -15,7 +15,8 @@ def async_url(url: str) -> str:
 
 
 def make_engine(url: str, *, pool_size: int = 5, max_overflow: int = 5) -> AsyncEngine:
-    return create_async_engine(
+    # Looked up at call time: OpenTelemetry's SQLAlchemy instrumentation wraps this function.
+    return sa_asyncio.create_async_engine(
         async_url(url),
         pool_size=pool_size,
         max_overflow=max_overflow,

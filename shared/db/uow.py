@@ -1,6 +1,7 @@
 """Unit of work: one transaction that rolls back unless commit() is called."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import TracebackType
 
 from sqlalchemy import text
@@ -33,7 +34,12 @@ class UnitOfWork:
         self.session = self._sessions()
         await self.session.begin()
         self._committed = False
+        self._after_commit: list[Callable[[], None]] = []
         return self
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run `callback` once the transaction has committed (e.g. to count what happened)."""
+        self._after_commit.append(callback)
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
@@ -62,6 +68,8 @@ class UnitOfWork:
         except IntegrityError as error:
             raise self._as_conflict(error) from error
         self._committed = True
+        for callback in self._after_commit:
+            callback()
 
     async def lock(self, key: str) -> None:
         """A transaction-scoped advisory lock, released at commit or rollback."""

@@ -20,7 +20,9 @@ from typing import Any
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shared import metrics
 from shared.domain.ids import new_id
+from shared.domain.invoices import BillingReason
 from shared.domain.invoices import InvoiceStatus, amount_due
 from shared.domain.periods import Cadence, Interval
 from shared.domain.renewal import Outcome, State, Terms, advance
@@ -57,6 +59,31 @@ class Report:
 
 
 Progress = Callable[[int], None]
+
+
+@dataclass
+class _Batch:
+    """What one batch did, counted into the report and metrics only once it committed."""
+
+    invoices: Counter[str] = field(default_factory=Counter)  # per currency
+    amounts: Counter[str] = field(default_factory=Counter)  # amount due per currency
+    statuses: Counter[str] = field(default_factory=Counter)  # new statuses
+    renewed: int = 0
+    ended: int = 0
+    past_due: int = 0
+
+    def count_into(self, report: Report) -> None:
+        report.renewed += self.renewed
+        report.ended += self.ended
+        report.past_due += self.past_due
+        report.invoices_created += sum(self.invoices.values())
+        report.invoiced.update(self.amounts)
+        for currency, count in self.invoices.items():
+            metrics.invoice_issued(currency, BillingReason.SUBSCRIPTION_CYCLE, self.amounts[currency], count)
+        metrics.renewed.add(self.renewed)
+        metrics.ended.add(self.ended)
+        for status, count in self.statuses.items():
+            metrics.transition(status, count)
 
 
 @dataclass
@@ -113,7 +140,7 @@ def _invoices_for(row: asyncpg.Record, outcome: Outcome, pending: list[asyncpg.R
     return made
 
 
-async def _process(conn: asyncpg.Connection, rows: list[asyncpg.Record], as_of: datetime, report: Report) -> None:
+async def _process(conn: asyncpg.Connection, rows: list[asyncpg.Record], as_of: datetime, batch: _Batch) -> None:
     keys = [(r["tenant_id"], r["id"]) for r in rows]
     pending: dict[tuple[str, str], list[asyncpg.Record]] = defaultdict(list)
     if rows:
@@ -131,9 +158,11 @@ async def _process(conn: asyncpg.Connection, rows: list[asyncpg.Record], as_of: 
         s = outcome.state
         changes.append((row["tenant_id"], row["id"], s.status.value, s.cycle, s.period_start, s.period_end,
                         s.cancel_at_period_end, s.ended_at))
-        report.renewed += bool(outcome.invoices)
-        report.ended += outcome.ended
-        report.past_due += s.status is SubscriptionStatus.PAST_DUE and row["status"] != "past_due"
+        batch.renewed += bool(outcome.invoices)
+        batch.ended += outcome.ended
+        batch.past_due += s.status is SubscriptionStatus.PAST_DUE and row["status"] != "past_due"
+        if s.status.value != row["status"]:
+            batch.statuses[s.status.value] += 1
         if outcome.dunned:
             dunned.append((row["tenant_id"], row["id"], s.ended_at))
 
@@ -163,9 +192,9 @@ async def _process(conn: asyncpg.Connection, rows: list[asyncpg.Record], as_of: 
         attached = [(inv.tenant_id, item_id, inv.id) for inv in invoices for item_id in inv.item_ids]
         if attached:
             await conn.execute(sql.ATTACH_ITEMS, *map(list, zip(*attached)))
-        report.invoices_created += len(invoices)
-        for inv in invoices:
-            report.invoiced[inv.currency] += inv.total
+        for inv, due in zip(invoices, dues):
+            batch.invoices[inv.currency] += 1
+            batch.amounts[inv.currency] += due
     if changes:
         await conn.execute(sql.UPDATE_SUBSCRIPTIONS, *map(list, zip(*changes)))
     if dunned:
@@ -177,11 +206,13 @@ async def _drain(conn: asyncpg.Connection, claim: str, scope: Scope, as_of: date
     """Claim, process and commit batches until nothing claimable is left."""
     while True:
         for attempt in range(5):
+            batch = _Batch()
             try:
                 async with conn.transaction():
                     rows = await conn.fetch(claim, as_of, scope.tenant_id, scope.test_clock_id, batch_size)
                     if rows:
-                        await _process(conn, rows, as_of, report)
+                        await _process(conn, rows, as_of, batch)
+                batch.count_into(report)
                 break
             except _RETRYABLE as error:  # another writer won a race: the batch rolled back whole
                 log.warning("renewal batch retried after %s (attempt %d)", type(error).__name__, attempt + 1)
@@ -218,9 +249,15 @@ async def renew(
         await _drain(conn, claim_due, scope, as_of, batch_size, report, progress)
         await _drain(conn, claim_dunning, scope, as_of, batch_size, report, None)
     report.duration_seconds = time.perf_counter() - started
+    metrics.renewal_runs.record(report.duration_seconds, {"scope": "test_clock" if scope.test_clock_id else "real_time"})
+    if scope.test_clock_id is None:  # a simulated clock's lag says nothing about production
+        metrics.renewal_lag.set(report.lag_seconds)
     log.info(
-        "renewal as of %s: %d renewed, %d invoices, %d ended, %d past due in %.3fs",
+        "renewal run as of %s: %d renewed, %d invoices, %d ended, %d past due in %.3fs",
         as_of.isoformat(), report.renewed, report.invoices_created, report.ended, report.past_due,
         report.duration_seconds,
+        extra={"event": "renewal_run", "as_of": as_of.isoformat(), "renewed": report.renewed,
+               "invoices_created": report.invoices_created, "ended": report.ended, "past_due": report.past_due,
+               "duration_seconds": round(report.duration_seconds, 3), "lag_seconds": round(report.lag_seconds, 3)},
     )
     return report

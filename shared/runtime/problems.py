@@ -9,6 +9,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import ValidationError
 
+from shared import metrics
 from shared.domain.errors import Conflict, DomainError, Invalid, NotFound
 
 log = logging.getLogger("billing.http")
@@ -38,6 +39,8 @@ _DOMAIN_STATUS: dict[type[DomainError], int] = {NotFound: 404, Conflict: 409, In
 
 def problem(status: int, detail: str, *, headers: dict[str, str] | None = None, **extra: Any) -> web.Response:
     slug, title = _TITLES.get(status, ("error", "Error"))
+    if 400 <= status < 500:
+        metrics.rejected.add(1, {"reason": slug})
     body = {"type": f"urn:billing:problem:{slug}", "title": title, "status": status, "detail": detail, **extra}
     return web.Response(status=status, text=json.dumps(body), content_type=CONTENT_TYPE, headers=headers)
 

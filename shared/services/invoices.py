@@ -4,6 +4,7 @@ from datetime import datetime
 
 from sqlalchemy import exists, select
 
+from shared import metrics
 from shared.clock import Clock
 from shared.db.repository import Page
 from shared.db.tables import Invoice, Subscription
@@ -46,6 +47,8 @@ async def _settle(uow: UnitOfWork, tenant_id: str, invoice_id: str, target: Invo
     test_clock_id = subscription.test_clock_id if subscription is not None else None
     now = await now_for(uow, tenant_id, test_clock_id, clock)
     invoice.status = target
+    counter = metrics.invoices_paid if target is InvoiceStatus.PAID else metrics.invoices_voided
+    uow.after_commit(lambda: counter.add(1, {"currency": invoice.currency}))
     if target is InvoiceStatus.PAID:
         invoice.amount_paid = invoice.amount_due
         invoice.paid_at = now
@@ -55,6 +58,7 @@ async def _settle(uow: UnitOfWork, tenant_id: str, invoice_id: str, target: Invo
     if subscription is not None and subscription.status == SubscriptionStatus.PAST_DUE:
         if not await _has_overdue(uow, tenant_id, subscription.id, now):
             subscription.status = SubscriptionStatus.ACTIVE
+            uow.after_commit(lambda: metrics.transition(SubscriptionStatus.ACTIVE))
     return invoice
 
 

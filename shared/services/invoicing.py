@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import text
 
+from shared import metrics
 from shared.db.tables import Invoice, InvoiceLine
 from shared.db.uow import UnitOfWork
 from shared.domain.ids import new_id
@@ -79,4 +80,5 @@ async def issue_invoice(
         for position, line in enumerate(lines)
     ]
     uow.repo(tenant_id).add(invoice)
+    uow.after_commit(lambda: metrics.invoice_issued(currency, reason, due))
     return invoice

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from shared import metrics
 from shared.clock import Clock
 from shared.db.tables import InvoiceItem, Plan, Subscription
 from shared.db.uow import UnitOfWork
@@ -38,6 +39,7 @@ async def cancel(uow: UnitOfWork, tenant_id: str, subscription_id: str, cmd: Can
         else:
             _require(subscription, (*LIVE, S.PAUSED), "canceled")
             subscription.status = S.CANCELED
+            uow.after_commit(lambda: metrics.transition(S.CANCELED))
             subscription.cancel_at_period_end = False
             subscription.canceled_at = now
             subscription.ended_at = now
@@ -63,6 +65,7 @@ async def pause(uow: UnitOfWork, tenant_id: str, subscription_id: str, clock: Cl
         subscription, now = await locked_subscription(uow, tenant_id, subscription_id, clock)
         _require(subscription, (S.ACTIVE, S.PAST_DUE), "paused")
         subscription.status = S.PAUSED
+        uow.after_commit(lambda: metrics.transition(S.PAUSED))
         subscription.paused_at = now
         await uow.commit()
     return subscription
@@ -77,6 +80,7 @@ async def resume(uow: UnitOfWork, tenant_id: str, subscription_id: str, clock: C
         plan = await uow.repo(tenant_id).get(Plan, subscription.plan_id)
         period = cadence_of(plan).period(now, 0)
         subscription.status = S.ACTIVE
+        uow.after_commit(lambda: metrics.transition(S.ACTIVE))
         subscription.paused_at = None
         subscription.billing_cycle_anchor = now
         subscription.cycle = 1
