@@ -26,6 +26,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.renewal --subscriptions $${SUBSCRIPTIONS:-100000}
 	$(BIN)/python -m bench.http_overhead --requests $${REQUESTS:-4000}
+	$(BIN)/python -m bench.cold_start
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache .hypothesis

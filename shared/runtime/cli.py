@@ -124,6 +124,26 @@ def cmd_renew(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_manifests(args: argparse.Namespace) -> int:
+    """Write knative/ from the registry, or with --check report whether it is up to date."""
+    from pathlib import Path
+
+    from shared.runtime.manifests import render
+
+    out = Path(args.out)
+    files = render()
+    stale = [name for name, text in files.items() if not (out / name).exists() or (out / name).read_text() != text]
+    if args.check:
+        for name in stale:
+            print(f"out of date: {out / name}", file=sys.stderr)
+        return 1 if stale else 0
+    for name, text in files.items():
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
+        (out / name).write_text(text)
+    print(f"wrote {len(files)} files under {out} ({len(stale)} changed)", file=sys.stderr)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="billing", description="Subscription billing functions")
     sub = root.add_subparsers(dest="command", required=True)
@@ -141,6 +161,11 @@ def parser() -> argparse.ArgumentParser:
     renew.add_argument("--at", help="as-of time (ISO 8601 with timezone); never later than now")
     renew.add_argument("--batch-size", type=int, default=1000, help="subscriptions per transaction")
     renew.set_defaults(run=cmd_renew)
+
+    manifests = sub.add_parser("manifests", help="generate the Knative/Traefik/Prometheus manifests from the registry")
+    manifests.add_argument("--out", default="knative", help="output folder (default: knative)")
+    manifests.add_argument("--check", action="store_true", help="exit 1 if the files on disk are out of date")
+    manifests.set_defaults(run=cmd_manifests)
 
     tenant = sub.add_parser("tenant", help="manage tenants").add_subparsers(dest="tenant_command", required=True)
     create = tenant.add_parser("create", help="create a tenant and print its API key once")

@@ -1,0 +1,111 @@
+"""The Knative container contract, tested locally: each function runs alone as its own
+process (FUNCTION_TARGET, PORT), serves only its routes plus health, metrics and docs,
+becomes ready, and stops gracefully on SIGTERM (in-flight requests finish, pool closed)."""
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import aiohttp
+import asyncpg
+
+from bench.seed import seed_due_subscriptions
+from shared.runtime.registry import Operation, all_operations
+from tests.conftest import BOOTSTRAP_KEY
+
+BILLING = Path(sys.executable).parent / "billing"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start(target: str, database_url: str, **extra: str) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": database_url, "FUNCTION_TARGET": target, "PORT": str(port),
+           "HOST": "127.0.0.1", "BILLING_BOOTSTRAP_API_KEY": BOOTSTRAP_KEY, **extra}
+    process = subprocess.Popen([str(BILLING), "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return process, f"http://127.0.0.1:{port}"
+
+
+async def wait_ready(session: aiohttp.ClientSession, base: str, process: subprocess.Popen, seconds: float = 90) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.stderr.read().decode() if process.stderr else "exited"
+        try:
+            async with session.get(f"{base}/ready") as reply:
+                if reply.status == 200:
+                    return
+        except aiohttp.ClientError:
+            pass
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{base} never became ready")
+
+
+def concrete(op: Operation) -> str:
+    return op.path.replace("{id}", "obj_x")
+
+
+async def routed(session: aiohttp.ClientSession, base: str, op: Operation) -> bool:
+    """Did a handler answer (even with its own 4xx), rather than the router's 404/405?"""
+    async with session.request(op.method, base + concrete(op), data=b"{}",
+                               headers={"Authorization": f"Bearer {BOOTSTRAP_KEY}", "Content-Type": "application/json"}) as reply:
+        body = await reply.json(content_type=None)
+        return not (reply.status == 405 or (reply.status == 404 and body["detail"].startswith("no route")))
+
+
+async def test_each_function_alone_serves_only_its_own_routes_and_stops_on_sigterm(database_url: str) -> None:
+    operations = all_operations()
+    processes = {op.name: start(op.name, database_url) for op in operations}
+    try:
+        async with aiohttp.ClientSession() as session:
+            await asyncio.gather(*(wait_ready(session, base, proc) for proc, base in processes.values()))
+            for index, op in enumerate(operations):
+                _, base = processes[op.name]
+                assert await routed(session, base, op), op.name
+                # Another function's route, unless it shares this one's method and path family:
+                other = operations[(index + 1) % len(operations)]
+                assert not await routed(session, base, other), (op.name, other.name)
+                for path in ("/health", "/metrics", "/docs"):
+                    async with session.get(base + path) as reply:
+                        assert reply.status == 200, (op.name, path)
+                async with session.get(f"{base}/openapi.json") as reply:
+                    assert list((await reply.json())["paths"]) == [op.path], op.name
+    finally:
+        for process, _ in processes.values():
+            process.send_signal(signal.SIGTERM)
+    for name, (process, _) in processes.items():
+        assert process.wait(timeout=60) == 0, name
+
+
+async def test_sigterm_lets_the_in_flight_renewal_finish_and_closes_the_pool(database_url: str) -> None:
+    now = datetime.now(timezone.utc)
+    await seed_due_subscriptions(database_url, 15000, now)
+    process, base = start("renew", database_url, FUNCTION_SIGNATURE_TYPE="cloudevent")
+    event = {"specversion": "1.0", "type": "dev.knative.sources.ping", "source": "/test", "id": "1"}
+    async with aiohttp.ClientSession() as session:
+        await wait_ready(session, base, process)
+        request = asyncio.ensure_future(session.post(f"{base}/", data=json.dumps(event),
+                                                     headers={"Content-Type": "application/cloudevents+json"}))
+        conn = await asyncpg.connect(database_url)
+        try:
+            while not await conn.fetchval("SELECT count(*) FROM invoices"):  # the run is under way
+                await asyncio.sleep(0.01)
+            process.send_signal(signal.SIGTERM)
+            reply = await request
+            report = await reply.json()
+            assert reply.status == 200 and report["invoices_created"] == 15000
+            assert await asyncio.to_thread(process.wait, 60) == 0
+            leftover = await conn.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'billing' AND datname = current_database()")
+            assert leftover == 0
+        finally:
+            await conn.close()
