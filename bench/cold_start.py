@@ -7,44 +7,21 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
-from pathlib import Path
 
 import psutil
 
 from bench.common import scratch_database
+from bench.processes import serve, wait_ready
 from shared.runtime.registry import all_operations
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def measure(name: str, url: str, signature: str) -> dict:
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": url, "FUNCTION_TARGET": name, "FUNCTION_SIGNATURE_TYPE": signature,
-           "PORT": str(port), "HOST": "127.0.0.1"}
     started = time.perf_counter()
-    process = subprocess.Popen([str(Path(sys.executable).parent / "billing"), "serve"], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process, base = serve({"DATABASE_URL": url, "FUNCTION_TARGET": name, "FUNCTION_SIGNATURE_TYPE": signature})
     try:
-        while True:
-            if process.poll() is not None or time.perf_counter() - started > 60:
-                raise RuntimeError(f"{name} did not start")
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/ready", timeout=1) as reply:
-                    if reply.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.01)
+        wait_ready(base, process, seconds=60)
         cold = time.perf_counter() - started
         rss = psutil.Process(process.pid).memory_info().rss
     finally:

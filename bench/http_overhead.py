@@ -11,37 +11,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import socket
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import aiohttp
 
 from bench.common import scratch_database
+from bench.processes import serve, wait_ready
 
 KEY = "sk_bench_overhead_key_0123456789abcdef"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-async def wait_ready(base: str) -> None:
-    async with aiohttp.ClientSession() as session:
-        for _ in range(300):
-            try:
-                async with session.get(f"{base}/ready") as reply:
-                    if reply.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.1)
-    raise RuntimeError("server did not become ready")
 
 
 async def load(base: str, requests: int, concurrency: int) -> float:
@@ -67,15 +44,10 @@ async def load(base: str, requests: int, concurrency: int) -> float:
 
 
 def measure(url: str, telemetry: str, requests: int, concurrency: int) -> float:
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": url, "PORT": str(port), "HOST": "127.0.0.1",
-           "BILLING_TELEMETRY": telemetry, "BILLING_BOOTSTRAP_API_KEY": KEY}
-    env.pop("FUNCTION_TARGET", None)
-    billing = Path(sys.executable).parent / "billing"
-    server = subprocess.Popen([str(billing), "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server, base = serve({"DATABASE_URL": url, "BILLING_TELEMETRY": telemetry, "BILLING_BOOTSTRAP_API_KEY": KEY,
+                          "FUNCTION_TARGET": ""})
     try:
-        base = f"http://127.0.0.1:{port}"
-        asyncio.run(wait_ready(base))
+        wait_ready(base, server)
         return asyncio.run(load(base, requests, concurrency))
     finally:
         server.terminate()

@@ -52,6 +52,25 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
+class LineColumns:
+    """What an invoice line and a pending invoice item both say: a described amount for a period."""
+
+    description: Mapped[str] = mapped_column(Text)
+    amount: Mapped[int] = mapped_column(Money)
+    currency: Mapped[str] = mapped_column(String(3))
+    period_start: Mapped[datetime] = mapped_column(Timestamp)
+    period_end: Mapped[datetime] = mapped_column(Timestamp)
+    plan_id: Mapped[str | None] = mapped_column(String(40))
+
+
+def line_checks() -> tuple[CheckConstraint, ...]:
+    return (
+        money_check("amount", signed=True),
+        CheckConstraint(f"currency {CURRENCY_CHECK}", name="currency_format"),
+        CheckConstraint("period_end > period_start", name="period_nonempty"),
+    )
+
+
 class Tenant(Base):
     """A billing account of this service. Reference data: small, read by every request."""
 
@@ -183,7 +202,8 @@ class Subscription(Base):
     customer_id: Mapped[str] = mapped_column(String(40))
     plan_id: Mapped[str] = mapped_column(String(40))
     status: Mapped[str] = mapped_column(String(16))
-    # Periods are computed from (anchor, cycle): cycle n is [anchor + n, anchor + n + 1).
+    # The current period ends at boundary `cycle` counted from the anchor (see
+    # shared.domain.subscriptions.Start): renewals never drift.
     billing_cycle_anchor: Mapped[datetime] = mapped_column(Timestamp)
     cycle: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     current_period_start: Mapped[datetime] = mapped_column(Timestamp)
@@ -272,32 +292,24 @@ class Invoice(Base):
     )
 
 
-class InvoiceLine(Base):
+class InvoiceLine(LineColumns, Base):
     __tablename__ = "invoice_lines"
     __table_args__ = (
         ForeignKeyConstraint(
             ["tenant_id", "invoice_id"], ["invoices.tenant_id", "invoices.id"], ondelete="CASCADE"
         ),
         UniqueConstraint("tenant_id", "invoice_id", "position"),
-        money_check("amount", signed=True),
-        CheckConstraint(f"currency {CURRENCY_CHECK}", name="currency_format"),
-        CheckConstraint("period_end > period_start", name="period_nonempty"),
+        *line_checks(),
     )
 
     tenant_id: Mapped[str] = mapped_column(String(40), primary_key=True)
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     invoice_id: Mapped[str] = mapped_column(String(40))
     position: Mapped[int] = mapped_column(Integer)
-    description: Mapped[str] = mapped_column(Text)
-    amount: Mapped[int] = mapped_column(Money)
-    currency: Mapped[str] = mapped_column(String(3))
-    period_start: Mapped[datetime] = mapped_column(Timestamp)
-    period_end: Mapped[datetime] = mapped_column(Timestamp)
-    plan_id: Mapped[str | None] = mapped_column(String(40))
     proration: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
 
 
-class InvoiceItem(Base):
+class InvoiceItem(LineColumns, Base):
     """A pending charge or credit (proration) waiting for the subscription's next invoice."""
 
     __tablename__ = "invoice_items"
@@ -307,9 +319,7 @@ class InvoiceItem(Base):
             ["tenant_id", "subscription_id"], ["subscriptions.tenant_id", "subscriptions.id"]
         ),
         ForeignKeyConstraint(["tenant_id", "invoice_id"], ["invoices.tenant_id", "invoices.id"]),
-        money_check("amount", signed=True),
-        CheckConstraint(f"currency {CURRENCY_CHECK}", name="currency_format"),
-        CheckConstraint("period_end > period_start", name="period_nonempty"),
+        *line_checks(),
         Index(
             "ix_invoice_items_pending",
             "tenant_id",
@@ -323,11 +333,5 @@ class InvoiceItem(Base):
     customer_id: Mapped[str] = mapped_column(String(40))
     subscription_id: Mapped[str] = mapped_column(String(40))
     invoice_id: Mapped[str | None] = mapped_column(String(40))
-    description: Mapped[str] = mapped_column(Text)
-    amount: Mapped[int] = mapped_column(Money)
-    currency: Mapped[str] = mapped_column(String(3))
-    period_start: Mapped[datetime] = mapped_column(Timestamp)
-    period_end: Mapped[datetime] = mapped_column(Timestamp)
-    plan_id: Mapped[str | None] = mapped_column(String(40))
     proration: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
     created_at: Mapped[datetime] = mapped_column(Timestamp)

@@ -15,16 +15,19 @@ class InvoiceListQuery(ListQuery):
     status: InvoiceStatus | None = None
 
 
-class InvoiceLine(Resource):
-    id: str
-    object: Literal["line_item"] = "line_item"
+class LineDetail(Resource):
     description: str
     amount: int
-    currency: str
     period_start: datetime
     period_end: datetime
     plan_id: str | None
     proration: bool
+
+
+class InvoiceLine(LineDetail):
+    id: str
+    object: Literal["line_item"] = "line_item"
+    currency: str
 
 
 class Invoice(Resource):
@@ -56,15 +59,6 @@ class Invoice(Resource):
         return self.amount_due - self.amount_paid
 
 
-class UpcomingLine(Resource):
-    description: str
-    amount: int
-    period_start: datetime
-    period_end: datetime
-    plan_id: str | None
-    proration: bool
-
-
 class UpcomingInvoice(Resource):
     """A preview of the next renewal invoice: nothing is written."""
 
@@ -77,4 +71,4 @@ class UpcomingInvoice(Resource):
     subtotal: int
     total: int
     amount_due: int
-    lines: list[UpcomingLine]
+    lines: list[LineDetail]

@@ -14,7 +14,7 @@ from shared.domain.ids import new_id
 from shared.domain.invoices import BillingReason, LineDraft, amount_due, total_of
 from shared.domain.periods import Cadence, Interval, Period
 from shared.domain.subscriptions import SubscriptionStatus
-from shared.schemas.invoices import UpcomingInvoice, UpcomingLine
+from shared.schemas.invoices import LineDetail, UpcomingInvoice
 from shared.schemas.subscriptions import SubscriptionCreate, SubscriptionListQuery
 from shared.services.invoicing import issue_invoice
 from shared.services.moments import now_for
@@ -139,7 +139,7 @@ async def upcoming_invoice(uow: UnitOfWork, tenant_id: str, subscription_id: str
             subtotal=total,
             total=total,
             amount_due=amount_due(total),
-            lines=[UpcomingLine.model_validate(line, from_attributes=True) for line in lines],
+            lines=[LineDetail.model_validate(line, from_attributes=True) for line in lines],
         )
 
 

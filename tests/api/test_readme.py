@@ -3,22 +3,15 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
+from bench.processes import serve, wait_ready
+
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def block(name: str) -> str:
@@ -28,30 +21,13 @@ def block(name: str) -> str:
     return found.group(1)
 
 
-def wait_healthy(url: str, process: subprocess.Popen, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        assert process.poll() is None, process.communicate()[1]
-        try:
-            with urllib.request.urlopen(f"{url}/health", timeout=1) as reply:
-                if reply.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError("server did not become healthy")
-
-
 @pytest.mark.skipif(shutil.which("curl") is None, reason="the README walk-through uses curl, not installed here")
 def test_the_readme_walkthrough_works_as_written(database_url: str) -> None:
-    port = free_port()
-    api = f"http://127.0.0.1:{port}"
     bin_dir = Path(sys.executable).parent
-    env = {**os.environ, "DATABASE_URL": database_url, "HOST": "127.0.0.1", "PORT": str(port)}
-    env.pop("FUNCTION_TARGET", None)
-    server = subprocess.Popen([str(bin_dir / "billing"), "serve"], env=env, cwd=ROOT,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    server, api = serve({"DATABASE_URL": database_url, "FUNCTION_TARGET": ""}, stderr=subprocess.PIPE)
+    env = {**os.environ, "DATABASE_URL": database_url}
     try:
-        wait_healthy(api, server)
+        wait_ready(api, server, path="/health")
         # The only edits: the port, and the venv's path for interpreters outside .venv.
         script = (block("walkthrough") + "\necho ---test-clock---\n" + block("testclock"))
         script = script.replace("API=http://127.0.0.1:8080", f"API={api}")

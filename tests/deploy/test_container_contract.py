@@ -3,51 +3,22 @@ process (FUNCTION_TARGET, PORT), serves only its routes plus health, metrics and
 becomes ready, and stops gracefully on SIGTERM (in-flight requests finish, pool closed)."""
 import asyncio
 import json
-import os
 import signal
-import socket
 import subprocess
-import sys
-import time
 from datetime import datetime, timezone
-from pathlib import Path
 
 import aiohttp
 import asyncpg
 
+from bench.processes import serve, wait_ready
 from bench.seed import seed_due_subscriptions
 from shared.runtime.registry import Operation, all_operations
 from tests.conftest import BOOTSTRAP_KEY
 
-BILLING = Path(sys.executable).parent / "billing"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
 
 def start(target: str, database_url: str, **extra: str) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": database_url, "FUNCTION_TARGET": target, "PORT": str(port),
-           "HOST": "127.0.0.1", "BILLING_BOOTSTRAP_API_KEY": BOOTSTRAP_KEY, **extra}
-    process = subprocess.Popen([str(BILLING), "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    return process, f"http://127.0.0.1:{port}"
-
-
-async def wait_ready(session: aiohttp.ClientSession, base: str, process: subprocess.Popen, seconds: float = 90) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        assert process.poll() is None, process.stderr.read().decode() if process.stderr else "exited"
-        try:
-            async with session.get(f"{base}/ready") as reply:
-                if reply.status == 200:
-                    return
-        except aiohttp.ClientError:
-            pass
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"{base} never became ready")
+    return serve({"DATABASE_URL": database_url, "FUNCTION_TARGET": target, "BILLING_BOOTSTRAP_API_KEY": BOOTSTRAP_KEY,
+                  **extra}, stderr=subprocess.PIPE)
 
 
 def concrete(op: Operation) -> str:
@@ -67,7 +38,7 @@ async def test_each_function_alone_serves_only_its_own_routes_and_stops_on_sigte
     processes = {op.name: start(op.name, database_url) for op in operations}
     try:
         async with aiohttp.ClientSession() as session:
-            await asyncio.gather(*(wait_ready(session, base, proc) for proc, base in processes.values()))
+            await asyncio.gather(*(asyncio.to_thread(wait_ready, base, proc) for proc, base in processes.values()))
             for index, op in enumerate(operations):
                 _, base = processes[op.name]
                 assert await routed(session, base, op), op.name
@@ -92,7 +63,7 @@ async def test_sigterm_lets_the_in_flight_renewal_finish_and_closes_the_pool(dat
     process, base = start("renew", database_url, FUNCTION_SIGNATURE_TYPE="cloudevent")
     event = {"specversion": "1.0", "type": "dev.knative.sources.ping", "source": "/test", "id": "1"}
     async with aiohttp.ClientSession() as session:
-        await wait_ready(session, base, process)
+        await asyncio.to_thread(wait_ready, base, process)
         request = asyncio.ensure_future(session.post(f"{base}/", data=json.dumps(event),
                                                      headers={"Content-Type": "application/cloudevents+json"}))
         conn = await asyncpg.connect(database_url)

@@ -1,0 +1,43 @@
+"""Running `billing serve` as its own process, as Knative would: shared by the benchmarks
+and the process-level tests (loopback only)."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+BILLING = Path(sys.executable).parent / "billing"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def serve(env: dict[str, str], *, stderr: int | None = subprocess.DEVNULL) -> tuple[subprocess.Popen, str]:
+    """Start `billing serve` on a free loopback port; return (process, base URL)."""
+    port = free_port()
+    full = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), **env}
+    process = subprocess.Popen([str(BILLING), "serve"], env=full, stdout=subprocess.DEVNULL, stderr=stderr)
+    return process, f"http://127.0.0.1:{port}"
+
+
+def wait_ready(base: str, process: subprocess.Popen, *, path: str = "/ready", seconds: float = 90) -> None:
+    """Poll until `path` answers 200; fail early if the process dies."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            detail = process.stderr.read().decode() if process.stderr else f"exit code {process.returncode}"
+            raise AssertionError(f"{base} exited before it was ready: {detail}")
+        try:
+            with urllib.request.urlopen(base + path, timeout=1) as reply:
+                if reply.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.02)
+    raise AssertionError(f"{base} was not ready within {seconds}s")
