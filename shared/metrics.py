@@ -26,6 +26,8 @@ ended = _meter.create_counter(
     "billing.renewal.subscriptions.ended", unit="{subscription}", description="Subscriptions ended by a renewal run")
 renewal_lag = _meter.create_gauge(
     "billing.renewal.lag", unit="s", description="Age of the oldest due-but-unrenewed period when a run starts")
+idempotent_replays = _meter.create_counter(
+    "billing.idempotent.replays", unit="{request}", description="Requests answered from a stored Idempotency-Key response")
 rejected = _meter.create_counter(
     "billing.requests.rejected", unit="{request}", description="Requests refused with a client error, by reason")
 

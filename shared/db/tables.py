@@ -335,3 +335,22 @@ class InvoiceItem(LineColumns, Base):
     invoice_id: Mapped[str | None] = mapped_column(String(40))
     proration: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
     created_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class IdempotencyKey(Base):
+    """A client's Idempotency-Key and the response its first request got (Stripe's model)."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE"),
+        CheckConstraint("state IN ('in_progress', 'done')", name="state_known"),
+        CheckConstraint("state <> 'done' OR response_status IS NOT NULL", name="done_has_response"),
+    )
+
+    tenant_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))  # sha256 of method, path and body
+    state: Mapped[str] = mapped_column(String(16))
+    response_status: Mapped[int | None] = mapped_column(Integer)
+    response_body: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(Timestamp)

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ValidationError
 
 from shared.db.uow import UnitOfWork
 from shared.runtime.call import Call
+from shared.runtime import idempotency
 from shared.runtime.cloudevents import NotACloudEvent, read_event
 from shared.runtime.keys import KEY_CACHE, SESSIONS, TENANT_ID
 from shared.runtime.problems import from_validation, problem
@@ -104,8 +105,14 @@ def http_handler(op: Operation):  # type: ignore[no-untyped-def]
                 body = None
         except (Rejected, NotACloudEvent) as rejected:
             return rejected.response
-        result = await op.handler(Call(request, body=body, query=query))
-        return render(op, result)
+
+        async def run() -> web.Response:
+            return render(op, await op.handler(Call(request, body=body, query=query)))
+
+        key = request.headers.get(idempotency.HEADER)
+        if key is not None and op.auth and request.method == "POST":
+            return await idempotency.run_once(request, key, await request.read(), run)
+        return await run()
 
     handle.__name__ = op.operation_id
     return handle

@@ -80,6 +80,12 @@ def build(operations: tuple[Operation, ...], *, title: str, version: str) -> dic
             + _query_parameters(query_schemas.get(op.query) if op.query else None),
             "responses": {},
         }
+        if op.auth and op.method == "POST":
+            spec["parameters"].append({
+                "name": "Idempotency-Key", "in": "header", "required": False,
+                "description": "Retries with the same key replay the first response instead of acting twice (24 h)",
+                "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+            })
         if op.auth:
             spec["security"] = [{"bearerAuth": []}]
         else:

@@ -53,7 +53,8 @@ async def drive_traffic(api: Api, clock: FrozenClock) -> dict:
     plan = await api.plan()
     subscription = await api.subscribe(customer, plan)
     [invoice] = await api.invoices()
-    await api.post(f"/v1/invoices/{invoice['id']}/pay")
+    for _ in range(2):  # the second is an idempotent replay
+        await api.post(f"/v1/invoices/{invoice['id']}/pay", headers={"Idempotency-Key": f"pay-{invoice['id']}"})
     second = await api.subscribe(await api.customer(email="b@example.com"), await api.plan(code="eur", currency="EUR", amount=500))
     [eur] = await api.invoices(subscription_id=second["id"])
     await api.post(f"/v1/invoices/{eur['id']}/void")
@@ -98,6 +99,7 @@ async def test_business_and_database_metrics_move_with_the_work(api: Api, clock:
     assert grew("billing_subscriptions_transitions_total", 1, status="paused")
     assert grew("billing_requests_rejected_total", 1, reason="validation-error")
     assert grew("billing_requests_rejected_total", 1, reason="not-found")
+    assert grew("billing_idempotent_replays_total", 1)
     assert grew("billing_renewal_duration_seconds_count", 1)
     assert grew("billing_renewal_subscriptions_renewed_total", 1)
     assert "billing_renewal_lag_seconds" in after
