@@ -20,6 +20,7 @@ serve: $(STAMP)
 	HOST=$${HOST:-127.0.0.1} PORT=$${PORT:-8080} $(BIN)/billing serve
 
 test: $(STAMP)
+	$(BIN)/ruff check shared functions migrations bench tests
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Speed is measured here, never asserted in tests.

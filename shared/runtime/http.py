@@ -93,7 +93,7 @@ def http_handler(op: Operation):  # type: ignore[no-untyped-def]
         try:
             if op.auth:
                 request[TENANT_ID] = await authenticate(request)
-            for name, value in request.match_info.items():
+            for value in request.match_info.values():
                 if not _ID.match(value):  # cannot be an id of ours: no need to ask the database
                     raise Rejected(problem(404, f"no such object: {value[:64]!r}"))
             query = parse_query(request, query_model)

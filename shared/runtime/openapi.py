@@ -4,7 +4,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from shared.runtime.registry import Operation
