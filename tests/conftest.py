@@ -17,11 +17,17 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy.engine import make_url
 
 from shared.clock import FrozenClock
 from shared.db.migrate import upgrade
 from tests.client import Api
+
+# Properties are about correctness, never speed: no per-example deadline (a loaded CI
+# machine must not turn a slow example into a failure).
+hypothesis_settings.register_profile("billing", deadline=None)
+hypothesis_settings.load_profile("billing")
 
 BOOTSTRAP_KEY = "sk_test_bootstrap_key_for_the_default_tenant"
 START = datetime(2026, 1, 31, 10, 0, tzinfo=timezone.utc)
