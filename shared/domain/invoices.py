@@ -53,6 +53,11 @@ class LineDraft:
     proration: bool = False
 
 
+def plan_description(plan_name: str, plan_code: str) -> str:
+    """How a plan's charge reads on an invoice line, e.g. "Pro (pro-monthly)"."""
+    return f"{plan_name} ({plan_code})"
+
+
 def total_of(lines: list[LineDraft]) -> int:
     """The invoice total is the sum of its lines: lines are rounded, the total never is."""
     return sum(line.amount for line in lines)

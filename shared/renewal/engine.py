@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from shared import metrics
 from shared.domain.ids import new_id
 from shared.domain.invoices import BillingReason
-from shared.domain.invoices import InvoiceStatus, amount_due
+from shared.domain.invoices import InvoiceStatus, amount_due, plan_description
 from shared.domain.periods import Cadence, Interval
 from shared.domain.renewal import Outcome, State, Terms, advance
 from shared.domain.subscriptions import SubscriptionStatus
@@ -129,7 +129,7 @@ def _invoices_for(row: asyncpg.Record, outcome: Outcome, pending: list[asyncpg.R
     made = []
     for new in outcome.invoices:
         lines: list[tuple[Any, ...]] = [
-            (f"{row['plan_name']} ({row['plan_code']})", row["amount"], new.period.start, new.period.end, row["plan_id"], False)
+            (plan_description(row["plan_name"], row["plan_code"]), row["amount"], new.period.start, new.period.end, row["plan_id"], False)
         ]
         items = pending if new.includes_pending else []
         lines += [(i["description"], i["amount"], i["period_start"], i["period_end"], i["plan_id"], i["proration"]) for i in items]

@@ -119,6 +119,7 @@ def cmd_renew(args: argparse.Namespace) -> int:
     print(json.dumps({
         "as_of": report.as_of.isoformat(), "renewed": report.renewed, "invoices_created": report.invoices_created,
         "ended": report.ended, "past_due": report.past_due, "batches": report.batches,
+        "invoiced_minor_units": dict(report.invoiced),
         "duration_seconds": round(report.duration_seconds, 3),
     }))
     return 0

@@ -11,7 +11,7 @@ from shared.db.uow import UnitOfWork
 from shared.domain import subscriptions as rules
 from shared.domain.errors import Conflict
 from shared.domain.ids import new_id
-from shared.domain.invoices import BillingReason, LineDraft, amount_due, total_of
+from shared.domain.invoices import BillingReason, LineDraft, amount_due, plan_description, total_of
 from shared.domain.periods import Cadence, Interval, Period
 from shared.domain.subscriptions import SubscriptionStatus
 from shared.schemas.invoices import LineDetail, UpcomingInvoice
@@ -26,7 +26,7 @@ def cadence_of(plan: Plan) -> Cadence:
 
 def plan_line(plan: Plan, period: Period) -> LineDraft:
     return LineDraft(
-        description=f"{plan.name} ({plan.code})",
+        description=plan_description(plan.name, plan.code),
         amount=plan.amount,
         period_start=period.start,
         period_end=period.end,
