@@ -106,7 +106,9 @@ def cmd_renew(args: argparse.Namespace) -> int:
     task = bar.add_task("renew", total=None)
 
     async def run():  # type: ignore[no-untyped-def]
-        engine = make_engine(settings.database_url or "", pool_size=1, max_overflow=0)
+        from shared.renewal.engine import DEFAULT_WORKERS
+
+        engine = make_engine(settings.database_url or "", pool_size=DEFAULT_WORKERS, max_overflow=1)
         try:
             return await renew_all(engine, SystemClock(), as_of, batch_size=args.batch_size,
                                    on_start=lambda due: bar.update(task, total=due),

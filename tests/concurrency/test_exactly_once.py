@@ -47,9 +47,10 @@ async def _audit(url: str, expected_per_subscription: int) -> dict:
 async def test_fifty_concurrent_renewals_invoice_each_period_once(database_url: str) -> None:
     await seed_due_subscriptions(database_url, 400, NOW, months_due=3)
     await seed_due_subscriptions(database_url, 100, NOW, months_due=1)  # a second tenant
-    engine = create_async_engine(async_url(database_url), pool_size=50, max_overflow=0)
+    engine = create_async_engine(async_url(database_url), pool_size=50, max_overflow=0, pool_timeout=120)
     try:
-        reports = await asyncio.gather(*(renew(engine, Scope(), NOW, batch_size=25) for _ in range(50)))
+        # Fifty independent runs, one connection each (PostgreSQL allows 100 in all).
+        reports = await asyncio.gather(*(renew(engine, Scope(), NOW, batch_size=25, workers=1) for _ in range(50)))
     finally:
         await engine.dispose()
     assert sum(r.invoices_created for r in reports) == 400 * 3 + 100
