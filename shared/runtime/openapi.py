@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from functools import cache
 from typing import Any
 
 from pydantic.json_schema import models_json_schema
@@ -52,6 +53,7 @@ def _name(ref: dict[str, str]) -> str:
     return ref["$ref"].rsplit("/", 1)[-1]
 
 
+@cache  # depends only on the (immutable) operations: built once per process, on first request
 def build(operations: tuple[Operation, ...], *, title: str, version: str) -> dict[str, Any]:
     by_name = lambda m: m.__name__  # noqa: E731
     bodies = sorted({op.body for op in operations if op.body is not None}, key=by_name)

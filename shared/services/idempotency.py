@@ -26,6 +26,11 @@ class StoredResponse:
     body: str
 
 
+async def _locked(uow: UnitOfWork, tenant_id: str, key: str) -> IdempotencyKey:
+    stmt = select(IdempotencyKey).where(IdempotencyKey.tenant_id == tenant_id, IdempotencyKey.key == key)
+    return (await uow.session.execute(stmt.with_for_update())).scalar_one()
+
+
 async def claim(uow: UnitOfWork, tenant_id: str, key: str, fingerprint: str, now: datetime) -> StoredResponse | None:
     """Take `key` for this request. Returns None to go ahead, or the response to replay."""
     async with uow:
@@ -38,9 +43,7 @@ async def claim(uow: UnitOfWork, tenant_id: str, key: str, fingerprint: str, now
         if inserted.first() is not None:
             await uow.commit()
             return None
-        row = (await uow.session.execute(
-            select(IdempotencyKey).where(IdempotencyKey.tenant_id == tenant_id, IdempotencyKey.key == key).with_for_update()
-        )).scalar_one()
+        row = await _locked(uow, tenant_id, key)
         if row.created_at <= now - TTL:  # expired: the key starts a new life
             row.fingerprint, row.state, row.created_at = fingerprint, "in_progress", now
             row.response_status = row.response_body = None
@@ -56,9 +59,7 @@ async def claim(uow: UnitOfWork, tenant_id: str, key: str, fingerprint: str, now
 
 async def save(uow: UnitOfWork, tenant_id: str, key: str, status: int, body: str) -> None:
     async with uow:
-        row = (await uow.session.execute(
-            select(IdempotencyKey).where(IdempotencyKey.tenant_id == tenant_id, IdempotencyKey.key == key).with_for_update()
-        )).scalar_one()
+        row = await _locked(uow, tenant_id, key)
         row.state, row.response_status, row.response_body = "done", status, body
         await uow.commit()
 

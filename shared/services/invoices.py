@@ -37,12 +37,15 @@ async def _settle(uow: UnitOfWork, tenant_id: str, invoice_id: str, target: Invo
     renewal engine's order), and a past_due subscription with nothing overdue left
     becomes active again."""
     repo = uow.repo(tenant_id)
-    peek = await repo.get(Invoice, invoice_id)
+    # Only the subscription id is needed before locking (it never changes): the invoice
+    # itself is loaded once, under its lock.
+    subscription_id = (await uow.session.execute(
+        select(Invoice.subscription_id).where(Invoice.tenant_id == tenant_id, Invoice.id == invoice_id)
+    )).one_or_none()
     subscription = None
-    if peek.subscription_id is not None:
-        subscription = await repo.get(Subscription, peek.subscription_id, for_update=True)
+    if subscription_id is not None and subscription_id[0] is not None:
+        subscription = await repo.get(Subscription, subscription_id[0], for_update=True)
     invoice = await repo.get(Invoice, invoice_id, for_update=True)
-    await uow.session.refresh(invoice)
     check_transition(InvoiceStatus(invoice.status), target)
     test_clock_id = subscription.test_clock_id if subscription is not None else None
     now = await now_for(uow, tenant_id, test_clock_id, clock)
