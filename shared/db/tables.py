@@ -83,7 +83,9 @@ class Tenant(Base):
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     name: Mapped[str] = mapped_column(Text)
-    days_until_due: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    # Invoices are sent for payment (no payment processor is attached), so they fall due
+    # a month later by default, not at once: see the README's dunning section.
+    days_until_due: Mapped[int] = mapped_column(Integer, server_default=text("30"))
     grace_period_days: Mapped[int] = mapped_column(Integer, server_default=text("30"))
     # Gap-free invoice numbering: incremented under the tenant row lock in the same
     # transaction that inserts the invoices, so a rollback gives the numbers back.
@@ -97,13 +99,21 @@ class ApiKey(Base):
         ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE"),
         # Looked up by hash before the tenant is known: a global unique index by design.
         UniqueConstraint("key_hash"),
+        CheckConstraint("scope IN ('read', 'write')", name="scope_known"),
+        Index(None, "tenant_id", "id"),
     )
 
     tenant_id: Mapped[str] = mapped_column(String(40), primary_key=True)
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     key_hash: Mapped[str] = mapped_column(String(64))
     prefix: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str | None] = mapped_column(Text)
+    # 'read' may only read; 'write' may read and write.
+    scope: Mapped[str] = mapped_column(String(8), server_default=text("'write'"))
+    # The key configured by BILLING_BOOTSTRAP_API_KEY: replaced (revoked) when that setting changes.
+    bootstrap: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     created_at: Mapped[datetime] = mapped_column(Timestamp)
+    expires_at: Mapped[datetime | None] = mapped_column(Timestamp)
     revoked_at: Mapped[datetime | None] = mapped_column(Timestamp)
 
 
@@ -111,12 +121,23 @@ class TestClock(Base):
     """Simulated time for the customers attached to it (and only them)."""
 
     __tablename__ = "test_clocks"
-    __table_args__ = (ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),)
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
+        CheckConstraint("status IN ('ready', 'advancing')", name="status_known"),
+        # Advances waiting for (or held by) a worker, across all tenants.
+        Index("ix_test_clocks_advancing", "lease_until", postgresql_where=text("status = 'advancing'")),
+    )
 
     tenant_id: Mapped[str] = mapped_column(String(40), primary_key=True)
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     name: Mapped[str | None] = mapped_column(Text)
+    # The clock's time. While `advancing`, this is already the target and the renewal of
+    # its customers is catching up in the background.
     frozen_time: Mapped[datetime] = mapped_column(Timestamp)
+    status: Mapped[str] = mapped_column(String(16), server_default=text("'ready'"))
+    # Real (database) time until which a worker owns the advance; a crashed worker's lease
+    # runs out and another one resumes the work.
+    lease_until: Mapped[datetime | None] = mapped_column(Timestamp)
     created_at: Mapped[datetime] = mapped_column(Timestamp)
 
 
