@@ -14,6 +14,13 @@ def _int(env: dict[str, str], name: str, default: int) -> int:
         raise SystemExit(f"{name} must be an integer, got {raw!r}") from None
 
 
+def _positive(env: dict[str, str], name: str, default: int) -> int:
+    value = _int(env, name, default)
+    if value < 1:
+        raise SystemExit(f"{name} must be at least 1, got {value}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str | None = None
@@ -28,6 +35,11 @@ class Settings:
     db_pool_size: int = 5
     db_max_overflow: int = 5
     telemetry: bool = True
+    # Test-clock advances run in the background: a worker owns one for a lease of real
+    # time (renewed while it works); a crashed worker's lease runs out and another resumes.
+    clock_lease_seconds: int = 30
+    clock_poll_seconds: int = 5  # how often a process looks for advances nobody holds
+    renewal_invoice_budget: int = 5000  # most invoices one renewal batch builds (bounded memory)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -47,4 +59,7 @@ class Settings:
             db_pool_size=_int(env, "BILLING_DB_POOL_SIZE", 5),
             db_max_overflow=_int(env, "BILLING_DB_MAX_OVERFLOW", 5),
             telemetry=(env.get("BILLING_TELEMETRY") or "on").lower() not in ("off", "0", "false", "no"),
+            clock_lease_seconds=_positive(env, "BILLING_CLOCK_LEASE_SECONDS", 30),
+            clock_poll_seconds=_positive(env, "BILLING_CLOCK_POLL_SECONDS", 5),
+            renewal_invoice_budget=_positive(env, "BILLING_RENEWAL_INVOICE_BUDGET", 5000),
         )

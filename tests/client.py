@@ -1,7 +1,9 @@
 """A thin HTTP client for the tests: JSON in, (status, JSON) out, with the tenant's key."""
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -95,9 +97,21 @@ class Api:
         return reply.body
 
     async def advance(self, clock: dict, frozen_time: str) -> dict:
+        """Advance and wait until the clock's customers have caught up (status `ready`)."""
         reply = await self.post(f"/v1/test_clocks/{clock['id']}/advance", {"frozen_time": frozen_time})
         assert reply.status == 200, reply
-        return reply.body
+        return await self.wait_ready(clock)
+
+    async def wait_ready(self, clock: dict, *, seconds: float = 180) -> dict:
+        """Poll the clock until it is `ready` (generous bound: the machine may be busy)."""
+        deadline = time.monotonic() + seconds
+        while True:
+            reply = await self.get(f"/v1/test_clocks/{clock['id']}")
+            assert reply.status == 200, reply
+            if reply["status"] == "ready" or time.monotonic() > deadline:
+                assert reply["status"] == "ready", f"still advancing after {seconds}s: {reply}"
+                return reply.body
+            await asyncio.sleep(0.05)
 
     async def settings(self, **terms: int) -> dict:
         reply = await self.patch("/v1/settings", terms)

@@ -14,6 +14,10 @@ outcomes in bulk. Events, in order of their time:
 
 After all events up to `now`, a subscription with an unpaid invoice past its due
 date is `past_due`.
+
+`max_invoices` bounds one call's work (the engine's memory per batch): a subscription
+stopped at its cap is left as of the last boundary it processed, still due, and the
+next call continues from there; many capped calls equal one uncapped call.
 """
 from __future__ import annotations
 
@@ -58,6 +62,7 @@ class Outcome:
     ended: bool = False  # ended in this run (pending cancel or dunning)
     dunned: bool = False  # ended because an invoice stayed unpaid past the grace period
     unpaid_since: datetime | None = None  # due date of the oldest unpaid invoice, if any
+    capped: bool = False  # stopped at max_invoices with periods still due before `now`
 
 
 def advance(
@@ -67,14 +72,20 @@ def advance(
     *,
     oldest_unpaid_due: datetime | None = None,
     pending_total: int = 0,
+    max_invoices: int | None = None,
 ) -> Outcome:
     """Play the subscription forward to `now`. `oldest_unpaid_due` is the due date of its
-    oldest open invoice with something to pay; `pending_total` the sum of pending items."""
+    oldest open invoice with something to pay; `pending_total` the sum of pending items;
+    `max_invoices` (at least 1) stops the play after that many new invoices."""
+    if max_invoices is not None and max_invoices < 1:
+        raise ValueError("max_invoices must be at least 1")
     if state.status not in (S.ACTIVE, S.PAST_DUE, S.TRIALING):
         return Outcome(state, unpaid_since=oldest_unpaid_due)
     grace = timedelta(days=terms.grace_days)
     invoices: list[NewInvoice] = []
     unpaid = oldest_unpaid_due
+    reached = now  # the moment the resulting state is as of
+    capped = False
     while True:
         deadline = unpaid + grace if unpaid is not None else None
         boundary = state.period_end
@@ -86,6 +97,10 @@ def advance(
         if state.cancel_at_period_end:
             ended = replace(state, status=S.CANCELED, ended_at=boundary, cancel_at_period_end=False)
             return Outcome(ended, invoices, ended=True, unpaid_since=unpaid)
+        if max_invoices is not None and len(invoices) >= max_invoices:
+            # Stop before this boundary: the state is as of the last one processed.
+            reached, capped = state.period_start, True
+            break
         cycle = state.cycle + 1
         period = Period(boundary, terms.cadence.boundary(state.anchor, cycle))
         state = replace(state, status=S.ACTIVE, cycle=cycle, period_start=period.start, period_end=period.end)
@@ -94,8 +109,8 @@ def advance(
         invoices.append(invoice)
         if unpaid is None and terms.amount + (pending_total if first else 0) > 0:
             unpaid = invoice.due_at
-    if unpaid is not None and unpaid < now:
+    if unpaid is not None and unpaid < reached:
         state = replace(state, status=S.PAST_DUE)
     elif state.status is S.PAST_DUE:
         state = replace(state, status=S.ACTIVE)  # everything overdue has been paid
-    return Outcome(state, invoices, unpaid_since=unpaid)
+    return Outcome(state, invoices, unpaid_since=unpaid, capped=capped)

@@ -33,6 +33,9 @@ from shared.renewal import sql
 log = logging.getLogger("billing.renewal")
 
 DEFAULT_BATCH = 1000
+# Most invoices one batch builds in memory: each subscription in a batch of n may issue
+# budget // n of them (at least one); one stopped there stays due for the next batch.
+DEFAULT_INVOICE_BUDGET = 5000
 DEFAULT_WORKERS = 2  # connections draining at once; SKIP LOCKED gives them disjoint batches
 _RETRYABLE = (asyncpg.DeadlockDetectedError, asyncpg.SerializationError, asyncpg.UniqueViolationError)
 
@@ -54,6 +57,8 @@ class Report:
     ended: int = 0  # subscriptions canceled in this run (pending cancel or dunning)
     past_due: int = 0  # subscriptions that became past_due
     batches: int = 0
+    max_batch_invoices: int = 0  # the most invoices one committed batch issued (<= the budget)
+    complete: bool = True  # False if the run was told to stop with work left
     due_at_start: int = 0
     lag_seconds: float = 0.0  # age of the oldest due-but-unrenewed period at the start
     duration_seconds: float = 0.0
@@ -73,8 +78,10 @@ class _Batch:
     renewed: int = 0
     ended: int = 0
     past_due: int = 0
+    finished: int = 0  # subscriptions no longer due (not stopped at their invoice cap)
 
     def count_into(self, report: Report) -> None:
+        report.max_batch_invoices = max(report.max_batch_invoices, sum(self.invoices.values()))
         report.renewed += self.renewed
         report.ended += self.ended
         report.past_due += self.past_due
@@ -142,7 +149,13 @@ def _invoices_for(row: asyncpg.Record, outcome: Outcome, pending: list[asyncpg.R
     return made
 
 
-async def _process(conn: asyncpg.Connection, rows: list[asyncpg.Record], as_of: datetime, batch: _Batch) -> None:
+def cap_per_subscription(rows: int, invoice_budget: int) -> int:
+    return max(1, invoice_budget // max(1, rows))
+
+
+async def _process(conn: asyncpg.Connection, rows: list[asyncpg.Record], as_of: datetime, batch: _Batch,
+                   invoice_budget: int = DEFAULT_INVOICE_BUDGET) -> None:
+    cap = cap_per_subscription(len(rows), invoice_budget)
     keys = [(r["tenant_id"], r["id"]) for r in rows]
     pending: dict[tuple[str, str], list[asyncpg.Record]] = defaultdict(list)
     if rows:
@@ -155,12 +168,14 @@ async def _process(conn: asyncpg.Connection, rows: list[asyncpg.Record], as_of: 
     for row in rows:
         items = pending.get((row["tenant_id"], row["id"]), [])
         outcome = advance(_state(row), _terms(row), as_of, oldest_unpaid_due=row["oldest_unpaid_due"],
-                          pending_total=sum(i["amount"] for i in items))
+                          pending_total=sum(i["amount"] for i in items), max_invoices=cap)
         invoices += _invoices_for(row, outcome, items)
         s = outcome.state
         changes.append((row["tenant_id"], row["id"], s.status.value, s.cycle, s.period_start, s.period_end,
                         s.cancel_at_period_end, s.ended_at))
-        batch.renewed += bool(outcome.invoices)
+        # A capped subscription is counted when its last batch finishes it.
+        batch.renewed += bool(outcome.invoices) and not outcome.capped
+        batch.finished += not outcome.capped
         batch.ended += outcome.ended
         batch.past_due += s.status is SubscriptionStatus.PAST_DUE and row["status"] != "past_due"
         if s.status.value != row["status"]:
@@ -206,16 +221,21 @@ async def _process(conn: asyncpg.Connection, rows: list[asyncpg.Record], as_of: 
 
 
 async def _drain(conn: asyncpg.Connection, claim: str, scope: Scope, as_of: datetime, batch_size: int,
-                 report: Report, progress: Progress | None) -> None:
-    """Claim, process and commit batches until nothing claimable is left."""
+                 report: Report, progress: Progress | None, invoice_budget: int,
+                 should_stop: Callable[[], bool] | None) -> None:
+    """Claim, process and commit batches until nothing claimable is left (or told to stop
+    between batches: what is committed stays, and the next run continues)."""
     while True:
+        if should_stop is not None and should_stop():
+            report.complete = False
+            return
         for attempt in range(5):
             batch = _Batch()
             try:
                 async with conn.transaction():
                     rows = await conn.fetch(claim, as_of, scope.tenant_id, scope.test_clock_id, batch_size)
                     if rows:
-                        await _process(conn, rows, as_of, batch)
+                        await _process(conn, rows, as_of, batch, invoice_budget)
                 batch.count_into(report)
                 break
             except _RETRYABLE as error:  # another writer won a race: the batch rolled back whole
@@ -226,7 +246,16 @@ async def _drain(conn: asyncpg.Connection, claim: str, scope: Scope, as_of: date
             return
         report.batches += 1
         if progress is not None:
-            progress(len(rows))
+            progress(batch.finished)
+
+
+async def left_to_do(engine: AsyncEngine, scope: Scope, as_of: datetime) -> int:
+    """How many subscriptions of `scope` still have something due as of `as_of`, counting
+    rows other transactions hold (which the claims skip); reads only, never waits."""
+    statement = sql.LEFT_TO_DO["real_time" if scope.test_clock_id is None else "test_clock"]
+    async with engine.connect() as sa_conn:
+        raw = await sa_conn.get_raw_connection()
+        return await raw.driver_connection.fetchval(statement, as_of, scope.tenant_id, scope.test_clock_id)  # type: ignore[union-attr]
 
 
 async def renew(
@@ -238,10 +267,13 @@ async def renew(
     workers: int = DEFAULT_WORKERS,
     progress: Progress | None = None,
     on_start: Callable[[int], None] | None = None,
+    invoice_budget: int = DEFAULT_INVOICE_BUDGET,
+    should_stop: Callable[[], bool] | None = None,
 ) -> Report:
     """Renew everything in `scope` that is due as of `as_of`; return what was done.
     `workers` connections drain the due subscriptions at once: one's Python work overlaps
-    another's database work, and PostgreSQL gets more than one core."""
+    another's database work, and PostgreSQL gets more than one core. Each batch builds at
+    most `invoice_budget` invoices; `should_stop` is asked between batches."""
     started = time.perf_counter()
     report = Report(as_of=as_of)
     claim_due, claim_dunning, due_summary = sql.STATEMENTS["real_time" if scope.test_clock_id is None else "test_clock"]
@@ -249,7 +281,8 @@ async def renew(
     async def drain(claim: str, progress: Progress | None) -> None:
         async with engine.connect() as sa_conn:
             raw = await sa_conn.get_raw_connection()
-            await _drain(raw.driver_connection, claim, scope, as_of, batch_size, report, progress)  # type: ignore[arg-type]
+            await _drain(raw.driver_connection, claim, scope, as_of, batch_size, report, progress,  # type: ignore[arg-type]
+                         invoice_budget, should_stop)
 
     async with engine.connect() as sa_conn:
         raw = await sa_conn.get_raw_connection()
@@ -259,7 +292,8 @@ async def renew(
     if on_start is not None:
         on_start(report.due_at_start)
     await asyncio.gather(*(drain(claim_due, progress) for _ in range(max(1, workers))))
-    await drain(claim_dunning, None)
+    if report.complete:
+        await drain(claim_dunning, None)
     report.duration_seconds = time.perf_counter() - started
     metrics.renewal_runs.record(report.duration_seconds, {"scope": "test_clock" if scope.test_clock_id else "real_time"})
     if scope.test_clock_id is None:  # a simulated clock's lag says nothing about production

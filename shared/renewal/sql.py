@@ -46,7 +46,7 @@ FOR UPDATE OF s SKIP LOCKED
 # overdue invoice (-> past_due), or any whose oldest unpaid invoice is past the grace
 # period. Driven from the unpaid-invoice index, so the plan does not depend on fresh
 # statistics (right after a bulk renewal they are stale).
-def claim_dunning(scope: str) -> str:
+def _dunning(scope: str, columns: str) -> str:
     return f"""
 WITH overdue AS (
   SELECT i.tenant_id, i.subscription_id, min(i.due_at) AS oldest
@@ -55,16 +55,18 @@ WITH overdue AS (
     AND i.due_at < $1 AND ($2::text IS NULL OR i.tenant_id = $2)
   GROUP BY i.tenant_id, i.subscription_id
 )
-SELECT {_COLUMNS}
+SELECT {columns}
 FROM overdue o
 JOIN subscriptions s ON s.tenant_id = o.tenant_id AND s.id = o.subscription_id
 JOIN plans p ON p.tenant_id = s.tenant_id AND p.id = s.plan_id
 JOIN tenants t ON t.id = s.tenant_id
 WHERE s.status IN ('active', 'past_due') AND s.current_period_end > $1 {scope}
   AND (s.status = 'active' OR o.oldest + make_interval(days => t.grace_period_days) <= $1)
-LIMIT $4
-FOR UPDATE OF s SKIP LOCKED
 """
+
+
+def claim_dunning(scope: str) -> str:
+    return _dunning(scope, _COLUMNS) + "LIMIT $4\nFOR UPDATE OF s SKIP LOCKED\n"
 
 # Before a run: how much is due, and since when (the renewal lag). Parameters $1-$3.
 def due_summary(scope: str) -> str:
@@ -73,6 +75,18 @@ SELECT count(*) AS due, min(s.current_period_end) AS oldest FROM subscriptions s
 WHERE s.status IN ('active', 'past_due', 'trialing') AND s.current_period_end <= $1 {scope}
 """
 
+
+# Is anything of the scope still to do as of $1, including rows the claims skipped because
+# another transaction held them? Plain reads: they see locked rows and never wait.
+def left_to_do(scope: str) -> str:
+    return f"""
+SELECT (SELECT count(*) FROM subscriptions s
+        WHERE s.status IN ('active', 'past_due', 'trialing') AND s.current_period_end <= $1 {scope})
+     + (SELECT count(*) FROM ({_dunning(scope, "s.id")}) d) AS left
+"""
+
+
+LEFT_TO_DO = {kind: left_to_do(scope) for kind, scope in (("real_time", _REAL_TIME), ("test_clock", _TEST_CLOCK))}
 
 STATEMENTS = {
     kind: (claim_due(scope), claim_dunning(scope), due_summary(scope))

@@ -18,7 +18,8 @@ from shared.runtime import openapi
 from shared.runtime.docs import add_docs_routes
 from shared.runtime.http import http_handler
 from shared import telemetry
-from shared.runtime.keys import CLOCK, ENGINE, KEY_CACHE, OPERATIONS, REQUEST_ID, SESSIONS, SETTINGS, TENANT_ID
+from shared.renewal.clock_advances import Advancer
+from shared.runtime.keys import ADVANCES, CLOCK, ENGINE, KEY_CACHE, OPERATIONS, REQUEST_ID, SESSIONS, SETTINGS, TENANT_ID
 from shared.runtime.problems import problem, problems_middleware
 from shared.runtime.registry import Operation, select
 from shared.services.tenants import ensure_bootstrap_key
@@ -69,6 +70,17 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
         await ensure_bootstrap_key(UnitOfWork(app[SESSIONS]), settings.bootstrap_api_key, app[CLOCK])
     yield
     await engine.dispose()
+
+
+async def _clock_advances(app: web.Application) -> AsyncIterator[None]:
+    """The background worker for test-clock advances (after the database, stopped before it)."""
+    settings = app[SETTINGS]
+    advancer = Advancer(app[ENGINE], lease_seconds=settings.clock_lease_seconds,
+                        poll_seconds=settings.clock_poll_seconds, invoice_budget=settings.renewal_invoice_budget)
+    app[ADVANCES] = advancer
+    advancer.start()
+    yield
+    await advancer.stop()
 
 
 async def health(request: web.Request) -> web.Response:
@@ -129,6 +141,8 @@ def make_app(
     app[OPERATIONS] = ops
     app[KEY_CACHE] = {}
     app.cleanup_ctx.append(_database)
+    if any(op.name == "advance-test-clock" for op in ops):
+        app.cleanup_ctx.append(_clock_advances)
     for op in ops:
         app.router.add_route(op.method, op.path, http_handler(op), name=op.name)
     if len(ops) == 1 and ops[0].signature == "cloudevent" and ops[0].path != "/":

@@ -36,5 +36,7 @@ class TestClock(Resource):
     object: Literal["test_clock"] = "test_clock"
     name: str | None
     frozen_time: datetime
-    status: Literal["ready"] = "ready"  # advances complete before the reply
+    # `advancing` while the renewal of its customers catches up with `frozen_time` (already
+    # the target); `ready` once it has.
+    status: Literal["ready", "advancing"]
     created_at: datetime

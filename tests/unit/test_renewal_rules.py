@@ -1,6 +1,7 @@
 """The renewal rules for one subscription, as properties over random histories."""
 from datetime import datetime, timedelta, timezone
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -77,3 +78,38 @@ def test_paused_and_canceled_subscriptions_do_not_move() -> None:
     for status in (S.PAUSED, S.CANCELED):
         state = State(status, START, 1, START, cadence.boundary(START, 1))
         assert advance(state, Terms(cadence, 1000), START + timedelta(days=400)).state == state
+
+
+@given(cadences, st.integers(0, 20), st.integers(1, 800 * 86_400), st.integers(0, 30), st.integers(0, 400),
+       st.integers(1, 5), st.booleans())
+def test_many_capped_steps_equal_one_uncapped_run(cadence: Cadence, trial: int, seconds: int, due_days: int,
+                                                  grace: int, cap: int, paid: bool) -> None:
+    """The engine's per-batch invoice budget: a capped subscription stays due and the next
+    batch continues it; the end result is the same, and every step stays within its cap."""
+    terms = Terms(cadence, 0 if paid else 1000, due_days, grace)
+    now = START + timedelta(seconds=seconds)
+    first_unpaid = None if trial or paid else START + timedelta(days=due_days)
+    one = advance(fresh(cadence, trial), terms, now, oldest_unpaid_due=first_unpaid)
+
+    state, invoices, unpaid = fresh(cadence, trial), [], first_unpaid
+    for _ in range(10_000):  # bounded: each capped step issues at least one invoice
+        outcome = advance(state, terms, now, oldest_unpaid_due=unpaid, max_invoices=cap)
+        assert len(outcome.invoices) <= cap
+        state, invoices, unpaid = outcome.state, invoices + outcome.invoices, outcome.unpaid_since
+        if not outcome.capped:
+            break
+        # The intermediate state is consistent: as of its last boundary, still due.
+        assert outcome.invoices and state.period_start == outcome.invoices[-1].period.start <= now
+        assert state.period_end <= now
+        assert state.status is (S.PAST_DUE if unpaid is not None and unpaid < state.period_start else S.ACTIVE)
+    else:
+        raise AssertionError("capped steps never finished")
+    assert state == one.state
+    substance = lambda items: [(i.period, i.created_at, i.due_at) for i in items]  # noqa: E731
+    assert substance(invoices) == substance(one.invoices)
+
+
+def test_a_cap_below_one_is_refused() -> None:
+    cadence = Cadence(Interval.DAY)
+    with pytest.raises(ValueError):
+        advance(fresh(cadence), Terms(cadence, 1000), START + timedelta(days=3), max_invoices=0)
