@@ -176,3 +176,42 @@ async def test_a_locked_subscription_keeps_the_clock_advancing_until_it_is_renew
     assert len(await api.periods(held)) == 4
     assert (await api.post(f"/v1/subscriptions/{free['id']}/cancel", {"at_period_end": False})).status == 200
 
+
+
+async def test_the_renewal_cloudevent_finishes_an_advance_nobody_works_on(aiohttp_client, database_url, clock) -> None:  # type: ignore[no-untyped-def]
+    """On Knative the pod that accepted an advance may scale to zero right after replying:
+    the every-minute renewal ping picks the advance up."""
+    from shared.db.engine import make_engine, make_sessionmaker
+    from shared.db.uow import UnitOfWork
+    from shared.runtime.app import make_app
+    from shared.runtime.registry import all_operations
+    from shared.schemas.test_clocks import TestClockAdvance
+    from shared.services.test_clocks import advance_test_clock
+    from shared.settings import Settings
+
+    # Every function but the advance itself, so no background worker runs in this process.
+    operations = tuple(op for op in all_operations() if op.name != "advance-test-clock")
+    settings = Settings(database_url=database_url, bootstrap_api_key=BOOTSTRAP_KEY)
+    api = Api(await aiohttp_client(make_app(settings, operations=operations, clock=clock)), BOOTSTRAP_KEY, database_url)
+    frozen = await api.test_clock("2026-01-01T00:00:00Z")
+    subscription = await api.subscribe(await api.customer(test_clock=frozen["id"]), await api.plan(amount=0))
+    engine = make_engine(database_url, pool_size=1, max_overflow=0)
+    try:
+        conn = await asyncpg.connect(database_url)
+        try:
+            tenant_id = await conn.fetchval("SELECT tenant_id FROM test_clocks WHERE id = $1", frozen["id"])
+        finally:
+            await conn.close()
+        accepted = await advance_test_clock(UnitOfWork(make_sessionmaker(engine)), tenant_id, frozen["id"],
+                                            TestClockAdvance.model_validate_json('{"frozen_time": "2026-07-01T00:00:00Z"}'))
+    finally:
+        await engine.dispose()
+    assert accepted.status == "advancing"
+    assert (await api.get(f"/v1/test_clocks/{frozen['id']}"))["status"] == "advancing"
+
+    ping = await api.with_key(None).call("POST", "/cloudevents/renew", raw=b"{}", headers={
+        "ce-specversion": "1.0", "ce-type": "dev.knative.sources.ping", "ce-source": "/ping", "ce-id": "p1",
+        "Content-Type": "application/json"})
+    assert ping.status == 200, ping
+    assert (await api.get(f"/v1/test_clocks/{frozen['id']}"))["status"] == "ready"
+    assert len(await api.periods(subscription)) == 7
