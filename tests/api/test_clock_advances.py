@@ -215,3 +215,18 @@ async def test_the_renewal_cloudevent_finishes_an_advance_nobody_works_on(aiohtt
     assert ping.status == 200, ping
     assert (await api.get(f"/v1/test_clocks/{frozen['id']}"))["status"] == "ready"
     assert len(await api.periods(subscription)) == 7
+
+
+def test_advance_settings_come_from_the_environment() -> None:
+    import pytest
+
+    from shared.settings import Settings
+
+    defaults = Settings.from_env({})
+    assert (defaults.clock_lease_seconds, defaults.clock_poll_seconds, defaults.renewal_invoice_budget) == (30, 5, 5000)
+    chosen = Settings.from_env({"BILLING_CLOCK_LEASE_SECONDS": "3", "BILLING_CLOCK_POLL_SECONDS": "1",
+                                "BILLING_RENEWAL_INVOICE_BUDGET": "500"})
+    assert (chosen.clock_lease_seconds, chosen.clock_poll_seconds, chosen.renewal_invoice_budget) == (3, 1, 500)
+    for bad in ("0", "-1", "soon"):
+        with pytest.raises(SystemExit):
+            Settings.from_env({"BILLING_CLOCK_LEASE_SECONDS": bad})
