@@ -6,6 +6,10 @@ Exactly once: a period is invoiced only by the transaction holding its subscript
 row lock, the claim re-checks "period ended" under that lock, and the database's unique
 index on (tenant, subscription, period_start) refuses a second cycle invoice whatever
 happens. A run killed mid-batch loses only its uncommitted batch; a rerun continues.
+
+Bounded memory: a batch builds at most `invoice_budget` invoices (a subscription far
+behind, e.g. a test clock moved by centuries, stops at its share and stays due, so the
+next batch continues it from the state it was left in).
 """
 from __future__ import annotations
 
