@@ -230,3 +230,51 @@ def test_advance_settings_come_from_the_environment() -> None:
     for bad in ("0", "-1", "soon"):
         with pytest.raises(SystemExit):
             Settings.from_env({"BILLING_CLOCK_LEASE_SECONDS": bad})
+
+
+async def test_a_worker_that_lost_its_lease_never_marks_the_clock_ready(aiohttp_client, database_url, clock) -> None:  # type: ignore[no-untyped-def]
+    """If a worker stalls past its lease and another takes the clock over, the first one
+    stops at its next heartbeat and, whatever it did meanwhile, cannot say `ready`."""
+    from shared.db.engine import make_engine, make_sessionmaker
+    from shared.db.uow import UnitOfWork
+    from shared.renewal.clock_advances import advance_one
+    from shared.runtime.app import make_app
+    from shared.runtime.registry import all_operations
+    from shared.schemas.test_clocks import TestClockAdvance
+    from shared.services.test_clocks import advance_test_clock
+    from shared.settings import Settings
+
+    operations = tuple(op for op in all_operations() if op.name != "advance-test-clock")  # no worker here
+    settings = Settings(database_url=database_url, bootstrap_api_key=BOOTSTRAP_KEY)
+    api = Api(await aiohttp_client(make_app(settings, operations=operations, clock=clock)), BOOTSTRAP_KEY, database_url)
+    frozen = await api.test_clock("2030-01-01T00:00:00Z")
+    subscription = await api.subscribe(await api.customer(test_clock=frozen["id"]),
+                                       await api.plan(code="daily", amount=0, interval="day"))
+    target = "2060-01-01T00:00:00Z"
+    engine = make_engine(database_url, pool_size=4, max_overflow=0)
+    conn = await asyncpg.connect(database_url)
+    try:
+        tenant_id = await conn.fetchval("SELECT tenant_id FROM test_clocks WHERE id = $1", frozen["id"])
+        await advance_test_clock(UnitOfWork(make_sessionmaker(engine)), tenant_id, frozen["id"],
+                                 TestClockAdvance.model_validate_json(f'{{"frozen_time": "{target}"}}'))
+        first = asyncio.create_task(advance_one(engine, lease_seconds=3, invoice_budget=100))
+        for _ in range(6000):  # bounded: until it has committed some batches
+            if await conn.fetchval("SELECT count(*) FROM invoices") >= 300 or first.done():
+                break
+            await asyncio.sleep(0.01)
+        # Another worker takes over (as if the first one's lease had run out).
+        await conn.execute("UPDATE test_clocks SET lease_until = now() + interval '1 hour' WHERE id = $1", frozen["id"])
+        run = await asyncio.wait_for(first, 120)
+        assert run is not None and not run.finished
+        assert await conn.fetchval("SELECT status FROM test_clocks WHERE id = $1", frozen["id"]) == "advancing"
+
+        await conn.execute("UPDATE test_clocks SET lease_until = NULL WHERE id = $1", frozen["id"])  # its lease ends
+        second = await advance_one(engine, lease_seconds=30, invoice_budget=1000)
+        assert second is not None and second.finished
+    finally:
+        await conn.close()
+        await engine.dispose()
+    assert (await api.get(f"/v1/test_clocks/{frozen['id']}"))["status"] == "ready"
+    invoices = await invoices_of(database_url, subscription["id"])
+    assert len(invoices) == days("2030-01-01T00:00:00Z", target) + 1
+    assert len({i["period_start"] for i in invoices}) == len(invoices)
