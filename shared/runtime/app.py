@@ -18,7 +18,8 @@ from shared.runtime import openapi
 from shared.runtime.docs import add_docs_routes
 from shared.runtime.http import http_handler
 from shared import telemetry
-from shared.runtime.keys import CLOCK, ENGINE, KEY_CACHE, OPERATIONS, REQUEST_ID, SESSIONS, SETTINGS, TENANT_ID
+from shared.runtime.auth import Authenticator
+from shared.runtime.keys import AUTH, CLOCK, ENGINE, OPERATIONS, REQUEST_ID, SESSIONS, SETTINGS, TENANT_ID
 from shared.runtime.problems import problem, problems_middleware
 from shared.runtime.registry import Operation, select
 from shared.services.tenants import ensure_bootstrap_key
@@ -127,7 +128,7 @@ def make_app(
     app[SETTINGS] = settings
     app[CLOCK] = clock or SystemClock()
     app[OPERATIONS] = ops
-    app[KEY_CACHE] = {}
+    app[AUTH] = Authenticator(settings)
     app.cleanup_ctx.append(_database)
     for op in ops:
         app.router.add_route(op.method, op.path, http_handler(op), name=op.name)
