@@ -75,10 +75,14 @@ async def test_a_repeated_bad_key_is_looked_up_once(aiohttp_client, database_url
 
 
 async def test_good_keys_do_not_use_up_the_failure_budget(aiohttp_client, database_url: str) -> None:  # type: ignore[no-untyped-def]
-    api, _ = await serve(aiohttp_client, database_url, auth_failure_burst=2, auth_failures_per_second=0.001)
-    for _ in range(5):
-        [(status, _)] = await from_attacker(api, [BOOTSTRAP_KEY])
+    api, lookups = await serve(aiohttp_client, database_url, auth_failure_burst=2, auth_failures_per_second=0.001)
+    keys = [(await api.post("/v1/api_keys", {"name": f"k{n}"}))["secret"] for n in range(4)]
+    for key in keys:  # each one new to the cache, so each one looked up
+        [(status, _)] = await from_attacker(api, [key])
         assert status == 200
+    assert len(lookups) >= 4
+    statuses = [status for status, _ in await from_attacker(api, ["sk_bad_1", "sk_bad_2", "sk_bad_3"])]
+    assert sorted(statuses) == [401, 401, 429]  # the whole budget was still there
 
 
 async def test_one_tenant_over_its_rate_is_429_and_another_is_not(aiohttp_client, database_url: str) -> None:  # type: ignore[no-untyped-def]
