@@ -5,8 +5,9 @@
 - An unknown or revoked key is remembered for NEGATIVE_CACHE_SECONDS: a retried bad key
   costs no query.
 - Failed authentications are limited per client address (token bucket): past the limit,
-  any key not already known is answered 429 without a query, so a flood of made-up keys
-  cannot queue real tenants behind it in the pool.
+  any key this process has not found valid in the last VOUCHED_SECONDS is answered 429
+  without a query, so a flood of made-up keys cannot queue real tenants behind it in the
+  pool, nor lock out the tenants it knows when every client shares one proxy's address.
 - Requests are limited per tenant (token bucket, per process): 429 with Retry-After.
 Every table here is bounded in size.
 """
@@ -25,6 +26,7 @@ from shared.settings import Settings
 
 KEY_CACHE_SECONDS = 1.0
 NEGATIVE_CACHE_SECONDS = 5.0
+VOUCHED_SECONDS = 600.0  # a key found valid this recently is never held back by the failure limit
 CACHE_ENTRIES = 10_000
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="billing"'}
 MAX_ADDRESS = 64  # characters of a client address kept as a table key
@@ -51,6 +53,7 @@ class Authenticator:
     def __init__(self, settings: Settings) -> None:
         self.known: TtlCache[Grant] = TtlCache(KEY_CACHE_SECONDS, CACHE_ENTRIES)
         self.unknown: TtlCache[bool] = TtlCache(NEGATIVE_CACHE_SECONDS, CACHE_ENTRIES)
+        self.recent: TtlCache[bool] = TtlCache(VOUCHED_SECONDS, CACHE_ENTRIES)
         self.failures = Buckets(settings.auth_failures_per_second, settings.auth_failure_burst)
         self.requests = Buckets(settings.rate_limit_per_second, settings.rate_limit_burst)
 
@@ -58,9 +61,12 @@ class Authenticator:
         digest = hash_key(key)
         grant = self.known.get(digest)
         if grant is None:
-            # Every lookup takes a failure token first (given back if the key is good), so
-            # concurrent bad keys from one client cannot all reach the database at once.
-            wait = self.failures.take(client)
+            # A key this process saw valid lately is looked up whatever its client's record:
+            # behind a shared proxy, one attacker must not lock out the tenants we know.
+            vouched = self.recent.get(digest) is not None
+            # Any other lookup takes a failure token first (given back if the key is good),
+            # so concurrent made-up keys from one client cannot all reach the database.
+            wait = 0 if vouched else self.failures.take(client)
             if wait:
                 raise Refused(429, "too many failed authentications from this address; retry later",
                               {"Retry-After": str(wait)})
@@ -68,9 +74,12 @@ class Authenticator:
                 grant = await find_grant(UnitOfWork(sessions), digest)
             if grant is None:
                 self.unknown.put(digest, True)
+                self.recent.discard(digest)
                 raise Refused(401, "the API key is not valid", CHALLENGE)
-            self.failures.refund(client)
+            if not vouched:
+                self.failures.refund(client)
             self.known.put(digest, grant)
+            self.recent.put(digest, True)
         if grant.expired(now):
             self.failures.take(client)
             raise Refused(401, "the API key has expired", CHALLENGE)

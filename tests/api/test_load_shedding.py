@@ -66,6 +66,22 @@ async def test_a_flood_of_bad_keys_is_answered_without_the_database(aiohttp_clie
     assert (await other.get("/v1/customers")).status == 200
 
 
+async def test_known_tenants_behind_the_attackers_address_keep_working(aiohttp_client, database_url: str) -> None:  # type: ignore[no-untyped-def]
+    """Behind one proxy every client has the proxy's address: the flood must not lock out
+    the tenants this process has seen, even once their key has left the 1 s cache."""
+    api, lookups = await serve(aiohttp_client, database_url, auth_failure_burst=3, auth_failures_per_second=0.001)
+    [(status, _)] = await from_attacker(api, [BOOTSTRAP_KEY])
+    assert status == 200
+    replies = await from_attacker(api, [f"sk_made_up_{n}" for n in range(20)])
+    assert sorted(status for status, _ in replies) == [401] * 3 + [429] * 17
+    await asyncio.sleep(1.3)  # past the key cache: the tenant's next request is looked up again
+    before = len(lookups)
+    [(status, _)] = await from_attacker(api, [BOOTSTRAP_KEY])
+    assert status == 200 and len(lookups) == before + 1
+    [(status, _)] = await from_attacker(api, ["sk_made_up_after"])
+    assert status == 429
+
+
 async def test_a_repeated_bad_key_is_looked_up_once(aiohttp_client, database_url: str) -> None:  # type: ignore[no-untyped-def]
     api, lookups = await serve(aiohttp_client, database_url, auth_failure_burst=10, auth_failures_per_second=0.001)
     for _ in range(4):
