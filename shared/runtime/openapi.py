@@ -12,14 +12,12 @@ from shared.runtime.registry import Operation
 _PATH_PARAM = re.compile(r"{(\w+)}")
 _ERRORS = {
     400: "Malformed JSON",
-    401: "Missing, invalid, expired or revoked API key",
-    403: "The API key may only read (scope 'read')",
+    401: "Missing or invalid API key",
     404: "No such object for this tenant",
     409: "Conflicts with the current state",
     413: "Body larger than the limit",
     415: "Body is not JSON",
     422: "Invalid fields",
-    429: "Too many requests or failed authentications; Retry-After says when to retry",
 }
 
 PROBLEM_SCHEMA: dict[str, Any] = {
@@ -103,7 +101,7 @@ def build(operations: tuple[Operation, ...], *, title: str, version: str) -> dic
             ok["content"] = {"application/json": {"schema": refs[(op.response, "serialization")]}}
         spec["responses"][str(op.status)] = ok
         for status, text in _ERRORS.items():
-            if status in (401, 403, 429) and not op.auth or status == 403 and op.method == "GET":
+            if status == 401 and not op.auth:
                 continue
             spec["responses"][str(status)] = {
                 "description": text,
