@@ -133,18 +133,17 @@ def cmd_key_list(args: argparse.Namespace) -> int:
     from shared.schemas.common import ListQuery
     from shared.services.api_keys import list_api_keys
 
-    async def every_key(uow):  # type: ignore[no-untyped-def]
-        rows, cursor = [], None
-        for _ in range(10_000):  # bounded: a million keys at most
+    async def print_every_key(uow) -> None:  # type: ignore[no-untyped-def]
+        cursor = None
+        for _ in range(10_000):  # bounded: a million keys at most, a page at a time
             page = await list_api_keys(uow, args.tenant, ListQuery(limit=100, starting_after=cursor))
-            rows.extend(page.data)
+            for row in page.data:
+                print(_key_json(row))
             if not page.has_more:
                 break
             cursor = page.data[-1].id
-        return rows
 
-    for row in _key_command(args, every_key):
-        print(_key_json(row))
+    _key_command(args, print_every_key)
     return 0
 
 
