@@ -14,10 +14,29 @@ def _int(env: dict[str, str], name: str, default: int) -> int:
         raise SystemExit(f"{name} must be an integer, got {raw!r}") from None
 
 
+def _rate(env: dict[str, str], name: str, default: float) -> float:
+    """A non-negative number per second (0 disables the limit it sets)."""
+    raw = env.get(name, "")
+    try:
+        value = float(raw) if raw else default
+    except ValueError:
+        raise SystemExit(f"{name} must be a number, got {raw!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise SystemExit(f"{name} must be a finite number >= 0, got {raw!r}")
+    return value
+
+
 def _positive(env: dict[str, str], name: str, default: int) -> int:
     value = _int(env, name, default)
     if value < 1:
         raise SystemExit(f"{name} must be at least 1, got {value}")
+    return value
+
+
+def _hops(env: dict[str, str], name: str) -> int:
+    value = _int(env, name, 0)
+    if value < 0:
+        raise SystemExit(f"{name} must be 0 or more, got {value}")
     return value
 
 
@@ -40,6 +59,14 @@ class Settings:
     clock_lease_seconds: int = 30
     clock_poll_seconds: int = 5  # how often a process looks for advances nobody holds
     renewal_invoice_budget: int = 5000  # most invoices one renewal batch builds (bounded memory)
+    # Per-tenant request limit in this process (token bucket); 0 per second disables it.
+    rate_limit_per_second: float = 100.0
+    rate_limit_burst: int = 200
+    # Failed authentications allowed per client address before 429 (token bucket); 0 disables.
+    auth_failures_per_second: float = 1.0
+    auth_failure_burst: int = 20
+    # Proxies in front of the process that append to X-Forwarded-For (0: the peer address is the client).
+    trusted_proxy_hops: int = 0
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -62,4 +89,9 @@ class Settings:
             clock_lease_seconds=_positive(env, "BILLING_CLOCK_LEASE_SECONDS", 30),
             clock_poll_seconds=_positive(env, "BILLING_CLOCK_POLL_SECONDS", 5),
             renewal_invoice_budget=_positive(env, "BILLING_RENEWAL_INVOICE_BUDGET", 5000),
+            rate_limit_per_second=_rate(env, "BILLING_RATE_LIMIT_PER_SECOND", 100.0),
+            rate_limit_burst=_positive(env, "BILLING_RATE_LIMIT_BURST", 200),
+            auth_failures_per_second=_rate(env, "BILLING_AUTH_FAILURES_PER_SECOND", 1.0),
+            auth_failure_burst=_positive(env, "BILLING_AUTH_FAILURE_BURST", 20),
+            trusted_proxy_hops=_hops(env, "BILLING_TRUSTED_PROXY_HOPS"),
         )

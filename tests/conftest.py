@@ -31,6 +31,8 @@ hypothesis_settings.load_profile("billing")
 
 BOOTSTRAP_KEY = "sk_test_bootstrap_key_for_the_default_tenant"
 START = datetime(2026, 1, 31, 10, 0, tzinfo=timezone.utc)
+GENEROUS_LIMITS = {"rate_limit_per_second": 10_000.0, "rate_limit_burst": 100_000,
+                   "auth_failures_per_second": 10_000.0, "auth_failure_burst": 100_000}
 
 
 def with_database(url: str, name: str) -> str:
@@ -103,6 +105,7 @@ async def api(aiohttp_client, database_url: str, clock: FrozenClock) -> Api:  # 
     from shared.runtime.app import make_app
     from shared.settings import Settings
 
-    settings = Settings(database_url=database_url, bootstrap_api_key=BOOTSTRAP_KEY)
+    # Limits far above anything a test sends: the rate-limit tests build their own apps.
+    settings = Settings(database_url=database_url, bootstrap_api_key=BOOTSTRAP_KEY, **GENEROUS_LIMITS)
     client = await aiohttp_client(make_app(settings, clock=clock))
     return Api(client, BOOTSTRAP_KEY, database_url)

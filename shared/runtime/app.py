@@ -19,7 +19,8 @@ from shared.runtime.docs import add_docs_routes
 from shared.runtime.http import http_handler
 from shared import telemetry
 from shared.renewal.clock_advances import Advancer
-from shared.runtime.keys import ADVANCES, CLOCK, ENGINE, KEY_CACHE, OPERATIONS, REQUEST_ID, SESSIONS, SETTINGS, TENANT_ID
+from shared.runtime.auth import Authenticator
+from shared.runtime.keys import ADVANCES, AUTH, CLOCK, ENGINE, OPERATIONS, REQUEST_ID, SESSIONS, SETTINGS, TENANT_ID
 from shared.runtime.problems import problem, problems_middleware
 from shared.runtime.registry import Operation, select
 from shared.services.tenants import ensure_bootstrap_key
@@ -139,7 +140,7 @@ def make_app(
     app[SETTINGS] = settings
     app[CLOCK] = clock or SystemClock()
     app[OPERATIONS] = ops
-    app[KEY_CACHE] = {}
+    app[AUTH] = Authenticator(settings)
     app.cleanup_ctx.append(_database)
     if any(op.name == "advance-test-clock" for op in ops):
         app.cleanup_ctx.append(_clock_advances)

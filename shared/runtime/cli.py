@@ -1,4 +1,4 @@
-"""The `billing` command: serve, migrate, tenant create."""
+"""The `billing` command: serve, migrate, tenant create, key create|list|revoke, renew, manifests."""
 from __future__ import annotations
 
 import argparse
@@ -78,6 +78,81 @@ def cmd_tenant_create(args: argparse.Namespace) -> int:
     tenant_id, key = asyncio.run(run())
     print(f"created tenant {tenant_id} ({args.name}); its API key is shown once, on stdout", file=sys.stderr)
     print(key)
+    return 0
+
+
+def _key_command(args: argparse.Namespace, use_case):  # type: ignore[no-untyped-def]
+    """Run one API-key use case on DATABASE_URL (or the embedded database) with one connection."""
+    from shared.db.engine import make_engine, make_sessionmaker
+    from shared.db.uow import UnitOfWork
+    from shared.domain.errors import DomainError
+
+    _, settings = _database(Settings.from_env())
+
+    async def run():  # type: ignore[no-untyped-def]
+        engine = make_engine(settings.database_url or "", pool_size=1, max_overflow=0)
+        try:
+            return await use_case(UnitOfWork(make_sessionmaker(engine)))
+        finally:
+            await engine.dispose()
+
+    try:
+        return asyncio.run(run())
+    except DomainError as error:
+        raise SystemExit(f"billing key {args.key_command}: {error.detail}") from None
+
+
+def _key_json(row: object) -> str:
+    from shared.schemas.api_keys import ApiKey
+
+    return ApiKey.model_validate(row).model_dump_json()
+
+
+def cmd_key_create(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from shared.schemas.api_keys import ApiKeyCreate
+    from shared.services.api_keys import create_api_key
+
+    fields = {"name": args.name, "scope": args.scope}
+    if args.expires_at:
+        fields["expires_at"] = args.expires_at
+    try:
+        cmd = ApiKeyCreate.model_validate_json(json.dumps(fields))
+    except ValidationError as error:
+        raise SystemExit("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())) from None
+    issued = _key_command(args, lambda uow: create_api_key(uow, args.tenant, cmd, SystemClock()))
+    print(f"created API key {issued.row.id} ({issued.row.scope}) for {args.tenant}; "
+          "its secret is shown once, on stdout", file=sys.stderr)
+    print(issued.secret)
+    return 0
+
+
+def cmd_key_list(args: argparse.Namespace) -> int:
+    """Every key of the tenant, newest first, one JSON object a line (prefixes only)."""
+    from shared.schemas.common import ListQuery
+    from shared.services.api_keys import list_api_keys
+
+    async def print_every_key(uow) -> None:  # type: ignore[no-untyped-def]
+        cursor = None
+        for _ in range(10_000):  # bounded: a million keys at most, a page at a time
+            page = await list_api_keys(uow, args.tenant, ListQuery(limit=100, starting_after=cursor))
+            for row in page.data:
+                print(_key_json(row))
+            if not page.has_more:
+                break
+            cursor = page.data[-1].id
+
+    _key_command(args, print_every_key)
+    return 0
+
+
+def cmd_key_revoke(args: argparse.Namespace) -> int:
+    from shared.services.api_keys import revoke_api_key
+
+    row = _key_command(args, lambda uow: revoke_api_key(uow, args.tenant, args.key_id, SystemClock()))
+    print(_key_json(row))
+    print(f"revoked {row.id}: every process refuses it within a second", file=sys.stderr)
     return 0
 
 
@@ -174,6 +249,21 @@ def parser() -> argparse.ArgumentParser:
     create = tenant.add_parser("create", help="create a tenant and print its API key once")
     create.add_argument("name")
     create.set_defaults(run=cmd_tenant_create)
+
+    key = sub.add_parser("key", help="manage a tenant's API keys").add_subparsers(dest="key_command", required=True)
+    key_create = key.add_parser("create", help="create an API key and print its secret once")
+    key_create.add_argument("--tenant", required=True, help="the tenant's id (ten_...)")
+    key_create.add_argument("--name", required=True, help="what the key is for")
+    key_create.add_argument("--scope", choices=["read", "write"], default="write", help="default: write")
+    key_create.add_argument("--expires-at", help="ISO 8601 time with a timezone; default: never")
+    key_create.set_defaults(run=cmd_key_create)
+    key_list = key.add_parser("list", help="list the tenant's API keys (prefixes only), JSON lines")
+    key_list.add_argument("--tenant", required=True, help="the tenant's id (ten_...)")
+    key_list.set_defaults(run=cmd_key_list)
+    key_revoke = key.add_parser("revoke", help="revoke an API key for good")
+    key_revoke.add_argument("--tenant", required=True, help="the tenant's id (ten_...)")
+    key_revoke.add_argument("key_id", help="the key's id (key_...)")
+    key_revoke.set_defaults(run=cmd_key_revoke)
     return root
 
 

@@ -2,22 +2,20 @@
 from __future__ import annotations
 
 import re
-import time
 
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from shared.db.uow import UnitOfWork
 from shared.runtime.call import Call
 from shared.runtime import idempotency
 from shared.runtime.cloudevents import NotACloudEvent, read_event
-from shared.runtime.keys import KEY_CACHE, SESSIONS, TENANT_ID
+from shared.runtime.auth import CHALLENGE, Refused, client_address
+from shared.runtime.keys import API_KEY_ID, API_KEY_SCOPE, AUTH, CLOCK, SESSIONS, SETTINGS, TENANT_ID
 from shared.runtime.problems import from_validation, problem
 from shared.runtime.registry import Operation
 from shared.schemas.common import ID_PATTERN, Body, Query
-from shared.services.tenants import hash_key, tenant_for_key
 
-KEY_CACHE_SECONDS = 30.0
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})  # all a read-only key may do
 _ID = re.compile(ID_PATTERN)
 
 
@@ -34,24 +32,23 @@ class Rejected(Exception):
         self.response = response
 
 
-async def authenticate(request: web.Request) -> str:
-    header = request.headers.get("Authorization", "")
-    scheme, _, key = header.partition(" ")
-    challenge = {"WWW-Authenticate": 'Bearer realm="billing"'}
+async def authenticate(request: web.Request, op: Operation) -> None:
+    """Bearer key -> tenant, key id and scope on the request; else 401, 403 or 429."""
+    scheme, _, key = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
-        raise Rejected(problem(401, "send your API key as 'Authorization: Bearer <key>'", headers=challenge))
-    key = key.strip()
-    # A short cache keeps the key lookup off the hot path; keys are hashed even here.
-    cache = request.app[KEY_CACHE]
-    digest = hash_key(key)
-    hit = cache.get(digest)
-    if hit is not None and hit[1] > time.monotonic():
-        return hit[0]
-    tenant_id = await tenant_for_key(UnitOfWork(request.app[SESSIONS]), key)
-    if tenant_id is None:
-        raise Rejected(problem(401, "the API key is not valid", headers=challenge))
-    cache[digest] = (tenant_id, time.monotonic() + KEY_CACHE_SECONDS)
-    return tenant_id
+        raise Rejected(problem(401, "send your API key as 'Authorization: Bearer <key>'", headers=CHALLENGE))
+    app = request.app
+    auth = app[AUTH]
+    client = client_address(request.remote, request.headers.getall("X-Forwarded-For", []),
+                            app[SETTINGS].trusted_proxy_hops)
+    try:
+        grant = await auth.grant(key.strip(), client, app[SESSIONS], app[CLOCK].now())
+        auth.admit(grant, write=op.method not in READ_METHODS)
+    except Refused as refused:
+        raise Rejected(problem(refused.status, refused.detail, headers=refused.headers)) from None
+    request[TENANT_ID] = grant.tenant_id
+    request[API_KEY_ID] = grant.key_id
+    request[API_KEY_SCOPE] = grant.scope
 
 
 async def parse_body(request: web.Request, model: type[BaseModel]) -> BaseModel:
@@ -92,7 +89,7 @@ def http_handler(op: Operation):  # type: ignore[no-untyped-def]
     async def handle(request: web.Request) -> web.StreamResponse:
         try:
             if op.auth:
-                request[TENANT_ID] = await authenticate(request)
+                await authenticate(request, op)
             for value in request.match_info.values():
                 if not _ID.match(value):  # cannot be an id of ours: no need to ask the database
                     raise Rejected(problem(404, f"no such object: {value[:64]!r}"))

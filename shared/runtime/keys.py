@@ -6,6 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared.clock import Clock
 from shared.renewal.clock_advances import Advancer
+from shared.runtime.auth import Authenticator
 from shared.runtime.registry import Operation
 from shared.settings import Settings
 
@@ -14,8 +15,11 @@ CLOCK = web.AppKey("clock", Clock)  # type: ignore[type-abstract]
 OPERATIONS = web.AppKey("operations", tuple[Operation, ...])
 ENGINE = web.AppKey("engine", AsyncEngine)
 SESSIONS = web.AppKey("sessions", async_sessionmaker[AsyncSession])
-KEY_CACHE = web.AppKey("key_cache", dict[str, tuple[str, float]])
 ADVANCES = web.AppKey("advances", Advancer)  # the test-clock advance worker, where it runs
+AUTH = web.AppKey("auth", Authenticator)  # key caches and rate limits of this process
 
 REQUEST_ID = web.RequestKey("request_id", str)
 TENANT_ID = web.RequestKey("tenant_id", str)
+# The API key that authenticated the request, and its scope ("read" | "write").
+API_KEY_ID = web.RequestKey("api_key_id", str)
+API_KEY_SCOPE = web.RequestKey("api_key_scope", str)

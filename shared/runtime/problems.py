@@ -19,12 +19,14 @@ CONTENT_TYPE = "application/problem+json"
 _TITLES = {
     400: ("malformed-request", "Malformed request"),
     401: ("unauthenticated", "Authentication required"),
+    403: ("forbidden", "Not allowed for this API key"),
     404: ("not-found", "Not found"),
     405: ("method-not-allowed", "Method not allowed"),
     409: ("conflict", "Conflict"),
     413: ("payload-too-large", "Request body too large"),
     415: ("unsupported-media-type", "Unsupported media type"),
     422: ("validation-error", "Validation failed"),
+    429: ("too-many-requests", "Too many requests"),
     500: ("internal-error", "Internal server error"),
 }
 

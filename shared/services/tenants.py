@@ -1,30 +1,18 @@
-"""Tenants and their API keys. Keys are random (256 bits), shown once, stored as a hash."""
+"""Tenants, their first API key, and the bootstrap key (see shared.services.api_keys)."""
 from __future__ import annotations
 
-import hashlib
-import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from shared.clock import Clock
 from shared.db.tables import ApiKey, Tenant
 from shared.db.uow import UnitOfWork
 from shared.domain.ids import new_id
 from shared.schemas.renewals import SettingsUpdate
+from shared.services.api_keys import find_grant, generate_key, hash_key, key_row
 
-KEY_PREFIX = "sk_"
 DEFAULT_TENANT = "default"
-
-
-def hash_key(key: str) -> str:
-    # A plain SHA-256 is right for high-entropy random keys: nothing to brute-force,
-    # and lookups stay one index probe.
-    return hashlib.sha256(key.encode()).hexdigest()
-
-
-def generate_key() -> str:
-    return KEY_PREFIX + secrets.token_urlsafe(32)
 
 
 @dataclass(frozen=True)
@@ -33,37 +21,28 @@ class NewTenant:
     api_key: str
 
 
-def _key_row(tenant_id: str, key: str, clock: Clock) -> ApiKey:
-    return ApiKey(
-        tenant_id=tenant_id,
-        id=new_id("key"),
-        key_hash=hash_key(key),
-        prefix=key[: len(KEY_PREFIX) + 4],
-        created_at=clock.now(),
-    )
-
-
 async def create_tenant(uow: UnitOfWork, name: str, clock: Clock) -> NewTenant:
     key = generate_key()
     async with uow:
         tenant = Tenant(id=new_id("ten"), name=name, created_at=clock.now())
         uow.session.add(tenant)
         await uow.flush()
-        uow.session.add(_key_row(tenant.id, key, clock))
+        uow.session.add(key_row(tenant.id, key, clock.now(), name="first key"))
         await uow.commit()
     return NewTenant(tenant, key)
 
 
 async def tenant_for_key(uow: UnitOfWork, key: str) -> str | None:
-    async with uow:
-        stmt = select(ApiKey.tenant_id).where(ApiKey.key_hash == hash_key(key), ApiKey.revoked_at.is_(None))
-        return (await uow.session.execute(stmt)).scalar_one_or_none()
+    grant = await find_grant(uow, hash_key(key))
+    return None if grant is None else grant.tenant_id
 
 
 async def ensure_bootstrap_key(uow: UnitOfWork, key: str, clock: Clock) -> str:
-    """Make sure a tenant named 'default' owns exactly this key. Safe to run from many
-    processes at once (every Knative function does it at start): serialised by an
-    advisory lock, and a no-op when the key exists."""
+    """Make sure the default tenant owns this key, and that it is the only active bootstrap
+    key: a new value revokes the previous one. Safe to run from many processes at once
+    (every Knative function does it at start): serialised by an advisory lock, and a no-op
+    when the key exists. A process still holding the old value (mid-rollout) finds its key
+    and changes nothing: it neither revives it nor revokes the new one."""
     async with uow:
         await uow.lock("billing:bootstrap-key")
         owner = (
@@ -71,18 +50,29 @@ async def ensure_bootstrap_key(uow: UnitOfWork, key: str, clock: Clock) -> str:
         ).scalar_one_or_none()
         if owner is not None:
             return owner
-        tenant = (
+        now = clock.now()
+        # The tenant of the previous bootstrap key keeps the role; else the oldest 'default'.
+        previous = (
             await uow.session.execute(
-                select(Tenant).where(Tenant.name == DEFAULT_TENANT).order_by(Tenant.id).limit(1)
+                select(ApiKey.tenant_id).where(ApiKey.bootstrap).order_by(ApiKey.created_at.desc()).limit(1)
             )
         ).scalar_one_or_none()
-        if tenant is None:
-            tenant = Tenant(id=new_id("ten"), name=DEFAULT_TENANT, created_at=clock.now())
+        tenant_id = previous or (
+            await uow.session.execute(
+                select(Tenant.id).where(Tenant.name == DEFAULT_TENANT).order_by(Tenant.id).limit(1)
+            )
+        ).scalar_one_or_none()
+        if tenant_id is None:
+            tenant = Tenant(id=new_id("ten"), name=DEFAULT_TENANT, created_at=now)
             uow.session.add(tenant)
             await uow.flush()
-        uow.session.add(_key_row(tenant.id, key, clock))
+            tenant_id = tenant.id
+        await uow.session.execute(
+            update(ApiKey).where(ApiKey.bootstrap, ApiKey.revoked_at.is_(None)).values(revoked_at=now)
+        )
+        uow.session.add(key_row(tenant_id, key, now, name="bootstrap", bootstrap=True))
         await uow.commit()
-        return tenant.id
+        return tenant_id
 
 
 async def get_settings(uow: UnitOfWork, tenant_id: str) -> Tenant:
