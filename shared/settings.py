@@ -14,6 +14,17 @@ def _int(env: dict[str, str], name: str, default: int) -> int:
         raise SystemExit(f"{name} must be an integer, got {raw!r}") from None
 
 
+def _seconds(env: dict[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "")
+    try:
+        value = float(raw) if raw else default
+    except ValueError:
+        value = -1.0
+    if not 0 < value < float("inf"):
+        raise SystemExit(f"{name} must be a positive number of seconds, got {raw!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str | None = None
@@ -28,6 +39,7 @@ class Settings:
     db_pool_size: int = 5
     db_max_overflow: int = 5
     telemetry: bool = True
+    db_pool_timeout: float = 5.0  # seconds to wait for a pooled connection (or a new one), then 503
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -47,4 +59,5 @@ class Settings:
             db_pool_size=_int(env, "BILLING_DB_POOL_SIZE", 5),
             db_max_overflow=_int(env, "BILLING_DB_MAX_OVERFLOW", 5),
             telemetry=(env.get("BILLING_TELEMETRY") or "on").lower() not in ("off", "0", "false", "no"),
+            db_pool_timeout=_seconds(env, "BILLING_DB_POOL_TIMEOUT", 5.0),
         )

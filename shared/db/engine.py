@@ -14,15 +14,19 @@ def async_url(url: str) -> str:
     return parsed.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
 
 
-def make_engine(url: str, *, pool_size: int = 5, max_overflow: int = 5) -> AsyncEngine:
+def make_engine(url: str, *, pool_size: int = 5, max_overflow: int = 5, pool_timeout: float = 5.0) -> AsyncEngine:
+    """`pool_timeout` bounds both the wait for a pooled connection and the opening of a new
+    one, so a request facing a full pool or an unreachable server fails fast (503)."""
     # Looked up at call time: OpenTelemetry's SQLAlchemy instrumentation wraps this function.
     return sa_asyncio.create_async_engine(
         async_url(url),
         pool_size=pool_size,
         max_overflow=max_overflow,
-        pool_pre_ping=True,
+        pool_timeout=pool_timeout,
+        pool_pre_ping=True,  # a connection that died with the server is replaced, not used
+        hide_parameters=True,  # errors carry emails, names, metadata: never in logs
         # Every timestamp is UTC, whatever the server's default.
-        connect_args={"server_settings": {"timezone": "UTC", "application_name": "billing"}},
+        connect_args={"server_settings": {"timezone": "UTC", "application_name": "billing"}, "timeout": pool_timeout},
     )
 
 
