@@ -113,8 +113,9 @@ class Episodes:
         if self._opened_at is None:
             self._opened_at = now
             self._refused.clear()
-            log.warning("database unavailable (%s): answering 503 with Retry-After %ds until it serves again",
-                        outage.cause, RETRY_AFTER_SECONDS, extra={"outage": outage.kind})
+            what = "connection pool exhausted" if outage.kind == EXHAUSTED else "database unavailable"
+            log.warning("%s (%s): answering 503 with Retry-After %ds until it serves again",
+                        what, outage.cause, RETRY_AFTER_SECONDS, extra={"outage": outage.kind})
         self._refused[outage.kind] += 1
         self._last_refusal, self._back_at = now, None
 
