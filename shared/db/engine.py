@@ -5,6 +5,10 @@ import sqlalchemy.ext.asyncio as sa_asyncio
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+# Opening a connection to a server that does not answer fails after this many seconds
+# (asyncpg's default is 60). Generous: a loaded machine must not look like an outage.
+CONNECT_TIMEOUT_SECONDS = 10.0
+
 
 def async_url(url: str) -> str:
     """Accept the usual postgres:// / postgresql:// forms and pin the asyncpg driver."""
@@ -15,8 +19,8 @@ def async_url(url: str) -> str:
 
 
 def make_engine(url: str, *, pool_size: int = 5, max_overflow: int = 5, pool_timeout: float = 5.0) -> AsyncEngine:
-    """`pool_timeout` bounds both the wait for a pooled connection and the opening of a new
-    one, so a request facing a full pool or an unreachable server fails fast (503)."""
+    """`pool_timeout`: seconds a request waits for a pooled connection before it is
+    refused (503, see shared.runtime.outages) rather than queueing without bound."""
     # Looked up at call time: OpenTelemetry's SQLAlchemy instrumentation wraps this function.
     return sa_asyncio.create_async_engine(
         async_url(url),
@@ -26,7 +30,7 @@ def make_engine(url: str, *, pool_size: int = 5, max_overflow: int = 5, pool_tim
         pool_pre_ping=True,  # a connection that died with the server is replaced, not used
         hide_parameters=True,  # errors carry emails, names, metadata: never in logs
         # Every timestamp is UTC, whatever the server's default.
-        connect_args={"server_settings": {"timezone": "UTC", "application_name": "billing"}, "timeout": pool_timeout},
+        connect_args={"server_settings": {"timezone": "UTC", "application_name": "billing"}, "timeout": CONNECT_TIMEOUT_SECONDS},
     )
 
 
