@@ -18,9 +18,10 @@ class StoppablePostgres:
         self.url = self.server.get_uri("billing")
         upgrade(self.url)
 
-    def stop(self) -> None:
-        """Fast shutdown: sessions are terminated, new connections refused, socket removed."""
-        pg_ctl(["-w", "-t", "60", "-m", "fast", "stop"], pgdata=self.server.pgdata, user=self.server.system_user,
+    def stop(self, mode: str = "fast") -> None:
+        """`fast`: sessions are told and terminated; `immediate`: a crash (no goodbye to
+        clients, crash recovery at the next start). Either way the socket goes away."""
+        pg_ctl(["-w", "-t", "60", "-m", mode, "stop"], pgdata=self.server.pgdata, user=self.server.system_user,
                timeout=90)
 
     def start(self) -> None:
