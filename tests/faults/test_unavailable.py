@@ -82,7 +82,8 @@ async def test_a_connection_lost_during_commit_is_503_not_500(api: Api, caplog: 
         pid = None
         for _ in range(600):  # at most ~60 s
             pid = await admin.fetchval("""SELECT pid FROM pg_stat_activity WHERE datname = current_database()
-                                          AND application_name = 'billing' AND query ILIKE 'commit%'""")
+                                          AND application_name = 'billing' AND state = 'active'
+                                          AND query ILIKE 'commit%' AND wait_event = 'PgSleep'""")
             if pid is not None or request.done():
                 break
             await asyncio.sleep(0.1)
