@@ -26,6 +26,17 @@ def _rate(env: dict[str, str], name: str, default: float) -> float:
     return value
 
 
+def _seconds(env: dict[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "")
+    try:
+        value = float(raw) if raw else default
+    except ValueError:
+        value = -1.0
+    if not 0 < value < float("inf"):
+        raise SystemExit(f"{name} must be a positive number of seconds, got {raw!r}")
+    return value
+
+
 def _positive(env: dict[str, str], name: str, default: int) -> int:
     value = _int(env, name, default)
     if value < 1:
@@ -67,6 +78,7 @@ class Settings:
     auth_failure_burst: int = 20
     # Proxies in front of the process that append to X-Forwarded-For (0: the peer address is the client).
     trusted_proxy_hops: int = 0
+    db_pool_timeout: float = 5.0  # seconds to wait for a pooled connection (or a new one), then 503
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -94,4 +106,5 @@ class Settings:
             auth_failures_per_second=_rate(env, "BILLING_AUTH_FAILURES_PER_SECOND", 1.0),
             auth_failure_burst=_positive(env, "BILLING_AUTH_FAILURE_BURST", 20),
             trusted_proxy_hops=_hops(env, "BILLING_TRUSTED_PROXY_HOPS"),
+            db_pool_timeout=_seconds(env, "BILLING_DB_POOL_TIMEOUT", 5.0),
         )

@@ -5,6 +5,10 @@ import sqlalchemy.ext.asyncio as sa_asyncio
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+# Opening a connection to a server that does not answer fails after this many seconds
+# (asyncpg's default is 60). Generous: a loaded machine must not look like an outage.
+CONNECT_TIMEOUT_SECONDS = 10.0
+
 
 def async_url(url: str) -> str:
     """Accept the usual postgres:// / postgresql:// forms and pin the asyncpg driver."""
@@ -14,15 +18,19 @@ def async_url(url: str) -> str:
     return parsed.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
 
 
-def make_engine(url: str, *, pool_size: int = 5, max_overflow: int = 5) -> AsyncEngine:
+def make_engine(url: str, *, pool_size: int = 5, max_overflow: int = 5, pool_timeout: float = 5.0) -> AsyncEngine:
+    """`pool_timeout`: seconds a request waits for a pooled connection before it is
+    refused (503, see shared.runtime.outages) rather than queueing without bound."""
     # Looked up at call time: OpenTelemetry's SQLAlchemy instrumentation wraps this function.
     return sa_asyncio.create_async_engine(
         async_url(url),
         pool_size=pool_size,
         max_overflow=max_overflow,
-        pool_pre_ping=True,
+        pool_timeout=pool_timeout,
+        pool_pre_ping=True,  # a connection that died with the server is replaced, not used
+        hide_parameters=True,  # errors carry emails, names, metadata: never in logs
         # Every timestamp is UTC, whatever the server's default.
-        connect_args={"server_settings": {"timezone": "UTC", "application_name": "billing"}},
+        connect_args={"server_settings": {"timezone": "UTC", "application_name": "billing"}, "timeout": CONNECT_TIMEOUT_SECONDS},
     )
 
 

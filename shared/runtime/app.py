@@ -14,14 +14,15 @@ from sqlalchemy import text
 from shared.clock import Clock, SystemClock
 from shared.db.engine import make_engine, make_sessionmaker
 from shared.db.uow import UnitOfWork
-from shared.runtime import openapi
+from shared import logs
+from shared.runtime import openapi, outages
 from shared.runtime.docs import add_docs_routes
 from shared.runtime.http import http_handler
 from shared import telemetry
 from shared.renewal.clock_advances import Advancer
 from shared.runtime.auth import Authenticator
 from shared.runtime.keys import ADVANCES, AUTH, CLOCK, ENGINE, OPERATIONS, REQUEST_ID, SESSIONS, SETTINGS, TENANT_ID
-from shared.runtime.problems import problem, problems_middleware
+from shared.runtime.problems import problem, problems_middleware, unavailable
 from shared.runtime.registry import Operation, select
 from shared.services.tenants import ensure_bootstrap_key
 from shared.settings import Settings
@@ -64,8 +65,10 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     if not settings.database_url:
         raise SystemExit("DATABASE_URL is not set (billing serve starts an embedded database when it is unset)")
-    engine = make_engine(settings.database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow)
+    engine = make_engine(settings.database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow,
+                         pool_timeout=settings.db_pool_timeout)
     app[ENGINE] = engine
+    app[outages.OUTAGES] = outages.watch(engine)
     app[SESSIONS] = make_sessionmaker(engine)
     if settings.bootstrap_api_key:
         await ensure_bootstrap_key(UnitOfWork(app[SESSIONS]), settings.bootstrap_api_key, app[CLOCK])
@@ -90,14 +93,19 @@ async def health(request: web.Request) -> web.Response:
 
 
 async def ready(request: web.Request) -> web.Response:
-    """Readiness: the database answers within two seconds."""
+    """Readiness: the database answers within two seconds. An outage counts in the
+    episode (logged once), not a line per probe."""
     try:
         async with asyncio.timeout(2):
             async with request.app[ENGINE].connect() as conn:
                 await conn.execute(text("SELECT 1"))
     except Exception as error:  # any failure means "not ready", never a 500
-        log.warning("readiness check failed: %s", error)
-        return problem(503, "the database is not reachable")
+        outage = outages.classify(error)
+        if outage is not None:
+            return unavailable(request.app, outage)
+        log.warning("readiness check failed: %s", logs.describe(error))
+        return problem(503, "the database is not reachable",
+                       headers={"Retry-After": str(outages.RETRY_AFTER_SECONDS)})
     return web.json_response({"status": "ready"})
 
 

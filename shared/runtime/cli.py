@@ -272,7 +272,17 @@ def main(argv: list[str] | None = None) -> int:
 
     setup_logging()
     args = parser().parse_args(argv)
-    return int(args.run(args) or 0)
+    try:
+        return int(args.run(args) or 0)
+    except Exception as error:
+        from shared.runtime.outages import classify
+
+        outage = classify(error)
+        if outage is None:
+            raise
+        # The database being down is an operating condition, not a bug: one line, no traceback.
+        log.error("billing %s: the database is unavailable (%s)", args.command, outage.cause)
+        return 1
 
 
 if __name__ == "__main__":

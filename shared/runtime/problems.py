@@ -11,8 +11,11 @@ from pydantic import ValidationError
 
 from shared import metrics
 from shared.domain.errors import Conflict, DomainError, Invalid, NotFound
+from shared.logs import RedactExceptions
+from shared.runtime import outages
 
 log = logging.getLogger("billing.http")
+log.addFilter(RedactExceptions())  # tracebacks without SQL parameters or row values, whatever the handler
 
 CONTENT_TYPE = "application/problem+json"
 
@@ -28,6 +31,7 @@ _TITLES = {
     422: ("validation-error", "Validation failed"),
     429: ("too-many-requests", "Too many requests"),
     500: ("internal-error", "Internal server error"),
+    503: ("service-unavailable", "Service unavailable"),
 }
 
 _DETAILS = {
@@ -85,6 +89,17 @@ async def problems_middleware(request: web.Request, handler: Handler) -> web.Str
             raise
         detail = _DETAILS.get(error.status, error.reason).format(method=request.method, path=request.path)
         return problem(error.status, detail, headers={k: v for k, v in error.headers.items() if k == "Allow"})
-    except Exception:
-        log.exception("unhandled error on %s %s", request.method, request.path)
-        return problem(500, "an unexpected error occurred; it has been logged")
+    except Exception as error:
+        outage = outages.classify(error)
+        if outage is None:
+            log.exception("unhandled error on %s %s", request.method, request.path)
+            return problem(500, "an unexpected error occurred; it has been logged")
+        return unavailable(request.app, outage)
+
+
+def unavailable(app: web.Application, outage: outages.Outage) -> web.Response:
+    """503 with Retry-After; counted in the app's outage episode, which logs once."""
+    episodes = app.get(outages.OUTAGES)
+    if episodes is not None:
+        episodes.refused(outage)
+    return problem(503, outages.detail(outage), headers={"Retry-After": str(outages.RETRY_AFTER_SECONDS)})
