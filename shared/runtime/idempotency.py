@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 
 from aiohttp import web
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -33,6 +34,13 @@ REPLAYED = "Idempotent-Replayed"
 # never run twice. Once it is one short UnitOfWork it can join, and leaves this set.
 OWN_TRANSACTIONS = frozenset({"create-renewal", "advance-test-clock"})
 
+# The key row's foreign key share-locks its tenant row from the start of the transaction,
+# before the operation locks its subscription; a renewal batch locks subscriptions, then
+# the tenant. When PostgreSQL breaks that deadlock by aborting the request, nothing has
+# committed, so the request simply runs again (the renewal retries its batch likewise).
+_RETRIED_STATES = ("40P01", "40001")  # deadlock detected, serialization failure
+ATTEMPTS = 3
+
 
 def fingerprint(request: web.Request, body: bytes) -> str:
     return hashlib.sha256(b"\n".join([request.method.encode(), request.path.encode(), body])).hexdigest()
@@ -61,6 +69,20 @@ async def run_once(request: web.Request, operation: str, key: str, body: bytes,
     tenant_id, now, print_ = request[TENANT_ID], request.app[CLOCK].now(), fingerprint(request, body)
     if operation in OWN_TRANSACTIONS:
         return await _run_alone(request, tenant_id, key, print_, run)
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            return await _run_in_transaction(request, tenant_id, key, print_, now, run)
+        except DBAPIError as error:
+            if getattr(error.orig, "sqlstate", None) not in _RETRIED_STATES or attempt == ATTEMPTS:
+                raise
+            log.warning("keyed request rolled back by %s; running it again (attempt %d)",
+                        getattr(error.orig, "sqlstate", None), attempt + 1)
+    raise AssertionError("unreachable")
+
+
+async def _run_in_transaction(request: web.Request, tenant_id: str, key: str, print_: str, now: datetime,
+                              run: Callable[[], Awaitable[web.Response]]) -> web.Response:
+    """One attempt: claim the key, run, store the response, commit, all as one transaction."""
     try:
         async with RequestTransaction(request.app[SESSIONS]) as tx:
             stored = await idempotency.claim(tx, tenant_id, key, print_, now)

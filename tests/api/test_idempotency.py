@@ -219,3 +219,40 @@ async def test_renewals_and_clock_advances_replay_their_first_response(api: Api,
     replay = await api.post(f"/v1/test_clocks/{test_clock['id']}/advance", advance, headers=keyed("advance-1"))
     assert replay.status == 200 and replay.body == moved.body and replay.headers["Idempotent-Replayed"] == "true"
     assert len(await api.invoices(customer_id=customer["id"])) == 3
+
+
+async def test_a_keyed_request_chosen_as_a_deadlock_victim_runs_again(api: Api) -> None:
+    """The key row share-locks its tenant first; a renewal-like writer holding the
+    subscription and then wanting the tenant deadlocks with it. The request is made the
+    victim (its deadlock check runs long before the holder's), and must simply run again."""
+    subscription = await api.subscribe(await api.customer(), await api.plan())
+    database = api.database_url.rsplit("/", 1)[1].split("?")[0]
+    # New connections (the app's pool reconnects after the terminate) check for deadlocks
+    # after 20 s: ample time for the holder below to close the cycle first.
+    await _sql(api, f"ALTER DATABASE \"{database}\" SET deadlock_timeout = '20s'",
+               "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+               "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+    holder = await asyncpg.connect(api.database_url)
+    try:
+        await holder.execute("SET deadlock_timeout = '10min'")  # never the one to give up
+        tenant = await holder.fetchval("SELECT tenant_id FROM subscriptions WHERE id = $1", subscription["id"])
+        transaction = holder.transaction()
+        await transaction.start()
+        await holder.execute("SELECT 1 FROM subscriptions WHERE id = $1 FOR UPDATE", subscription["id"])
+        cancel = asyncio.create_task(api.post(f"/v1/subscriptions/{subscription['id']}/cancel",
+                                              {"at_period_end": False}, headers=keyed("victim")))
+        for _ in range(600):  # until the request waits for the subscription (bounded: 60 s)
+            if await _waiting_on_locks(api) or cancel.done():
+                break
+            await asyncio.sleep(0.1)
+        assert not cancel.done(), cancel.result()
+        # The holder now wants the tenant row the request's key row share-locked: a cycle.
+        await asyncio.wait_for(holder.execute("SELECT 1 FROM tenants WHERE id = $1 FOR UPDATE", tenant), 120)
+        await transaction.rollback()
+        reply = await asyncio.wait_for(cancel, 120)
+    finally:
+        await holder.close()
+    assert reply.status == 200 and reply["status"] == "canceled" and "Idempotent-Replayed" not in reply.headers
+    again = await api.post(f"/v1/subscriptions/{subscription['id']}/cancel", {"at_period_end": False},
+                           headers=keyed("victim"))
+    assert again.status == 200 and again.headers["Idempotent-Replayed"] == "true"
