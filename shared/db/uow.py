@@ -102,7 +102,7 @@ class UnitOfWork:
     ) -> None:
         if self._request is not None:
             if not self._committed:
-                self.session.expunge_all()  # as below; the request's own rows are written with Core
+                self.session.expunge_all()  # as below; the key row was flushed before any unit of work began
                 await self._savepoint.rollback()
             return
         try:
