@@ -10,7 +10,6 @@ from shared.services import test_clocks
                    "(status advancing, then ready)",
            body=TestClockAdvance, response=TestClock)
 async def advance_test_clock(call: Call):
-    advanced = await test_clocks.advance_test_clock(call.uow(), call.tenant_id, call.path("id"), call.body)
-    if ADVANCES in call.request.app:  # this process's worker starts on it at once
-        call.request.app[ADVANCES].wake()
-    return advanced
+    worker = call.request.app.get(ADVANCES)  # this process's worker starts on it at once
+    return await test_clocks.advance_test_clock(call.uow(), call.tenant_id, call.path("id"), call.body,
+                                                on_accepted=worker.wake if worker else None)

@@ -1,7 +1,15 @@
-"""Unit of work: one transaction that rolls back unless commit() is called."""
+"""Unit of work: one transaction that rolls back unless commit() is called.
+
+Inside a RequestTransaction (a keyed POST, see shared.runtime.idempotency) every unit of
+work joins the request's one transaction as a SAVEPOINT instead: leaving it without
+commit() still undoes exactly its own writes, commit() releases the savepoint, and its
+after-commit callbacks wait for the real commit. So the operation's writes and the
+Idempotency-Key row holding its response commit together, or not at all.
+"""
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextvars import ContextVar
 from types import TracebackType
 
 from sqlalchemy import text
@@ -25,14 +33,62 @@ def constraint_of(error: IntegrityError) -> str | None:
     return getattr(cause, "constraint_name", None)
 
 
+class RequestTransaction:
+    """One transaction spanning a whole request, which every UnitOfWork opened on the same
+    sessionmaker in this task joins. Rolls back unless commit() is called. Tasks started
+    inside inherit it: the operation must not use units of work from concurrent tasks."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.sessions = sessions
+        self.committed = False
+        self._after_commit: list[Callable[[], None]] = []
+
+    async def __aenter__(self) -> RequestTransaction:
+        self.session = self.sessions()
+        await self.session.begin()
+        self._token = _REQUEST.set(self)
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        _REQUEST.reset(self._token)
+        try:
+            if not self.committed:
+                self.session.expunge_all()
+                await self.session.rollback()
+        finally:
+            await self.session.close()
+
+    def after_commit(self, callbacks: list[Callable[[], None]]) -> None:
+        self._after_commit.extend(callbacks)
+
+    async def commit(self) -> None:
+        """Commit, then run the callbacks of the units of work that committed inside.
+        A connection lost during this call leaves the outcome unknown: the caller says so."""
+        await self.session.commit()
+        self.committed = True
+        for callback in self._after_commit:
+            callback()
+
+
+_REQUEST: ContextVar[RequestTransaction | None] = ContextVar("billing_request_transaction", default=None)
+
+
 class UnitOfWork:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
         self._committed = False
 
     async def __aenter__(self) -> UnitOfWork:
-        self.session = self._sessions()
-        await self.session.begin()
+        request = _REQUEST.get()
+        self._request = request if request is not None and request.sessions is self._sessions else None
+        if self._request is None:
+            self.session = self._sessions()
+            await self.session.begin()
+        else:
+            self.session = self._request.session
+            self._savepoint = await self.session.begin_nested()
         self._committed = False
         self._after_commit: list[Callable[[], None]] = []
         return self
@@ -44,6 +100,11 @@ class UnitOfWork:
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        if self._request is not None:
+            if not self._committed:
+                self.session.expunge_all()  # as below; the key row was flushed before any unit of work began
+                await self._savepoint.rollback()
+            return
         try:
             if not self._committed:
                 # Detach first: a rollback expires loaded rows, and read-only use cases
@@ -64,10 +125,16 @@ class UnitOfWork:
 
     async def commit(self) -> None:
         try:
-            await self.session.commit()
+            if self._request is not None:
+                await self._savepoint.commit()  # flushes and releases: final only with the request's commit
+            else:
+                await self.session.commit()
         except IntegrityError as error:
             raise self._as_conflict(error) from error
         self._committed = True
+        if self._request is not None:
+            self._request.after_commit(self._after_commit)
+            return
         for callback in self._after_commit:
             callback()
 

@@ -25,7 +25,7 @@ from typing import Any
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shared import metrics
+from shared import failpoints, metrics
 from shared.domain.ids import new_id
 from shared.domain.invoices import BillingReason
 from shared.domain.invoices import InvoiceStatus, amount_due, plan_description
@@ -195,6 +195,7 @@ async def _process(conn: asyncpg.Connection, rows: list[asyncpg.Record], as_of: 
         per_tenant = Counter(inv.tenant_id for inv in invoices)
         tenants = sorted(per_tenant)
         await conn.execute(sql.LOCK_TENANTS, tenants)
+        failpoints.hit(failpoints.NUMBERS_LOCKED)
         firsts = {r["id"]: r["first"] for r in await conn.fetch(sql.RESERVE_NUMBERS, tenants, [per_tenant[t] for t in tenants])}
         numbers = []
         for inv in invoices:
@@ -217,6 +218,7 @@ async def _process(conn: asyncpg.Connection, rows: list[asyncpg.Record], as_of: 
         attached = [(inv.tenant_id, item_id, inv.id) for inv in invoices for item_id in inv.item_ids]
         if attached:
             await conn.execute(sql.ATTACH_ITEMS, *map(list, zip(*attached)))
+        failpoints.hit(failpoints.INVOICES_WRITTEN)
         for inv, due in zip(invoices, dues):
             batch.invoices[inv.currency] += 1
             batch.amounts[inv.currency] += due
@@ -240,6 +242,7 @@ async def _drain(conn: asyncpg.Connection, claim: str, scope: Scope, as_of: date
                     rows = await conn.fetch(claim, as_of, scope.tenant_id, scope.test_clock_id, batch_size)
                     if rows:
                         await _process(conn, rows, as_of, batch, invoice_budget)
+                failpoints.hit(failpoints.COMMITTED)
                 batch.count_into(report)
                 break
             except _RETRYABLE as error:  # another writer won a race: the batch rolled back whole

@@ -104,7 +104,9 @@ ORDER BY ii.tenant_id, ii.subscription_id, ii.id
 """
 
 # Lock the tenants in a stable order (no deadlock between runs), then take number blocks.
-LOCK_TENANTS = "SELECT id FROM tenants WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE"
+# NO KEY UPDATE: numbering changes no key, so inserts elsewhere whose foreign keys share-lock
+# the tenant row (customers, plans, idempotency keys) never wait on a renewal batch.
+LOCK_TENANTS = "SELECT id FROM tenants WHERE id = ANY($1::text[]) ORDER BY id FOR NO KEY UPDATE"
 RESERVE_NUMBERS = """
 UPDATE tenants t SET next_invoice_number = t.next_invoice_number + v.n
 FROM unnest($1::text[], $2::bigint[]) AS v(id, n)

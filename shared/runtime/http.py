@@ -108,7 +108,7 @@ def http_handler(op: Operation):  # type: ignore[no-untyped-def]
 
         key = request.headers.get(idempotency.HEADER)
         if key is not None and op.auth and request.method == "POST":
-            return await idempotency.run_once(request, key, await request.read(), run)
+            return await idempotency.run_once(request, op.name, key, await request.read(), run)
         return await run()
 
     handle.__name__ = op.operation_id

@@ -1,23 +1,34 @@
 """Idempotency keys: a retried POST gets the first attempt's response, never a second effect.
 
-The key is claimed in its own short transaction before the operation runs, and the
-response stored after. If the process dies between the operation's commit and the save,
-the key stays `in_progress`: retries get 409 rather than a second execution (no double
-billing), until the key expires. Keys live 24 hours, like Stripe's.
+Transactional: the key row is inserted first in the request's one transaction (see
+shared.db.uow.RequestTransaction), the operation's writes join that transaction, and the
+rendered response is written to the key row before the single commit. So a key is stored
+exactly when the work is, with its response:
+
+- dead before the commit (crash, lost connection): no key, no work; the retry runs afresh;
+- committed: the response is stored; every retry replays it, even if the answer was lost;
+- a concurrent duplicate blocks on the uncommitted key row until the first attempt commits
+  (it replays) or rolls back (it runs); a wait longer than CLAIM_WAIT is 409 "in progress".
+
+Nothing waits for an expiry: an attempt's claim dies with its transaction. Keys live
+24 hours, like Stripe's; an expired key starts a new life.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import DBAPIError
 
 from shared.db.tables import IdempotencyKey
-from shared.db.uow import UnitOfWork
+from shared.db.uow import RequestTransaction, UnitOfWork
 from shared.domain.errors import Conflict, Invalid
 
 TTL = timedelta(hours=24)
+CLAIM_WAIT = timedelta(seconds=10)  # how long a duplicate waits for the attempt in flight
+_LOCK_NOT_AVAILABLE = "55P03"
 
 
 @dataclass(frozen=True)
@@ -26,49 +37,101 @@ class StoredResponse:
     body: str
 
 
-async def _locked(uow: UnitOfWork, tenant_id: str, key: str) -> IdempotencyKey:
-    stmt = select(IdempotencyKey).where(IdempotencyKey.tenant_id == tenant_id, IdempotencyKey.key == key)
-    return (await uow.session.execute(stmt.with_for_update())).scalar_one()
+def _mismatch() -> Invalid:
+    return Invalid("this Idempotency-Key was used with a different request (method, path or body)",
+                   field="Idempotency-Key")
 
 
-async def claim(uow: UnitOfWork, tenant_id: str, key: str, fingerprint: str, now: datetime) -> StoredResponse | None:
-    """Take `key` for this request. Returns None to go ahead, or the response to replay."""
-    async with uow:
-        inserted = await uow.session.execute(
+def _in_progress() -> Conflict:
+    return Conflict("a request with this Idempotency-Key is still in progress; retry later", field="Idempotency-Key")
+
+
+def _row(tenant_id: str, key: str):  # type: ignore[no-untyped-def]
+    return select(IdempotencyKey).where(IdempotencyKey.tenant_id == tenant_id, IdempotencyKey.key == key)
+
+
+def _replay(row: IdempotencyKey, fingerprint: str) -> StoredResponse:
+    if row.fingerprint != fingerprint:
+        raise _mismatch()
+    if row.state != "done":
+        # Only a process of an earlier release commits an `in_progress` key: whether its
+        # work committed is unknowable, so refuse (as that release did) until it expires.
+        raise _in_progress()
+    return StoredResponse(row.response_status or 0, row.response_body or "")
+
+
+async def claim(tx: RequestTransaction, tenant_id: str, key: str, fingerprint: str,
+                now: datetime) -> StoredResponse | None:
+    """Take `key` in the request's transaction, before the operation writes anything.
+    Returns None to go ahead, or the stored response to replay. Raises Invalid (another
+    request used the key) or Conflict (an attempt with this key is still running)."""
+    session = tx.session
+    wait_ms = max(1, int(CLAIM_WAIT.total_seconds() * 1000))
+    try:
+        # Bounded: only the key's row lock; the operation's own locks wait as they always did.
+        await session.execute(select(func.set_config("lock_timeout", f"{wait_ms}ms", True)))
+        inserted = await session.execute(
             insert(IdempotencyKey)
             .values(tenant_id=tenant_id, key=key, fingerprint=fingerprint, state="in_progress", created_at=now)
             .on_conflict_do_nothing()
             .returning(IdempotencyKey.key)
         )
-        if inserted.first() is not None:
-            await uow.commit()
-            return None
-        row = await _locked(uow, tenant_id, key)
-        if row.created_at <= now - TTL:  # expired: the key starts a new life
-            row.fingerprint, row.state, row.created_at = fingerprint, "in_progress", now
-            row.response_status = row.response_body = None
-            await uow.commit()
-            return None
-        if row.fingerprint != fingerprint:
-            raise Invalid("this Idempotency-Key was used with a different request (method, path or body)",
-                          field="Idempotency-Key")
-        if row.state != "done":
-            raise Conflict("a request with this Idempotency-Key is still in progress; retry later", field="Idempotency-Key")
-        return StoredResponse(row.response_status or 0, row.response_body or "")
+        row = None if inserted.first() is not None else (
+            await session.execute(_row(tenant_id, key).with_for_update())).scalar_one()
+        await session.execute(text("SET LOCAL lock_timeout TO DEFAULT"))
+    except DBAPIError as error:
+        if getattr(error.orig, "sqlstate", None) == _LOCK_NOT_AVAILABLE:
+            raise _in_progress() from error
+        raise
+    if row is None:
+        return None
+    if row.created_at <= now - TTL:  # expired: the key starts a new life in this transaction
+        row.fingerprint, row.state, row.created_at = fingerprint, "in_progress", now
+        row.response_status = row.response_body = None
+        await session.flush()
+        return None
+    return _replay(row, fingerprint)
 
 
-async def save(uow: UnitOfWork, tenant_id: str, key: str, status: int, body: str) -> None:
+async def finish(tx: RequestTransaction, tenant_id: str, key: str, status: int, body: str) -> None:
+    """Store the response on the claimed key, in the transaction that commits the work."""
+    await tx.session.execute(
+        update(IdempotencyKey)
+        .where(IdempotencyKey.tenant_id == tenant_id, IdempotencyKey.key == key)
+        .values(state="done", response_status=status, response_body=body)
+    )
+
+
+# Operations that commit on their own connections (the renewal engine) cannot join the
+# request's transaction; they look the key up first and store their response after.
+
+
+async def stored(uow: UnitOfWork, tenant_id: str, key: str, fingerprint: str, now: datetime) -> StoredResponse | None:
+    """The live response stored for `key`, if any (read-only)."""
     async with uow:
-        row = await _locked(uow, tenant_id, key)
-        row.state, row.response_status, row.response_body = "done", status, body
-        await uow.commit()
+        row = (await uow.session.execute(_row(tenant_id, key))).scalar_one_or_none()
+        if row is None or row.created_at <= now - TTL:
+            return None
+        return _replay(row, fingerprint)
 
 
-async def release(uow: UnitOfWork, tenant_id: str, key: str) -> None:
-    """Forget a claim whose request failed without effect, so the client may retry."""
+async def store(uow: UnitOfWork, tenant_id: str, key: str, fingerprint: str, now: datetime,
+                status: int, body: str) -> StoredResponse | None:
+    """Store a response for `key` unless a live one is there already: the first stored
+    wins. Returns the one to answer with instead of ours, if any."""
     async with uow:
-        await uow.session.execute(
-            delete(IdempotencyKey).where(IdempotencyKey.tenant_id == tenant_id, IdempotencyKey.key == key,
-                                         IdempotencyKey.state == "in_progress")
+        values = dict(fingerprint=fingerprint, state="done", response_status=status, response_body=body, created_at=now)
+        statement = insert(IdempotencyKey).values(tenant_id=tenant_id, key=key, **values)
+        written = await uow.session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[IdempotencyKey.tenant_id, IdempotencyKey.key], set_=values,
+                where=IdempotencyKey.created_at <= now - TTL,
+            ).returning(IdempotencyKey.key)
         )
-        await uow.commit()
+        if written.first() is not None:
+            await uow.commit()
+            return None
+        row = (await uow.session.execute(_row(tenant_id, key))).scalar_one()
+        if row.fingerprint != fingerprint or row.state != "done":
+            return None  # another request's key: ours is the answer to this one
+        return StoredResponse(row.response_status or 0, row.response_body or "")

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import text
 
-from shared import metrics
+from shared import failpoints, metrics
 from shared.db.tables import Invoice, InvoiceLine
 from shared.db.uow import UnitOfWork
 from shared.domain.ids import new_id
@@ -41,6 +41,7 @@ async def issue_invoice(
     """Create a finalized invoice in the caller's transaction. A zero-amount invoice is
     paid on the spot (there is nothing to collect)."""
     number, days_until_due = await reserve_numbers(uow, tenant_id, 1)
+    failpoints.hit(failpoints.NUMBERS_LOCKED)
     total = total_of(lines)
     due = amount_due(total)
     invoice = Invoice(
@@ -80,5 +81,7 @@ async def issue_invoice(
         for position, line in enumerate(lines)
     ]
     uow.repo(tenant_id).add(invoice)
+    await uow.flush()  # written now (not at commit), so a crash test can die after the write
+    failpoints.hit(failpoints.INVOICES_WRITTEN)
     uow.after_commit(lambda: metrics.invoice_issued(currency, reason, due))
     return invoice

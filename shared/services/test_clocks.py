@@ -1,6 +1,8 @@
 """Test clocks: simulated time for the customers attached to them, and only them."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from shared.clock import Clock
 from shared.db.tables import TestClock
 from shared.db.uow import UnitOfWork
@@ -25,7 +27,8 @@ async def get_test_clock(uow: UnitOfWork, tenant_id: str, clock_id: str) -> Test
         return await uow.repo(tenant_id).get(TestClock, clock_id)
 
 
-async def advance_test_clock(uow: UnitOfWork, tenant_id: str, clock_id: str, cmd: TestClockAdvance) -> TestClock:
+async def advance_test_clock(uow: UnitOfWork, tenant_id: str, clock_id: str, cmd: TestClockAdvance,
+                             on_accepted: Callable[[], None] | None = None) -> TestClock:
     """Accept an advance in one short transaction: the clock shows the target time at once
     and is `advancing` until a background worker (shared.renewal.clock_advances) has
     renewed its customers up to it; then it is `ready` again. The work itself never runs
@@ -43,5 +46,7 @@ async def advance_test_clock(uow: UnitOfWork, tenant_id: str, clock_id: str, cmd
         test_clock.frozen_time = cmd.frozen_time
         test_clock.status = ADVANCING
         test_clock.lease_until = None
+        if on_accepted is not None:  # e.g. wake a worker: only once the advance is visible to it
+            uow.after_commit(on_accepted)
         await uow.commit()
     return test_clock
