@@ -218,6 +218,7 @@ async def test_renewals_and_clock_advances_replay_their_first_response(api: Api,
     assert moved.status == 200
     replay = await api.post(f"/v1/test_clocks/{test_clock['id']}/advance", advance, headers=keyed("advance-1"))
     assert replay.status == 200 and replay.body == moved.body and replay.headers["Idempotent-Replayed"] == "true"
+    await api.wait_ready(test_clock)  # the advance's renewal runs in the background
     assert len(await api.invoices(customer_id=customer["id"])) == 3
 
 
