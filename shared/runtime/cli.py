@@ -5,6 +5,7 @@ import argparse
 import asyncio
 import json
 import logging
+import socket
 import sys
 from dataclasses import replace
 
@@ -27,25 +28,52 @@ def _database(settings: Settings) -> tuple[object | None, Settings]:
     return handle, replace(settings, database_url=url)
 
 
+def _internal_socket(settings: Settings) -> socket.socket:
+    """Bind the internal listener now, so a taken port fails start-up with one clear line."""
+    port = settings.internal_port or settings.port + 1
+    if port == settings.port:
+        raise SystemExit(f"BILLING_INTERNAL_PORT must differ from PORT ({port})")
+    try:
+        family = socket.getaddrinfo(settings.internal_host, port, type=socket.SOCK_STREAM)[0][0]
+        return socket.create_server((settings.internal_host, port), family=family)
+    except OSError as error:
+        raise SystemExit(f"cannot listen on {settings.internal_host}:{port} (BILLING_INTERNAL_HOST/PORT): {error}") \
+            from None
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from aiohttp import web
 
     from shared.runtime.app import make_app
+    from shared.runtime.keys import OPERATIONS
 
     settings = Settings.from_env()
     if args.host:
         settings = replace(settings, host=args.host)
     if args.port:
         settings = replace(settings, port=args.port)
+    # The combined server: internal routes (the all-tenant renewal trigger, /metrics) get
+    # their own listener, on loopback by default, never the public address.
+    internal = _internal_socket(settings) if settings.function_target is None else None
     handle, settings = _database(settings)
     if handle is None and args.migrate:
         from shared.db.migrate import upgrade
 
         upgrade(settings.database_url or "")
-    app = make_app(settings)
-    log.info("serving %d operation(s) on http://%s:%d (docs at /docs)", len(app.router.routes()), settings.host, settings.port)
+    if internal is not None:
+        internal_port = internal.getsockname()[1]
+        app = make_app(settings, internal_port=internal_port)
+        log.info("serving %d operation(s) on http://%s:%d (docs at /docs); internal routes on http://%s:%d",
+                 len(app[OPERATIONS]), settings.host, settings.port, settings.internal_host, internal_port)
+    else:
+        # One function (Knative): one PORT, as the container contract says; the cluster network
+        # and the edge's per-route matching keep internal routes private there.
+        app = make_app(settings)
+        log.info("serving %d operation(s) on http://%s:%d (docs at /docs)", len(app[OPERATIONS]), settings.host,
+                 settings.port)
     # run_app handles SIGTERM/SIGINT: stops accepting, lets in-flight requests finish, runs cleanup.
-    web.run_app(app, host=settings.host, port=settings.port, print=None, shutdown_timeout=30, access_log=None)
+    web.run_app(app, host=settings.host, port=settings.port, sock=internal, print=None, shutdown_timeout=30,
+                access_log=None)
     return 0
 
 
