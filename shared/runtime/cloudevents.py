@@ -24,6 +24,9 @@ async def read_event(request: web.Request) -> CloudEvent:
         event = from_http(dict(request.headers), raw)
     except (GenericException, ValueError, TypeError) as error:
         raise NotACloudEvent(f"not a valid CloudEvent: {error}") from error
+    empty = [name for name in ("id", "source", "type") if not str(event.get(name) or "")]
+    if empty:  # the CloudEvents spec: non-empty strings; the SDK lets empty ones through
+        raise NotACloudEvent(f"CloudEvent attribute(s) {empty} must not be empty")
     if not _sender_gave_time(request, raw):
         # The SDK fills in its own wall-clock time; the service's clock decides "now" instead.
         del event["time"]

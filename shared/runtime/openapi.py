@@ -40,7 +40,7 @@ _REQUEST_ID_HEADER = {
 IDEMPOTENCY_KEY_SCHEMA = {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"^[!-~]([ -~]*[!-~])?$"}
 # Binary-mode CloudEvent attributes, as the cloudevents SDK and the renew function check them.
 _CLOUDEVENT_HEADERS = [
-    ("ce-specversion", True, {"type": "string", "enum": ["1.0"]}, "CloudEvents spec version"),
+    ("ce-specversion", True, {"type": "string", "enum": ["1.0", "0.3"]}, "CloudEvents spec version"),
     ("ce-id", True, {"type": "string", "minLength": 1}, "event id"),
     ("ce-source", True, {"type": "string", "minLength": 1}, "event source (URI reference)"),
     ("ce-type", True, {"type": "string", "minLength": 1}, "event type, e.g. dev.knative.sources.ping"),
@@ -112,6 +112,48 @@ def _name(ref: dict[str, str]) -> str:
     return ref["$ref"].rsplit("/", 1)[-1]
 
 
+_NO_NUL = {"pattern": r"\u0000"}
+
+
+def _forbid_nul(node: Any) -> None:
+    """Body strings may not hold U+0000 (PostgreSQL text cannot; Body refuses it): say so."""
+    if isinstance(node, dict):
+        if node.get("type") == "string" and "enum" not in node and "const" not in node:
+            node.setdefault("not", dict(_NO_NUL))
+        if isinstance(node.get("propertyNames"), dict):
+            node["propertyNames"].setdefault("not", dict(_NO_NUL))
+        for value in list(node.values()):
+            _forbid_nul(value)
+    elif isinstance(node, list):
+        for value in node:
+            _forbid_nul(value)
+
+
+def _collection(path: str) -> str:
+    """/v1/subscriptions/{id}/cancel -> /v1/subscriptions"""
+    return path.split("/{", 1)[0]
+
+
+def _add_links(operations: tuple[Operation, ...], paths: dict[str, dict[str, Any]]) -> None:
+    """OpenAPI links: the id an operation returns (or the first id of a list it returns) is the
+    {id} of every operation on that object, so clients and stateful testers can follow them."""
+    by_collection: dict[str, list[Operation]] = {}
+    for op in operations:
+        if "{id}" in op.path:
+            by_collection.setdefault(_collection(op.path), []).append(op)
+    for op in operations:
+        if op.response is None or "id" not in op.response.model_fields and "data" not in op.response.model_fields:
+            continue
+        targets = [t for t in by_collection.get(_collection(op.path), []) if t is not op]
+        if not targets:
+            continue
+        pointer = "$response.body#/data/0/id" if "data" in op.response.model_fields else "$response.body#/id"
+        paths[op.path][op.method.lower()]["responses"][str(op.status)]["links"] = {
+            target.operation_id: {"operationId": target.operation_id, "parameters": {"id": pointer}}
+            for target in targets
+        }
+
+
 @cache  # depends only on the (immutable) operations: built once per process, on first request
 def build(operations: tuple[Operation, ...], *, title: str, version: str) -> dict[str, Any]:
     by_name = lambda m: m.__name__  # noqa: E731
@@ -124,6 +166,8 @@ def build(operations: tuple[Operation, ...], *, title: str, version: str) -> dic
     schemas = defs.get("$defs", {})
     # Query models become parameters, not components of their own.
     query_schemas = {model: schemas.pop(_name(refs[(model, "validation")])) for model in queries}
+    for model in bodies:
+        _forbid_nul(schemas[_name(refs[(model, "validation")])])
     schemas["Problem"] = PROBLEM_SCHEMA
 
     paths: dict[str, dict[str, Any]] = {}
@@ -183,6 +227,7 @@ def build(operations: tuple[Operation, ...], *, title: str, version: str) -> dic
                 "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
             }
         paths.setdefault(op.path, {})[op.method.lower()] = spec
+    _add_links(operations, paths)
 
     return {
         "openapi": "3.1.0",

@@ -76,3 +76,9 @@ def test_renew_at_a_bad_time_is_a_one_line_error(at: str, tmp_path) -> None:  # 
     assert "Traceback" not in done.stderr
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("billing renew: --at"), done.stderr
+
+
+async def test_empty_required_cloudevent_attributes_are_400(api: Api) -> None:
+    for name in ("ce-id", "ce-source", "ce-type"):
+        reply = await api.with_key(None).call("POST", "/cloudevents/renew", raw=b"{}", headers={**PING, name: ""})
+        assert reply.status == 400, (name, reply)

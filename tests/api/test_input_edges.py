@@ -50,3 +50,14 @@ async def test_new_invoices_are_due_in_30_days_by_default(api: Api) -> None:
     [invoice] = await api.invoices(subscription_id=subscription["id"])
     assert invoice["due_at"] == "2026-03-02T10:00:00Z"
     assert (await api.subscription(subscription))["status"] == "active"
+
+
+async def test_integral_json_numbers_are_integers_as_json_schema_says(api: Api) -> None:
+    assert (await api.settings(grace_period_days=39.0))["grace_period_days"] == 39
+    plan = await api.post("/v1/plans", raw=b'{"code": "p", "name": "P", "amount": 1999.0, "currency": "USD", '
+                                          b'"interval": "month", "interval_count": 1.0}')
+    assert plan.status == 201 and (plan["amount"], plan["interval_count"]) == (1999, 1)
+    for amount in (b"19.99", b"1e300", b"9007199254740993.0", b"true", b'"1999"'):
+        raw = b'{"code": "q", "name": "Q", "currency": "USD", "interval": "month", "amount": ' + amount + b"}"
+        reply = await api.post("/v1/plans", raw=raw)
+        assert reply.status == 422 and reply["errors"][0]["field"] == "amount", (amount, reply)
