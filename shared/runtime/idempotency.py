@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -14,6 +15,10 @@ from shared.runtime.problems import CONTENT_TYPE, from_domain, problem
 from shared.services import idempotency
 
 HEADER = "Idempotency-Key"
+# 1-255 visible ASCII characters, spaces allowed inside (HTTP strips them outside); the OpenAPI
+# document publishes this same pattern.
+KEY_PATTERN = r"^[!-~]([ -~]{0,253}[!-~])?$"
+_KEY = re.compile(KEY_PATTERN)
 REPLAYED = "Idempotent-Replayed"
 
 
@@ -25,8 +30,8 @@ async def run_once(request: web.Request, key: str, body: bytes,
                    run: Callable[[], Awaitable[web.Response]]) -> web.Response:
     """Run the operation at most once per key; replay the stored response afterwards.
     Requests that fail validation never reach here, so they claim no key."""
-    if not 1 <= len(key) <= 255 or not key.isprintable():
-        return problem(422, f"{HEADER} must be 1 to 255 printable characters",
+    if not _KEY.fullmatch(key):
+        return problem(422, f"{HEADER} must be 1 to 255 visible ASCII characters (inner spaces allowed)",
                        errors=[{"field": HEADER, "message": "invalid key"}])
     tenant_id = request[TENANT_ID]
     uow = lambda: UnitOfWork(request.app[SESSIONS])  # noqa: E731

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic.json_schema import models_json_schema
 
+from shared.runtime import idempotency
 from shared.runtime.registry import Operation
 from shared.schemas.common import ID_PATTERN
 
@@ -35,9 +36,7 @@ _REQUEST_ID_HEADER = {
         "schema": {"type": "string", "minLength": 1, "maxLength": 128},
     }
 }
-# The Idempotency-Key check: 1-255 printable characters. HTTP strips a header value's outer
-# whitespace, so the documented form has none there.
-IDEMPOTENCY_KEY_SCHEMA = {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"^[!-~]([ -~]*[!-~])?$"}
+IDEMPOTENCY_KEY_SCHEMA = {"type": "string", "minLength": 1, "maxLength": 255, "pattern": idempotency.KEY_PATTERN}
 # Binary-mode CloudEvent attributes, as the cloudevents SDK and the renew function check them.
 _CLOUDEVENT_HEADERS = [
     ("ce-specversion", True, {"type": "string", "enum": ["1.0", "0.3"]}, "CloudEvents spec version"),

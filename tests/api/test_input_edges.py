@@ -61,3 +61,12 @@ async def test_integral_json_numbers_are_integers_as_json_schema_says(api: Api) 
         raw = b'{"code": "q", "name": "Q", "currency": "USD", "interval": "month", "amount": ' + amount + b"}"
         reply = await api.post("/v1/plans", raw=raw)
         assert reply.status == 422 and reply["errors"][0]["field"] == "amount", (amount, reply)
+
+
+async def test_idempotency_keys_are_the_documented_visible_ascii(api: Api) -> None:
+    body = {"email": "k@example.com", "name": "K"}
+    for key in ("caf\u00e9", "x" * 256):
+        reply = await api.post("/v1/customers", body, headers={"Idempotency-Key": key})
+        assert reply.status == 422 and reply["errors"][0]["field"] == "Idempotency-Key", (key, reply)
+    assert (await api.get("/v1/customers"))["data"] == []
+    assert (await api.post("/v1/customers", body, headers={"Idempotency-Key": "order 42/retry~1"})).status == 201
