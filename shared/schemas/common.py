@@ -5,7 +5,9 @@ from typing import Annotated, Generic, Literal, TypeVar
 
 from typing import Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, WithJsonSchema, field_validator, model_validator,
+)
 
 from shared.domain import money
 from shared.domain.money import MAX_AMOUNT
@@ -62,7 +64,19 @@ def whole_number(ge: int, le: int | None = None, description: str | None = None)
 
 ID_PATTERN = r"^[a-z]+_[0-9a-z]{1,60}$"
 Id = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=ID_PATTERN)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)]
+# What pydantic's strip_whitespace removes (Unicode White_Space), as a JSON Schema class.
+_WS = r"\t\n\u000b\u000c\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=256),
+    # Surrounding whitespace is stripped, then 1-256 characters must remain: the documented
+    # form says exactly that (a plain maxLength would count the stripped whitespace too).
+    WithJsonSchema({
+        "type": "string", "minLength": 1,
+        "pattern": f"^[{_WS}]*[^{_WS}](?:[\\s\\S]{{0,254}}[^{_WS}])?[{_WS}]*$",
+        "description": "1-256 characters once surrounding whitespace is removed (it is)",
+    }),
+]
 Amount = whole_number(0, MAX_AMOUNT, "Integer amount in the currency's minor unit")
 MetadataKey = Annotated[str, StringConstraints(min_length=1, max_length=40)]
 MetadataValue = Annotated[str, StringConstraints(max_length=500)]

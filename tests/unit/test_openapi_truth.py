@@ -2,10 +2,14 @@
 server in tests/contract; these pin the rules that a fuzzer may not happen to hit)."""
 import re
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from openapi_spec_validator import validate
+from pydantic import TypeAdapter, ValidationError
 
 from shared.runtime.openapi import build
 from shared.runtime.registry import all_operations
+from shared.schemas.common import Name
 
 DOCUMENT = build(all_operations(), title="Billing API", version="test")
 
@@ -77,3 +81,16 @@ def test_documented_field_rules_match_the_validators() -> None:
     settings = schemas["SettingsUpdate"]["properties"]["days_until_due"]["anyOf"][0]
     assert (settings["minimum"], settings["maximum"]) == (0, 365)  # not pydantic's non-standard ge/le
     assert schemas["CustomerCreate"]["properties"]["name"]["not"] == {"pattern": "\\u0000"}
+
+
+@settings(max_examples=300)
+@given(st.text(alphabet=st.sampled_from(["a", "é", " ", "\t", "\n", "\u3000", "\u00a0", "\x1c", "\ufeff"]),
+               max_size=300).map(lambda s: s if len(s) < 40 else s.replace("a", "b" * 3)))
+def test_the_documented_name_rule_is_the_enforced_one(name: str) -> None:
+    pattern = DOCUMENT["components"]["schemas"]["CustomerCreate"]["properties"]["name"]["pattern"]
+    try:
+        TypeAdapter(Name).validate_python(name)
+        accepted = True
+    except ValidationError:
+        accepted = False
+    assert (re.search(pattern, name) is not None) == accepted
