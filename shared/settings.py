@@ -79,6 +79,12 @@ class Settings:
     # Proxies in front of the process that append to X-Forwarded-For (0: the peer address is the client).
     trusted_proxy_hops: int = 0
     db_pool_timeout: float = 5.0  # seconds to wait for a pooled connection (or a new one), then 503
+    # The combined server (no FUNCTION_TARGET) serves internal routes (public=False operations,
+    # /metrics) only on this second listener; None port = PORT + 1.
+    internal_host: str = "127.0.0.1"
+    internal_port: int | None = None
+    # A renewal trigger's as-of time may be at most this old.
+    renew_max_age_hours: int = 24
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -86,6 +92,9 @@ class Settings:
         signature = env.get("FUNCTION_SIGNATURE_TYPE") or None
         if signature not in (None, "http", "cloudevent"):
             raise SystemExit(f"FUNCTION_SIGNATURE_TYPE must be 'http' or 'cloudevent', got {signature!r}")
+        max_age = _int(env, "BILLING_RENEW_MAX_AGE_HOURS", 24)
+        if max_age < 1:
+            raise SystemExit(f"BILLING_RENEW_MAX_AGE_HOURS must be at least 1, got {max_age}")
         return cls(
             database_url=env.get("DATABASE_URL") or None,
             host=env.get("HOST") or "0.0.0.0",
@@ -107,4 +116,7 @@ class Settings:
             auth_failure_burst=_positive(env, "BILLING_AUTH_FAILURE_BURST", 20),
             trusted_proxy_hops=_hops(env, "BILLING_TRUSTED_PROXY_HOPS"),
             db_pool_timeout=_seconds(env, "BILLING_DB_POOL_TIMEOUT", 5.0),
+            internal_host=env.get("BILLING_INTERNAL_HOST") or "127.0.0.1",
+            internal_port=_int(env, "BILLING_INTERNAL_PORT", 0) or None,
+            renew_max_age_hours=max_age,
         )

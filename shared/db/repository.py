@@ -61,10 +61,18 @@ class Repository:
             if value is not None:
                 stmt = stmt.where(getattr(model, name) == value)
         if starting_after is not None:
+            await self._cursor_exists(model, starting_after)
             stmt = stmt.where(model.id < starting_after)  # type: ignore[attr-defined]
         stmt = _eager(model, stmt.order_by(model.id.desc()).limit(limit + 1))  # type: ignore[attr-defined]
         rows = (await self.session.execute(stmt)).scalars().all()
         return Page(data=rows[:limit], has_more=len(rows) > limit)
+
+    async def _cursor_exists(self, model: type[Row], cursor: str) -> None:
+        """A cursor must be one of this tenant's objects of this kind: an unknown or foreign
+        id would otherwise page silently from an arbitrary point."""
+        stmt = select(model.id).where(model.tenant_id == self.tenant_id, model.id == cursor)  # type: ignore[attr-defined]
+        if (await self.session.execute(stmt)).first() is None:
+            raise NotFound(f"starting_after: no such {model.__name__.lower()}: '{cursor}'", field="starting_after")
 
     async def get_tenant(self, *, for_update: bool = False) -> Tenant:
         stmt = select(Tenant).where(Tenant.id == self.tenant_id)

@@ -43,7 +43,7 @@ class State:
 class Terms:
     cadence: Cadence
     amount: int  # the plan's price per period, minor units
-    days_until_due: int = 0
+    days_until_due: int = 30  # the tenants table's default
     grace_days: int = 30
 
 

@@ -116,8 +116,47 @@ async def prometheus_metrics(request: web.Request) -> web.Response:
     return response
 
 
+# Internal routes: operations with public=False and /metrics. With a separate internal listener
+# (the combined server) they are served only there, and only they are.
+METRICS_PATH = "/metrics"
+INTERNAL_PORT = web.AppKey("internal_port", object)  # int, or None: one listener serves everything
+ALWAYS_SERVED = ("/health", "/ready", "/openapi.json", "/docs")
+
+
+def _on_internal_listener(request: web.Request) -> bool:
+    sockname = request.transport.get_extra_info("sockname") if request.transport else None
+    return isinstance(sockname, tuple) and len(sockname) >= 2 and sockname[1] == request.app[INTERNAL_PORT]
+
+
+def _listener_operations(request: web.Request) -> tuple[Operation, ...]:
+    """The operations reachable on the listener this request came in on."""
+    ops = request.app[OPERATIONS]
+    if request.app[INTERNAL_PORT] is None:
+        return ops
+    internal = _on_internal_listener(request)
+    return tuple(op for op in ops if op.public != internal)
+
+
+@web.middleware
+async def listener_middleware(request: web.Request, handler):  # type: ignore[no-untyped-def]
+    """Public routes on the public listener, internal ones on the internal listener: the
+    other listener answers 404 as if the route did not exist."""
+    if request.app[INTERNAL_PORT] is None:
+        return await handler(request)
+    resource = request.match_info.route.resource if request.match_info.route else None
+    canonical = getattr(resource, "canonical", None)
+    if canonical is None or canonical.startswith(ALWAYS_SERVED):
+        return await handler(request)
+    internal_route = canonical == METRICS_PATH or any(
+        op.path == canonical and not op.public for op in request.app[OPERATIONS]
+    )
+    if internal_route != _on_internal_listener(request):
+        return problem(404, f"no route for {request.method} {request.path}")
+    return await handler(request)
+
+
 async def openapi_document(request: web.Request) -> web.Response:
-    document = openapi.build(request.app[OPERATIONS], title="Billing API", version=package_version())
+    document = openapi.build(_listener_operations(request), title="Billing API", version=package_version())
     return web.json_response(document)
 
 
@@ -137,14 +176,18 @@ def make_app(
     *,
     operations: tuple[Operation, ...] | None = None,
     clock: Clock | None = None,
+    internal_port: int | None = None,
 ) -> web.Application:
+    """`internal_port`: the port of a separate internal listener (see listener_middleware);
+    None serves every route on every listener (a per-function process, or a test)."""
     ops = select(settings.function_target) if operations is None else operations
     check_signature(settings, ops)
     telemetry.setup(settings, package_version())  # before the Application: it is instrumented at creation
     app = web.Application(
         client_max_size=settings.max_body_bytes,
-        middlewares=[request_log_middleware, problems_middleware],
+        middlewares=[request_log_middleware, problems_middleware, listener_middleware],
     )
+    app[INTERNAL_PORT] = internal_port
     app[SETTINGS] = settings
     app[CLOCK] = clock or SystemClock()
     app[OPERATIONS] = ops
@@ -160,7 +203,7 @@ def make_app(
         app.router.add_route(ops[0].method, "/", http_handler(ops[0]))
     app.router.add_get("/health", health)
     app.router.add_get("/ready", ready)
-    app.router.add_get("/metrics", prometheus_metrics)
+    app.router.add_get(METRICS_PATH, prometheus_metrics)
     app.router.add_get("/openapi.json", openapi_document)
     add_docs_routes(app)
     return app

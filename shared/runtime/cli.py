@@ -5,6 +5,7 @@ import argparse
 import asyncio
 import json
 import logging
+import socket
 import sys
 from dataclasses import replace
 
@@ -27,25 +28,52 @@ def _database(settings: Settings) -> tuple[object | None, Settings]:
     return handle, replace(settings, database_url=url)
 
 
+def _internal_socket(settings: Settings) -> socket.socket:
+    """Bind the internal listener now, so a taken port fails start-up with one clear line."""
+    port = settings.internal_port or settings.port + 1
+    if port == settings.port:
+        raise SystemExit(f"BILLING_INTERNAL_PORT must differ from PORT ({port})")
+    try:
+        family = socket.getaddrinfo(settings.internal_host, port, type=socket.SOCK_STREAM)[0][0]
+        return socket.create_server((settings.internal_host, port), family=family)
+    except OSError as error:
+        raise SystemExit(f"cannot listen on {settings.internal_host}:{port} (BILLING_INTERNAL_HOST/PORT): {error}") \
+            from None
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from aiohttp import web
 
     from shared.runtime.app import make_app
+    from shared.runtime.keys import OPERATIONS
 
     settings = Settings.from_env()
     if args.host:
         settings = replace(settings, host=args.host)
     if args.port:
         settings = replace(settings, port=args.port)
+    # The combined server: internal routes (the all-tenant renewal trigger, /metrics) get
+    # their own listener, on loopback by default, never the public address.
+    internal = _internal_socket(settings) if settings.function_target is None else None
     handle, settings = _database(settings)
     if handle is None and args.migrate:
         from shared.db.migrate import upgrade
 
         upgrade(settings.database_url or "")
-    app = make_app(settings)
-    log.info("serving %d operation(s) on http://%s:%d (docs at /docs)", len(app.router.routes()), settings.host, settings.port)
+    if internal is not None:
+        internal_port = internal.getsockname()[1]
+        app = make_app(settings, internal_port=internal_port)
+        log.info("serving %d operation(s) on http://%s:%d (docs at /docs); internal routes on http://%s:%d",
+                 len(app[OPERATIONS]), settings.host, settings.port, settings.internal_host, internal_port)
+    else:
+        # One function (Knative): one PORT, as the container contract says; the cluster network
+        # and the edge's per-route matching keep internal routes private there.
+        app = make_app(settings)
+        log.info("serving %d operation(s) on http://%s:%d (docs at /docs)", len(app[OPERATIONS]), settings.host,
+                 settings.port)
     # run_app handles SIGTERM/SIGINT: stops accepting, lets in-flight requests finish, runs cleanup.
-    web.run_app(app, host=settings.host, port=settings.port, print=None, shutdown_timeout=30, access_log=None)
+    web.run_app(app, host=settings.host, port=settings.port, sock=internal, print=None, shutdown_timeout=30,
+                access_log=None)
     return 0
 
 
@@ -158,23 +186,23 @@ def cmd_key_revoke(args: argparse.Namespace) -> int:
 
 def cmd_renew(args: argparse.Namespace) -> int:
     """Renew every tenant's due subscriptions; a progress bar when attached to a terminal."""
-    from datetime import datetime, timezone
-
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from shared.db.engine import make_engine
     from shared.services.renewals import renew_all
 
-    _, settings = _database(Settings.from_env())
+    settings = Settings.from_env()
     as_of = None
-    if args.at:
+    if args.at:  # checked before any database is started or touched
+        from shared.timestamps import BadTimestamp, parse_rfc3339
+
+        # No age window here, unlike the CloudEvent: whoever runs this holds the database
+        # credentials, and catching up as of a chosen past time is what --at is for.
         try:
-            as_of = datetime.fromisoformat(args.at.replace("Z", "+00:00"))
-        except ValueError:
-            raise SystemExit(f"--at {args.at!r} is not an ISO 8601 timestamp") from None
-        if as_of.tzinfo is None:
-            raise SystemExit("--at needs a timezone, e.g. 2026-02-01T00:00:00Z")
-        as_of = as_of.astimezone(timezone.utc)
+            as_of = parse_rfc3339(args.at)
+        except BadTimestamp as error:
+            raise SystemExit(f"billing renew: --at {error}") from None
+    _, settings = _database(settings)
 
     bar = Progress(TextColumn("renewing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                    disable=not sys.stderr.isatty(), console=None)
@@ -236,7 +264,7 @@ def parser() -> argparse.ArgumentParser:
     migrate.set_defaults(run=cmd_migrate)
 
     renew = sub.add_parser("renew", help="renew every tenant's due subscriptions now (or as of --at, capped at now)")
-    renew.add_argument("--at", help="as-of time (ISO 8601 with timezone); never later than now")
+    renew.add_argument("--at", help="as-of time (RFC 3339, e.g. 2026-02-01T00:00:00Z); never later than now")
     renew.add_argument("--batch-size", type=int, default=1000, help="subscriptions per transaction")
     renew.set_defaults(run=cmd_renew)
 

@@ -1,13 +1,15 @@
 """CloudEvents over HTTP (binary and structured mode), parsed by the official SDK (<2)."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+import json
+from datetime import datetime
 
 from aiohttp import web
 from cloudevents.exceptions import GenericException
 from cloudevents.http import CloudEvent, from_http
 
 from shared.runtime.problems import problem
+from shared.timestamps import BadTimestamp, parse_rfc3339
 
 
 class NotACloudEvent(Exception):
@@ -22,8 +24,26 @@ async def read_event(request: web.Request) -> CloudEvent:
         event = from_http(dict(request.headers), raw)
     except (GenericException, ValueError, TypeError) as error:
         raise NotACloudEvent(f"not a valid CloudEvent: {error}") from error
+    empty = [name for name in ("id", "source", "type") if not str(event.get(name) or "")]
+    if empty:  # the CloudEvents spec: non-empty strings; the SDK lets empty ones through
+        raise NotACloudEvent(f"CloudEvent attribute(s) {empty} must not be empty")
+    if not _sender_gave_time(request, raw):
+        # The SDK fills in its own wall-clock time; the service's clock decides "now" instead.
+        del event["time"]
     event_time(event)  # a malformed time is the sender's error, reported now
     return event
+
+
+def _sender_gave_time(request: web.Request, raw: bytes) -> bool:
+    if "ce-time" in request.headers:  # binary mode (headers are case-insensitive)
+        return True
+    if request.content_type == "application/cloudevents+json":  # structured mode
+        try:
+            document = json.loads(raw)
+        except (ValueError, RecursionError):
+            return False
+        return isinstance(document, dict) and "time" in document
+    return False
 
 
 def event_time(event: CloudEvent) -> datetime | None:
@@ -32,9 +52,6 @@ def event_time(event: CloudEvent) -> datetime | None:
     if raw is None:
         return None
     try:
-        moment = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
-    except ValueError:
-        raise NotACloudEvent(f"CloudEvent time {raw!r} is not an RFC 3339 timestamp") from None
-    if moment.tzinfo is None:
-        raise NotACloudEvent(f"CloudEvent time {raw!r} has no timezone")
-    return moment.astimezone(timezone.utc)
+        return parse_rfc3339(str(raw))
+    except BadTimestamp as error:
+        raise NotACloudEvent(f"CloudEvent time: {error}") from None

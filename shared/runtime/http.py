@@ -1,6 +1,7 @@
 """Turns a registry Operation into an aiohttp handler: authenticate, parse, call, render."""
 from __future__ import annotations
 
+import json
 import re
 
 from aiohttp import web
@@ -17,6 +18,36 @@ from shared.schemas.common import ID_PATTERN, Body, Query
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})  # all a read-only key may do
 _ID = re.compile(ID_PATTERN)
+
+
+def looks_like_id(value: str) -> bool:
+    """fullmatch, not match: with `$`, match would accept a trailing newline."""
+    return _ID.fullmatch(value) is not None
+
+
+class DuplicateKey(ValueError):
+    pass
+
+
+def _refuse_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    seen: dict[str, object] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise DuplicateKey(key)
+        seen[key] = value
+    return seen
+
+
+def _check_duplicate_keys(raw: bytes) -> None:
+    """pydantic keeps the last of repeated keys while the idempotency fingerprint sees the
+    raw bytes, so one body could mean two things: refuse it. Other syntax errors are left
+    to pydantic's parser, which reports them."""
+    try:
+        json.loads(raw, object_pairs_hook=_refuse_duplicates)
+    except DuplicateKey as error:
+        raise Rejected(problem(400, f"the request body repeats the JSON object key {str(error)[:64]!r}")) from None
+    except (ValueError, RecursionError):
+        return
 
 
 class NoBody(Body):
@@ -59,6 +90,7 @@ async def parse_body(request: web.Request, model: type[BaseModel]) -> BaseModel:
         request.content_type.endswith("+json")
     ):
         raise Rejected(problem(415, f"send JSON (application/json), not {request.content_type}"))
+    _check_duplicate_keys(raw)
     try:
         return model.model_validate_json(raw)
     except ValidationError as error:
@@ -91,7 +123,7 @@ def http_handler(op: Operation):  # type: ignore[no-untyped-def]
             if op.auth:
                 await authenticate(request, op)
             for value in request.match_info.values():
-                if not _ID.match(value):  # cannot be an id of ours: no need to ask the database
+                if not looks_like_id(value):  # cannot be an id of ours: no need to ask the database
                     raise Rejected(problem(404, f"no such object: {value[:64]!r}"))
             query = parse_query(request, query_model)
             if op.signature == "cloudevent":

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
@@ -19,6 +20,10 @@ from shared.services import idempotency
 log = logging.getLogger("billing.http")
 
 HEADER = "Idempotency-Key"
+# 1-255 visible ASCII characters, spaces allowed inside (HTTP strips them outside); the OpenAPI
+# document publishes this same pattern.
+KEY_PATTERN = r"^[!-~]([ -~]{0,253}[!-~])?$"
+_KEY = re.compile(KEY_PATTERN)
 REPLAYED = "Idempotent-Replayed"
 
 # Operations that write outside a UnitOfWork cannot join the request's transaction: the
@@ -60,8 +65,8 @@ async def run_once(request: web.Request, operation: str, key: str, body: bytes,
                    run: Callable[[], Awaitable[web.Response]]) -> web.Response:
     """Run the operation at most once per key; replay the stored response afterwards.
     Requests that fail validation never reach here, so they claim no key."""
-    if not 1 <= len(key) <= 255 or not key.isprintable():
-        return problem(422, f"{HEADER} must be 1 to 255 printable characters",
+    if not _KEY.fullmatch(key):
+        return problem(422, f"{HEADER} must be 1 to 255 visible ASCII characters (inner spaces allowed)",
                        errors=[{"field": HEADER, "message": "invalid key"}])
     tenant_id, now, print_ = request[TENANT_ID], request.app[CLOCK].now(), fingerprint(request, body)
     if operation in OWN_TRANSACTIONS:

@@ -7,18 +7,76 @@ from typing import Any
 
 from pydantic.json_schema import models_json_schema
 
+from shared.runtime import idempotency
 from shared.runtime.registry import Operation
+from shared.schemas.common import ID_PATTERN
+
+_ID_PATTERN = repr(ID_PATTERN)[1:-1]  # as it appears inside str() of a schema dict
 
 _PATH_PARAM = re.compile(r"{(\w+)}")
 _ERRORS = {
-    400: "Malformed JSON",
+    400: "Malformed request: the body is not JSON, repeats an object key, or is not a valid CloudEvent",
     401: "Missing or invalid API key",
-    404: "No such object for this tenant",
-    409: "Conflicts with the current state",
+    403: "The API key may not do this (a read-only key on a write operation)",
+    404: "No such object for this tenant (path id, referenced id or starting_after cursor)",
+    409: "Conflicts with the current state (duplicate, illegal transition, Idempotency-Key in use)",
     413: "Body larger than the limit",
     415: "Body is not JSON",
-    422: "Invalid fields",
+    422: "Invalid fields, query parameters or headers",
+    429: "Too many requests for this tenant; retry after the Retry-After header's seconds",
+    503: "The database is not reachable; retry later",
 }
+# Operations that can meet a conflict beyond the Idempotency-Key one every POST can.
+_CONFLICTS = {"update-customer", "get-upcoming-invoice"}
+_ID_ARGUMENTS = ("starting_after",)
+
+_REQUEST_ID_HEADER = {
+    "X-Request-Id": {
+        "description": "The caller's X-Request-Id if it was 1-128 printable characters, else a new id",
+        "schema": {"type": "string", "minLength": 1, "maxLength": 128},
+    }
+}
+IDEMPOTENCY_KEY_SCHEMA = {"type": "string", "minLength": 1, "maxLength": 255, "pattern": idempotency.KEY_PATTERN}
+# Binary-mode CloudEvent attributes, as the cloudevents SDK and the renew function check them.
+_CLOUDEVENT_HEADERS = [
+    ("ce-specversion", True, {"type": "string", "enum": ["1.0", "0.3"]}, "CloudEvents spec version"),
+    ("ce-id", True, {"type": "string", "minLength": 1}, "event id"),
+    ("ce-source", True, {"type": "string", "minLength": 1}, "event source (URI reference)"),
+    ("ce-type", True, {"type": "string", "minLength": 1}, "event type, e.g. dev.knative.sources.ping"),
+    ("ce-time", False, {"type": "string", "format": "date-time"},
+     "RFC 3339 as-of time, at most BILLING_RENEW_MAX_AGE_HOURS (24) hours old and at most 5 minutes ahead of "
+     "the server's clock (else 422); omitted: now. The run is capped at now."),
+]
+
+
+def error_statuses(op: Operation, body_schema: dict[str, Any] | None, query_schema: dict[str, Any] | None) -> list[int]:
+    """The problem statuses `op` can answer with, derived from what the runtime does."""
+    statuses = {422, 503}  # unknown query parameters on every operation; every operation uses the database
+    reads_body = op.method in ("POST", "PATCH", "PUT")
+    if reads_body or op.signature == "cloudevent":
+        statuses |= {400, 413}
+    if reads_body and op.signature == "http":
+        statuses.add(415)
+    if op.auth:
+        statuses |= {401, 429}
+        if op.method != "GET":
+            statuses.add(403)
+        if op.method == "POST":
+            statuses.add(409)  # Idempotency-Key still in progress
+    if op.name in _CONFLICTS:
+        statuses.add(409)
+    if _PATH_PARAM.search(op.path) or _refers_to_ids(body_schema) or _refers_to_ids(query_schema):
+        statuses.add(404)
+    return sorted(statuses)
+
+
+def _refers_to_ids(schema: dict[str, Any] | None) -> bool:
+    """A body or query naming one of our ids (customer_id, starting_after, ...) can be 404."""
+    if not schema:
+        return False
+    text = str(schema.get("properties", {}))
+    return _ID_PATTERN in text or any(name in schema.get("properties", {}) for name in _ID_ARGUMENTS)
+
 
 PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -53,6 +111,48 @@ def _name(ref: dict[str, str]) -> str:
     return ref["$ref"].rsplit("/", 1)[-1]
 
 
+_NO_NUL = {"pattern": r"\u0000"}
+
+
+def _forbid_nul(node: Any) -> None:
+    """Body strings may not hold U+0000 (PostgreSQL text cannot; Body refuses it): say so."""
+    if isinstance(node, dict):
+        if node.get("type") == "string" and "enum" not in node and "const" not in node:
+            node.setdefault("not", dict(_NO_NUL))
+        if isinstance(node.get("propertyNames"), dict):
+            node["propertyNames"].setdefault("not", dict(_NO_NUL))
+        for value in list(node.values()):
+            _forbid_nul(value)
+    elif isinstance(node, list):
+        for value in node:
+            _forbid_nul(value)
+
+
+def _collection(path: str) -> str:
+    """/v1/subscriptions/{id}/cancel -> /v1/subscriptions"""
+    return path.split("/{", 1)[0]
+
+
+def _add_links(operations: tuple[Operation, ...], paths: dict[str, dict[str, Any]]) -> None:
+    """OpenAPI links: the id an operation returns (or the first id of a list it returns) is the
+    {id} of every operation on that object, so clients and stateful testers can follow them."""
+    by_collection: dict[str, list[Operation]] = {}
+    for op in operations:
+        if "{id}" in op.path:
+            by_collection.setdefault(_collection(op.path), []).append(op)
+    for op in operations:
+        if op.response is None or "id" not in op.response.model_fields and "data" not in op.response.model_fields:
+            continue
+        targets = [t for t in by_collection.get(_collection(op.path), []) if t is not op]
+        if not targets:
+            continue
+        pointer = "$response.body#/data/0/id" if "data" in op.response.model_fields else "$response.body#/id"
+        paths[op.path][op.method.lower()]["responses"][str(op.status)]["links"] = {
+            target.operation_id: {"operationId": target.operation_id, "parameters": {"id": pointer}}
+            for target in targets
+        }
+
+
 @cache  # depends only on the (immutable) operations: built once per process, on first request
 def build(operations: tuple[Operation, ...], *, title: str, version: str) -> dict[str, Any]:
     by_name = lambda m: m.__name__  # noqa: E731
@@ -65,49 +165,68 @@ def build(operations: tuple[Operation, ...], *, title: str, version: str) -> dic
     schemas = defs.get("$defs", {})
     # Query models become parameters, not components of their own.
     query_schemas = {model: schemas.pop(_name(refs[(model, "validation")])) for model in queries}
+    for model in bodies:
+        _forbid_nul(schemas[_name(refs[(model, "validation")])])
     schemas["Problem"] = PROBLEM_SCHEMA
 
     paths: dict[str, dict[str, Any]] = {}
     for op in operations:
+        body_schema = schemas[_name(refs[(op.body, "validation")])] if op.body is not None else None
+        query_schema = query_schemas.get(op.query) if op.query else None
         spec: dict[str, Any] = {
             "operationId": op.operation_id,
             "summary": op.summary,
             "tags": [op.family],
             "x-function": op.name,
             "parameters": [
-                {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+                {"name": name, "in": "path", "required": True,
+                 "schema": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": ID_PATTERN}}
                 for name in _PATH_PARAM.findall(op.path)
             ]
-            + _query_parameters(query_schemas.get(op.query) if op.query else None),
+            + _query_parameters(query_schema),
             "responses": {},
         }
+        if not op.public:
+            spec["x-internal"] = True
+            spec["description"] = "Internal: cluster-local on Knative; on `billing serve`, only on the internal listener."
         if op.auth and op.method == "POST":
             spec["parameters"].append({
                 "name": "Idempotency-Key", "in": "header", "required": False,
                 "description": "Retries with the same key replay the first response instead of acting twice (24 h)",
-                "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+                "schema": IDEMPOTENCY_KEY_SCHEMA,
             })
-        if op.auth:
-            spec["security"] = [{"bearerAuth": []}]
-        else:
-            spec["security"] = []
+        if op.signature == "cloudevent":
+            spec["parameters"] += [
+                {"name": name, "in": "header", "required": required, "schema": schema, "description": text}
+                for name, required, schema, text in _CLOUDEVENT_HEADERS
+            ]
+            spec["description"] = (spec.get("description", "") + " A CloudEvent in binary mode (documented here) "
+                                   "or structured mode (application/cloudevents+json).").strip()
+        spec["parameters"].append({
+            "name": "X-Request-Id", "in": "header", "required": False,
+            "description": "Your id for this request, echoed back and logged if 1-128 printable characters "
+            "(otherwise replaced by a new one, never refused)",
+            "schema": {"type": "string"},
+        })
+        spec["security"] = [{"bearerAuth": []}] if op.auth else []
         if op.body is not None:
             spec["requestBody"] = {
-                "required": True,
+                # A body with no required field may be left out entirely (e.g. PATCH, cancel).
+                "required": bool(body_schema and body_schema.get("required")),
                 "content": {"application/json": {"schema": refs[(op.body, "validation")]}},
             }
-        ok: dict[str, Any] = {"description": "Success"}
+        ok: dict[str, Any] = {"description": "Success", "headers": _REQUEST_ID_HEADER}
         if op.response is not None:
             ok["content"] = {"application/json": {"schema": refs[(op.response, "serialization")]}}
         spec["responses"][str(op.status)] = ok
-        for status, text in _ERRORS.items():
-            if status == 401 and not op.auth:
-                continue
+        for status in error_statuses(op, body_schema, query_schema):
             spec["responses"][str(status)] = {
-                "description": text,
+                "description": _ERRORS[status],
+                "headers": _REQUEST_ID_HEADER,
                 "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
             }
         paths.setdefault(op.path, {})[op.method.lower()] = spec
+    _add_links(operations, paths)
 
     return {
         "openapi": "3.1.0",

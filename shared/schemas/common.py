@@ -5,7 +5,9 @@ from typing import Annotated, Generic, Literal, TypeVar
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, WithJsonSchema, field_validator, model_validator,
+)
 
 from shared.domain import money
 from shared.domain.money import MAX_AMOUNT
@@ -47,10 +49,35 @@ class Resource(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
+def _integral(value: Any) -> Any:
+    """JSON Schema's `integer` admits 39.0 (a number with a zero fraction), so the API does too,
+    as exactly 39. 19.99 stays a float and is refused; so is any float too large to be exact."""
+    if isinstance(value, float) and value.is_integer() and abs(value) <= 2**53:
+        return int(value)
+    return value
+
+
+def whole_number(ge: int, le: int | None = None, description: str | None = None) -> Any:
+    """An integer field that takes 39.0 as 39. The bounds sit before the validator so that the
+    JSON Schema shows them as minimum/maximum."""
+    return Annotated[int, Field(ge=ge, le=le, description=description), BeforeValidator(_integral)]
+
 ID_PATTERN = r"^[a-z]+_[0-9a-z]{1,60}$"
 Id = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=ID_PATTERN)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)]
-Amount = Annotated[int, Field(ge=0, le=MAX_AMOUNT, description="Integer amount in the currency's minor unit")]
+# What pydantic's strip_whitespace removes (Unicode White_Space), as a JSON Schema class.
+_WS = r"\t\n\u000b\u000c\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=256),
+    # Surrounding whitespace is stripped, then 1-256 characters must remain: the documented
+    # form says exactly that (a plain maxLength would count the stripped whitespace too).
+    WithJsonSchema({
+        "type": "string", "minLength": 1,
+        "pattern": f"^[{_WS}]*[^{_WS}](?:[\\s\\S]{{0,254}}[^{_WS}])?[{_WS}]*$",
+        "description": "1-256 characters once surrounding whitespace is removed (it is)",
+    }),
+]
+Amount = whole_number(0, MAX_AMOUNT, "Integer amount in the currency's minor unit")
 MetadataKey = Annotated[str, StringConstraints(min_length=1, max_length=40)]
 MetadataValue = Annotated[str, StringConstraints(max_length=500)]
 Metadata = Annotated[
@@ -59,9 +86,19 @@ Metadata = Annotated[
 ]
 
 
+def _any_case(code: str) -> str:
+    return "".join(f"[{c.upper()}{c.lower()}]" for c in code)
+
+
+# The documented form of the rule below: exactly the active ISO 4217 codes, in any case
+# (JSON Schema patterns have no case-insensitive flag, hence [Uu][Ss][Dd]).
+_CURRENCY_PATTERN = "^(" + "|".join(_any_case(code) for code in sorted(money.CURRENCY_EXPONENTS)) + ")$"
+
+
 class CurrencyField(BaseModel):
     currency: str = Field(
-        min_length=3, max_length=3, description="ISO 4217 code; any case in, upper-case out", examples=["USD"]
+        min_length=3, max_length=3, description="ISO 4217 code; any case in, upper-case out", examples=["USD"],
+        json_schema_extra={"pattern": _CURRENCY_PATTERN},
     )
 
     @field_validator("currency")

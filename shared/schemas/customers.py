@@ -3,12 +3,26 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, AliasChoices, EmailStr, Field, StringConstraints
+from email_validator import SPECIAL_USE_DOMAIN_NAMES
+from pydantic import AfterValidator, AliasChoices, EmailStr, Field, StringConstraints, WithJsonSchema
 
 from shared.schemas.common import Body, Id, Metadata, Name, Resource
 
+# The email-validator rule, documented: a domain with a dot, not under a special-use name.
+_DOMAIN_RULE = (
+    r"^[^@]+@(?=[^@]*\.)(?!(?:[^@]*\.)?(?:" + "|".join(SPECIAL_USE_DOMAIN_NAMES).replace(".", r"\.") + r")\.?$)[^@]+$"
+)
 # Unique per tenant regardless of case: Ada@Example.com and ada@example.com are one customer.
-Email = Annotated[EmailStr, StringConstraints(max_length=320), AfterValidator(str.lower)]
+Email = Annotated[
+    EmailStr,
+    StringConstraints(max_length=320),
+    AfterValidator(str.lower),
+    WithJsonSchema({
+        "type": "string", "format": "email", "maxLength": 320, "pattern": _DOMAIN_RULE,
+        "description": "An email address; its domain needs a dot and may not be a special-use name "
+        f"({', '.join(SPECIAL_USE_DOMAIN_NAMES)})",
+    }),
+]
 
 
 class CustomerCreate(Body):

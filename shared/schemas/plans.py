@@ -3,22 +3,33 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from shared.domain.periods import MAX_INTERVAL_COUNT, Interval
-from shared.schemas.common import Amount, Body, CurrencyField, ListQuery, Name, Resource
+from shared.schemas.common import Amount, Body, CurrencyField, ListQuery, Name, Resource, whole_number
 
 IntervalName = Literal["day", "week", "month", "year"]
 Code = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
 
 
+def _interval_count_limits(schema: dict) -> None:  # type: ignore[type-arg]
+    """Document the per-interval limit of interval_count that _at_most_three_years enforces."""
+    schema["allOf"] = [
+        {"if": {"properties": {"interval": {"const": interval.value}}, "required": ["interval"]},
+         "then": {"properties": {"interval_count": {"maximum": limit}}}}
+        for interval, limit in MAX_INTERVAL_COUNT.items()
+    ]
+
+
 class PlanCreate(Body, CurrencyField):
+    model_config = ConfigDict(json_schema_extra=_interval_count_limits)
+
     code: Code = Field(description="Your unique identifier for the plan, e.g. 'pro-monthly'")
     name: Name
     amount: Amount
     interval: IntervalName
-    interval_count: int = Field(1, ge=1, description="Bill every interval_count intervals (at most 3 years)")
-    trial_period_days: int = Field(0, ge=0, le=730)
+    interval_count: whole_number(1, max(MAX_INTERVAL_COUNT.values()), description="Bill every interval_count intervals (at most 3 years)") = 1
+    trial_period_days: whole_number(0, 730) = 0
 
     @model_validator(mode="after")
     def _at_most_three_years(self) -> PlanCreate:

@@ -5,7 +5,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from shared.schemas.common import Body
+from shared.schemas.common import Body, whole_number
 
 
 class RenewalRun(BaseModel):
@@ -25,7 +25,9 @@ class Settings(BaseModel):
 
 
 class SettingsUpdate(Body):
-    days_until_due: int | None = Field(None, ge=0, le=365, description="Days from an invoice's date to its due date")
-    grace_period_days: int | None = Field(
-        None, ge=0, le=365, description="Days past due after which an unpaid subscription is canceled"
+    days_until_due: whole_number(0, 365) | None = Field(  # type: ignore[valid-type]
+        None, description="Days from an invoice's date to its due date"
+    )
+    grace_period_days: whole_number(0, 365) | None = Field(  # type: ignore[valid-type]
+        None, description="Days past due after which an unpaid subscription is canceled"
     )

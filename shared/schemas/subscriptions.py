@@ -7,14 +7,14 @@ from typing import Literal
 from pydantic import AliasChoices, Field
 
 from shared.domain.subscriptions import SubscriptionStatus
-from shared.schemas.common import Body, Id, ListQuery, Resource
+from shared.schemas.common import Body, Id, ListQuery, Resource, whole_number
 
 
 class SubscriptionCreate(Body):
     customer_id: Id
     plan_id: Id
-    trial_period_days: int | None = Field(
-        None, ge=0, le=730, description="Overrides the plan's trial; 0 starts billing at once"
+    trial_period_days: whole_number(0, 730) | None = Field(  # type: ignore[valid-type]
+        None, description="Overrides the plan's trial; 0 starts billing at once"
     )
 
 

@@ -7,7 +7,7 @@ def contiguous(periods: list[tuple[str, str]]) -> bool:
 
 
 async def test_monthly_from_jan_31_across_a_leap_year(api: Api) -> None:
-    await api.settings(grace_period_days=365)
+    await api.settings(grace_period_days=365, days_until_due=0)
     clock = await api.test_clock("2028-01-31T00:00:00Z")
     customer = await api.customer(test_clock=clock["id"])
     subscription = await api.subscribe(customer, await api.plan(amount=1000))
@@ -47,7 +47,7 @@ async def test_advancing_in_many_small_steps_bills_the_same_as_one_big_step(api:
 
 
 async def test_yearly_from_feb_29(api: Api) -> None:
-    await api.settings(grace_period_days=365)
+    await api.settings(grace_period_days=365, days_until_due=0)
     clock = await api.test_clock("2028-02-29T12:00:00Z")
     customer = await api.customer(test_clock=clock["id"])
     subscription = await api.subscribe(customer, await api.plan(code="annual", amount=12000, interval="year"))
@@ -162,7 +162,7 @@ async def test_dunning_to_uncollectible(api: Api) -> None:
 
 
 async def test_grace_ending_before_the_next_cycle_stops_billing_in_one_long_advance(api: Api) -> None:
-    await api.settings(grace_period_days=10)
+    await api.settings(grace_period_days=10, days_until_due=0)
     clock = await api.test_clock("2026-01-01T00:00:00Z")
     subscription = await api.subscribe(await api.customer(test_clock=clock["id"]), await api.plan())
     await api.advance(clock, "2026-04-01T00:00:00Z")
@@ -172,6 +172,7 @@ async def test_grace_ending_before_the_next_cycle_stops_billing_in_one_long_adva
 
 
 async def test_paying_a_past_due_invoice_makes_the_subscription_active(api: Api) -> None:
+    await api.settings(days_until_due=0)
     clock = await api.test_clock("2026-01-01T00:00:00Z")
     subscription = await api.subscribe(await api.customer(test_clock=clock["id"]), await api.plan())
     await api.advance(clock, "2026-01-02T00:00:00Z")

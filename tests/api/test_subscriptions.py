@@ -24,7 +24,7 @@ async def test_subscribing_issues_the_first_invoice_for_the_first_period(api: Ap
     assert (invoice["period_start"], invoice["period_end"]) == (subscription["current_period_start"], subscription["current_period_end"])
     assert (invoice["currency"], invoice["subtotal"], invoice["total"], invoice["amount_due"], invoice["amount_paid"]) == ("USD", 1999, 1999, 1999, 0)
     assert invoice["amount_remaining"] == 1999
-    assert invoice["due_at"] == "2026-01-31T10:00:00Z"  # days_until_due defaults to 0
+    assert invoice["due_at"] == "2026-03-02T10:00:00Z"  # days_until_due defaults to 30
     [line] = invoice["lines"]
     assert (line["amount"], line["plan_id"], line["proration"]) == (1999, plan["id"], False)
     assert sum(line["amount"] for line in invoice["lines"]) == invoice["total"]
