@@ -28,6 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from shared.db.status_sql import BILLABLE_SQL
 from shared.domain.money import MAX_AMOUNT
 
 NAMING = {
@@ -206,7 +207,7 @@ class Subscription(Base):
         Index(
             "ix_subscriptions_due",
             "current_period_end",
-            postgresql_where=text("status IN ('active', 'past_due', 'trialing') AND test_clock_id IS NULL"),
+            postgresql_where=text(f"status IN {BILLABLE_SQL} AND test_clock_id IS NULL"),
         ),
         # ...and those living in one test clock's time.
         Index(
@@ -214,7 +215,7 @@ class Subscription(Base):
             "tenant_id",
             "test_clock_id",
             "current_period_end",
-            postgresql_where=text("status IN ('active', 'past_due', 'trialing') AND test_clock_id IS NOT NULL"),
+            postgresql_where=text(f"status IN {BILLABLE_SQL} AND test_clock_id IS NOT NULL"),
         ),
     )
 

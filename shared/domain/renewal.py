@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from shared.domain.periods import Cadence, Period
+from shared.domain.subscriptions import BILLABLE
 from shared.domain.subscriptions import SubscriptionStatus as S
 
 
@@ -79,7 +80,7 @@ def advance(
     `max_invoices` (at least 1) stops the play after that many new invoices."""
     if max_invoices is not None and max_invoices < 1:
         raise ValueError("max_invoices must be at least 1")
-    if state.status not in (S.ACTIVE, S.PAST_DUE, S.TRIALING):
+    if state.status not in BILLABLE:
         return Outcome(state, unpaid_since=oldest_unpaid_due)
     grace = timedelta(days=terms.grace_days)
     invoices: list[NewInvoice] = []

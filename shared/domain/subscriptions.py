@@ -1,10 +1,16 @@
-"""Subscription statuses and the first-period rule."""
+"""The subscription state machine: statuses, which actions each allows, and the first-period rule.
+
+Every rule about "may this subscription do X now?" is answered here, once. The SQL of the
+renewal engine and the partial indexes it relies on are built from the same sets
+(`BILLABLE`, `DUNNABLE`), and a test fails if any status list drifts from them.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from shared.domain.errors import Conflict
 from shared.domain.periods import Cadence, Period
 
 
@@ -16,8 +22,77 @@ class SubscriptionStatus(StrEnum):
     CANCELED = "canceled"
 
 
-# Statuses whose periods roll over and get invoiced.
-BILLABLE = (SubscriptionStatus.ACTIVE, SubscriptionStatus.PAST_DUE, SubscriptionStatus.TRIALING)
+S = SubscriptionStatus
+
+# Statuses whose periods roll over and get invoiced by the renewal run.
+BILLABLE: frozenset[SubscriptionStatus] = frozenset({S.TRIALING, S.ACTIVE, S.PAST_DUE})
+# Statuses the dunning steps apply to inside a period (overdue -> past_due; grace -> canceled).
+DUNNABLE: frozenset[SubscriptionStatus] = frozenset({S.ACTIVE, S.PAST_DUE})
+
+
+class Action(StrEnum):
+    """What a client may ask of a subscription."""
+
+    CANCEL_NOW = "cancel"
+    CANCEL_AT_PERIOD_END = "cancel at period end"
+    RESUME_CANCEL = "resume cancel"
+    PAUSE = "pause"
+    RESUME = "resume"
+    CHANGE_PLAN = "change plan"
+
+
+# The transition table: the actions each status allows. Anything else is a 409.
+# (resume cancel also needs a pending cancel; see `require_pending_cancel`.)
+ALLOWED: dict[SubscriptionStatus, frozenset[Action]] = {
+    S.TRIALING: frozenset({Action.CANCEL_NOW, Action.CANCEL_AT_PERIOD_END, Action.RESUME_CANCEL, Action.CHANGE_PLAN}),
+    S.ACTIVE: frozenset({Action.CANCEL_NOW, Action.CANCEL_AT_PERIOD_END, Action.RESUME_CANCEL, Action.PAUSE,
+                         Action.CHANGE_PLAN}),
+    S.PAST_DUE: frozenset({Action.CANCEL_NOW, Action.CANCEL_AT_PERIOD_END, Action.RESUME_CANCEL, Action.PAUSE,
+                           Action.CHANGE_PLAN}),
+    S.PAUSED: frozenset({Action.CANCEL_NOW, Action.RESUME_CANCEL, Action.RESUME}),
+    S.CANCELED: frozenset(),
+}
+
+_DONE = {
+    Action.CANCEL_NOW: "canceled",
+    Action.CANCEL_AT_PERIOD_END: "canceled at period end",
+    Action.RESUME_CANCEL: "uncanceled",
+    Action.PAUSE: "paused",
+    Action.RESUME: "resumed",
+    Action.CHANGE_PLAN: "changed to another plan",
+}
+
+
+def allows(status: SubscriptionStatus | str, action: Action) -> bool:
+    return action in ALLOWED[SubscriptionStatus(status)]
+
+
+def require(status: SubscriptionStatus | str, action: Action) -> None:
+    """Refuse (409) an action the subscription's status does not allow."""
+    if not allows(status, action):
+        raise Conflict(f"a {SubscriptionStatus(status)} subscription cannot be {_DONE[action]}", field="status")
+
+
+def require_pending_cancel(status: SubscriptionStatus | str, cancel_at_period_end: bool) -> None:
+    """Resuming a cancel needs one pending (and a status that allows it)."""
+    if not cancel_at_period_end or not allows(status, Action.RESUME_CANCEL):
+        raise Conflict("the subscription has no pending cancellation", field="cancel_at_period_end")
+
+
+def after_payment(status: SubscriptionStatus | str, *, still_overdue: bool) -> SubscriptionStatus:
+    """Paying or voiding an invoice: a past-due subscription with nothing else overdue is active again."""
+    status = SubscriptionStatus(status)
+    if status is S.PAST_DUE and not still_overdue:
+        return S.ACTIVE
+    return status
+
+
+def has_upcoming_invoice(status: SubscriptionStatus | str, cancel_at_period_end: bool) -> None:
+    """Only a subscription that will renew has a next invoice to preview (else 409)."""
+    if SubscriptionStatus(status) not in BILLABLE:
+        raise Conflict(f"a {SubscriptionStatus(status)} subscription has no upcoming invoice", field="status")
+    if cancel_at_period_end:
+        raise Conflict("the subscription cancels at period end: there is no upcoming invoice", field="status")
 
 
 @dataclass(frozen=True)

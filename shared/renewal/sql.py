@@ -1,5 +1,6 @@
 """The engine's SQL. Set-based: every write takes whole arrays (unnest), one statement
 per batch, never one round trip per subscription."""
+from shared.db.status_sql import BILLABLE_SQL, DUNNABLE_SQL
 
 _COLUMNS = """
     s.tenant_id, s.id, s.customer_id, s.plan_id, s.status, s.billing_cycle_anchor, s.cycle,
@@ -36,7 +37,7 @@ _TEST_CLOCK = """
 def claim_due(scope: str) -> str:
     return f"""
 SELECT {_COLUMNS} {_FROM}
-WHERE s.status IN ('active', 'past_due', 'trialing') AND s.current_period_end <= $1 {scope}
+WHERE s.status IN {BILLABLE_SQL} AND s.current_period_end <= $1 {scope}
 ORDER BY s.current_period_end
 LIMIT $4
 FOR UPDATE OF s SKIP LOCKED
@@ -60,7 +61,7 @@ FROM overdue o
 JOIN subscriptions s ON s.tenant_id = o.tenant_id AND s.id = o.subscription_id
 JOIN plans p ON p.tenant_id = s.tenant_id AND p.id = s.plan_id
 JOIN tenants t ON t.id = s.tenant_id
-WHERE s.status IN ('active', 'past_due') AND s.current_period_end > $1 {scope}
+WHERE s.status IN {DUNNABLE_SQL} AND s.current_period_end > $1 {scope}
   AND (s.status = 'active' OR o.oldest + make_interval(days => t.grace_period_days) <= $1)
 """
 
@@ -72,7 +73,7 @@ def claim_dunning(scope: str) -> str:
 def due_summary(scope: str) -> str:
     return f"""
 SELECT count(*) AS due, min(s.current_period_end) AS oldest FROM subscriptions s
-WHERE s.status IN ('active', 'past_due', 'trialing') AND s.current_period_end <= $1 {scope}
+WHERE s.status IN {BILLABLE_SQL} AND s.current_period_end <= $1 {scope}
 """
 
 
@@ -81,7 +82,7 @@ WHERE s.status IN ('active', 'past_due', 'trialing') AND s.current_period_end <=
 def left_to_do(scope: str) -> str:
     return f"""
 SELECT (SELECT count(*) FROM subscriptions s
-        WHERE s.status IN ('active', 'past_due', 'trialing') AND s.current_period_end <= $1 {scope})
+        WHERE s.status IN {BILLABLE_SQL} AND s.current_period_end <= $1 {scope})
      + (SELECT count(*) FROM ({_dunning(scope, "s.id")}) d) AS left
 """
 

@@ -10,7 +10,7 @@ from shared.db.repository import Page
 from shared.db.tables import Invoice, Subscription
 from shared.db.uow import UnitOfWork
 from shared.domain.invoices import InvoiceStatus, check_transition
-from shared.domain.subscriptions import SubscriptionStatus
+from shared.domain.subscriptions import SubscriptionStatus, after_payment
 from shared.schemas.invoices import InvoiceListQuery
 from shared.services.moments import now_for
 
@@ -59,9 +59,10 @@ async def _settle(uow: UnitOfWork, tenant_id: str, invoice_id: str, target: Invo
         invoice.voided_at = now
     await uow.flush()
     if subscription is not None and subscription.status == SubscriptionStatus.PAST_DUE:
-        if not await _has_overdue(uow, tenant_id, subscription.id, now):
-            subscription.status = SubscriptionStatus.ACTIVE
-            uow.after_commit(lambda: metrics.transition(SubscriptionStatus.ACTIVE))
+        status = after_payment(subscription.status, still_overdue=await _has_overdue(uow, tenant_id, subscription.id, now))
+        if status != subscription.status:
+            subscription.status = status
+            uow.after_commit(lambda: metrics.transition(status))
     return invoice
 
 

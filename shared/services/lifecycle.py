@@ -16,28 +16,21 @@ from shared.domain.ids import new_id
 from shared.domain.invoices import BillingReason, LineDraft
 from shared.domain.periods import Period
 from shared.domain.proration import change_lines
+from shared.domain.subscriptions import Action, require, require_pending_cancel
 from shared.domain.subscriptions import SubscriptionStatus as S
 from shared.schemas.subscriptions import CancelSubscription, ChangePlan, Proration
 from shared.services.invoicing import issue_invoice
 from shared.services.subscriptions import cadence_of, item_line, locked_subscription, pending_items, plan_line
 
-LIVE = (S.ACTIVE, S.PAST_DUE, S.TRIALING)
-
-
-def _require(subscription: Subscription, allowed: tuple[S, ...], action: str) -> None:
-    if subscription.status not in allowed:
-        raise Conflict(f"a {subscription.status} subscription cannot be {action}", field="status")
-
-
 async def cancel(uow: UnitOfWork, tenant_id: str, subscription_id: str, cmd: CancelSubscription, clock: Clock) -> Subscription:
     async with uow:
         subscription, now = await locked_subscription(uow, tenant_id, subscription_id, clock)
         if cmd.at_period_end:
-            _require(subscription, LIVE, "canceled at period end")
+            require(subscription.status, Action.CANCEL_AT_PERIOD_END)
             subscription.cancel_at_period_end = True
             subscription.canceled_at = now
         else:
-            _require(subscription, (*LIVE, S.PAUSED), "canceled")
+            require(subscription.status, Action.CANCEL_NOW)
             subscription.status = S.CANCELED
             uow.after_commit(lambda: metrics.transition(S.CANCELED))
             subscription.cancel_at_period_end = False
@@ -51,8 +44,7 @@ async def resume_cancel(uow: UnitOfWork, tenant_id: str, subscription_id: str, c
     """Undo a pending cancel-at-period-end: the subscription renews as usual again."""
     async with uow:
         subscription, _ = await locked_subscription(uow, tenant_id, subscription_id, clock)
-        if not subscription.cancel_at_period_end or subscription.status == S.CANCELED:
-            raise Conflict("the subscription has no pending cancellation", field="cancel_at_period_end")
+        require_pending_cancel(subscription.status, subscription.cancel_at_period_end)
         subscription.cancel_at_period_end = False
         subscription.canceled_at = None
         await uow.commit()
@@ -63,7 +55,7 @@ async def pause(uow: UnitOfWork, tenant_id: str, subscription_id: str, clock: Cl
     """No invoices while paused; the renewal run skips paused subscriptions."""
     async with uow:
         subscription, now = await locked_subscription(uow, tenant_id, subscription_id, clock)
-        _require(subscription, (S.ACTIVE, S.PAST_DUE), "paused")
+        require(subscription.status, Action.PAUSE)
         subscription.status = S.PAUSED
         uow.after_commit(lambda: metrics.transition(S.PAUSED))
         subscription.paused_at = now
@@ -76,7 +68,7 @@ async def resume(uow: UnitOfWork, tenant_id: str, subscription_id: str, clock: C
     invoice, which also carries any pending prorations."""
     async with uow:
         subscription, now = await locked_subscription(uow, tenant_id, subscription_id, clock)
-        _require(subscription, (S.PAUSED,), "resumed")
+        require(subscription.status, Action.RESUME)
         plan = await uow.repo(tenant_id).get(Plan, subscription.plan_id)
         period = cadence_of(plan).period(now, 0)
         subscription.status = S.ACTIVE
@@ -115,7 +107,7 @@ async def change_plan(uow: UnitOfWork, tenant_id: str, subscription_id: str, cmd
     or not at all (none: the new price starts next period)."""
     async with uow:
         subscription, now = await locked_subscription(uow, tenant_id, subscription_id, clock)
-        _require(subscription, LIVE, "changed to another plan")
+        require(subscription.status, Action.CHANGE_PLAN)
         repo = uow.repo(tenant_id)
         old = await repo.get(Plan, subscription.plan_id)
         new = await repo.get(Plan, cmd.plan_id)

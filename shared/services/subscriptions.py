@@ -13,7 +13,7 @@ from shared.domain.errors import Conflict
 from shared.domain.ids import new_id
 from shared.domain.invoices import BillingReason, LineDraft, amount_due, plan_description, total_of
 from shared.domain.periods import Cadence, Interval, Period
-from shared.domain.subscriptions import SubscriptionStatus
+from shared.domain.subscriptions import has_upcoming_invoice
 from shared.schemas.invoices import LineDetail, UpcomingInvoice
 from shared.schemas.subscriptions import SubscriptionCreate, SubscriptionListQuery
 from shared.services.invoicing import issue_invoice
@@ -122,10 +122,7 @@ async def upcoming_invoice(uow: UnitOfWork, tenant_id: str, subscription_id: str
     async with uow:
         repo = uow.repo(tenant_id)
         subscription = await repo.get(Subscription, subscription_id)
-        if subscription.status in (SubscriptionStatus.CANCELED, SubscriptionStatus.PAUSED):
-            raise Conflict(f"a {subscription.status} subscription has no upcoming invoice", field="status")
-        if subscription.cancel_at_period_end:
-            raise Conflict("the subscription cancels at period end: there is no upcoming invoice", field="status")
+        has_upcoming_invoice(subscription.status, subscription.cancel_at_period_end)
         plan = await repo.get(Plan, subscription.plan_id)
         period = next_period(subscription, cadence_of(plan))
         lines = [plan_line(plan, period)] + [item_line(i) for i in await pending_items(uow, tenant_id, subscription.id)]
