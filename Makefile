@@ -21,6 +21,7 @@ serve: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check shared functions migrations bench tests
+	$(BIN)/mypy
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Speed is measured here, never asserted in tests.

@@ -47,7 +47,7 @@ def prune_dead_handles(pgdata: Path) -> None:
         handles.write_text(json.dumps(alive))
 
 
-def start_server(pgdata: Path, *, delete_on_exit: bool = False):  # type: ignore[no-untyped-def]
+def start_server(pgdata: Path, *, delete_on_exit: bool = False):
     """Start (or attach to) the server for pgdata; it stops when the last user exits."""
     try:
         with warnings.catch_warnings():

@@ -64,7 +64,7 @@ class DatabaseSpansOnly(Sampler):
     exports traces here, so recording server spans would be pure overhead (it halved
     throughput in bench.http_overhead)."""
 
-    def should_sample(self, parent_context, trace_id, name, kind=None, attributes=None, links=None, trace_state=None):  # type: ignore[no-untyped-def]
+    def should_sample(self, parent_context, trace_id, name, kind=None, attributes=None, links=None, trace_state=None):
         decision = Decision.RECORD_ONLY if kind is SpanKind.CLIENT else Decision.DROP
         return SamplingResult(decision, attributes if decision is Decision.RECORD_ONLY else None)
 

@@ -1,7 +1,7 @@
 """Proration: the unused part of a period, by seconds, rounded once per line (half-up)."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from fractions import Fraction
 
 from shared.domain.money import round_half_up
@@ -12,8 +12,11 @@ def remaining_fraction(period: Period, at: datetime) -> Fraction:
     """Share of the period still to come at `at`, exact (whole microseconds), in [0, 1]."""
     total = period.end - period.start
     left = min(max(period.end - at, total * 0), total)
-    micros = lambda delta: (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds  # noqa: E731
-    return Fraction(micros(left), micros(total))
+    return Fraction(_micros(left), _micros(total))
+
+
+def _micros(delta: timedelta) -> int:
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
 def prorate(amount: int, period: Period, at: datetime) -> int:

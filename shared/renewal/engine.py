@@ -288,7 +288,7 @@ async def renew(
     async def drain(claim: str, progress: Progress | None) -> None:
         async with engine.connect() as sa_conn:
             raw = await sa_conn.get_raw_connection()
-            await _drain(raw.driver_connection, claim, scope, as_of, batch_size, report, progress,  # type: ignore[arg-type]
+            await _drain(raw.driver_connection, claim, scope, as_of, batch_size, report, progress,
                          invoice_budget, should_stop)
 
     async with engine.connect() as sa_conn:

@@ -40,7 +40,7 @@ def package_version() -> str:
 
 
 @web.middleware
-async def request_log_middleware(request: web.Request, handler):  # type: ignore[no-untyped-def]
+async def request_log_middleware(request: web.Request, handler):
     """Request id (the caller's X-Request-Id or a new one, echoed back) and one log line
     per request. Outermost, so it sees the final status of every response."""
     incoming = request.headers.get("X-Request-Id", "")
@@ -138,7 +138,7 @@ def _listener_operations(request: web.Request) -> tuple[Operation, ...]:
 
 
 @web.middleware
-async def listener_middleware(request: web.Request, handler):  # type: ignore[no-untyped-def]
+async def listener_middleware(request: web.Request, handler):
     """Public routes on the public listener, internal ones on the internal listener: the
     other listener answers 404 as if the route did not exist."""
     if request.app[INTERNAL_PORT] is None:

@@ -109,7 +109,7 @@ def cmd_tenant_create(args: argparse.Namespace) -> int:
     return 0
 
 
-def _key_command(args: argparse.Namespace, use_case):  # type: ignore[no-untyped-def]
+def _key_command(args: argparse.Namespace, use_case):
     """Run one API-key use case on DATABASE_URL (or the embedded database) with one connection."""
     from shared.db.engine import make_engine, make_sessionmaker
     from shared.db.uow import UnitOfWork
@@ -117,7 +117,7 @@ def _key_command(args: argparse.Namespace, use_case):  # type: ignore[no-untyped
 
     _, settings = _database(Settings.from_env())
 
-    async def run():  # type: ignore[no-untyped-def]
+    async def run():
         engine = make_engine(settings.database_url or "", pool_size=1, max_overflow=0)
         try:
             return await use_case(UnitOfWork(make_sessionmaker(engine)))
@@ -161,7 +161,7 @@ def cmd_key_list(args: argparse.Namespace) -> int:
     from shared.schemas.common import ListQuery
     from shared.services.api_keys import list_api_keys
 
-    async def print_every_key(uow) -> None:  # type: ignore[no-untyped-def]
+    async def print_every_key(uow) -> None:
         cursor = None
         for _ in range(10_000):  # bounded: a million keys at most, a page at a time
             page = await list_api_keys(uow, args.tenant, ListQuery(limit=100, starting_after=cursor))
@@ -208,7 +208,7 @@ def cmd_renew(args: argparse.Namespace) -> int:
                    disable=not sys.stderr.isatty(), console=None)
     task = bar.add_task("renew", total=None)
 
-    async def run():  # type: ignore[no-untyped-def]
+    async def run():
         from shared.renewal.engine import DEFAULT_WORKERS
 
         engine = make_engine(settings.database_url or "", pool_size=DEFAULT_WORKERS, max_overflow=1)

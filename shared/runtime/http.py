@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
@@ -114,7 +115,7 @@ def render(op: Operation, result: object) -> web.Response:
     return web.Response(status=op.status, body=payload.model_dump_json(), content_type="application/json")
 
 
-def http_handler(op: Operation):  # type: ignore[no-untyped-def]
+def http_handler(op: Operation):
     body_model = op.body or NoBody
     query_model = op.query or NoQuery
 
@@ -126,6 +127,7 @@ def http_handler(op: Operation):  # type: ignore[no-untyped-def]
                 if not looks_like_id(value):  # cannot be an id of ours: no need to ask the database
                     raise Rejected(problem(404, f"no such object: {value[:64]!r}"))
             query = parse_query(request, query_model)
+            body: Any  # a CloudEvent, a validated body model, or nothing
             if op.signature == "cloudevent":
                 body = await read_event(request)
             elif request.method in ("POST", "PATCH", "PUT"):

@@ -11,7 +11,7 @@ from shared.runtime.registry import Operation
 from shared.settings import Settings
 
 SETTINGS = web.AppKey("settings", Settings)
-CLOCK = web.AppKey("clock", Clock)  # type: ignore[type-abstract]
+CLOCK = web.AppKey("clock", Clock)
 OPERATIONS = web.AppKey("operations", tuple[Operation, ...])
 ENGINE = web.AppKey("engine", AsyncEngine)
 SESSIONS = web.AppKey("sessions", async_sessionmaker[AsyncSession])

@@ -70,7 +70,7 @@ def from_validation(error: ValidationError, *, where: str = "body") -> web.Respo
 
 def from_domain(error: DomainError) -> web.Response:
     status = next(code for cls, code in _DOMAIN_STATUS.items() if isinstance(error, cls))
-    extra = {"errors": [{"field": error.field, "message": error.detail}]} if error.field else {}
+    extra: dict[str, Any] = {"errors": [{"field": error.field, "message": error.detail}]} if error.field else {}
     return problem(status, error.detail, **extra)
 
 

@@ -12,7 +12,7 @@ IntervalName = Literal["day", "week", "month", "year"]
 Code = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
 
 
-def _interval_count_limits(schema: dict) -> None:  # type: ignore[type-arg]
+def _interval_count_limits(schema: dict) -> None:
     """Document the per-interval limit of interval_count that _at_most_three_years enforces."""
     schema["allOf"] = [
         {"if": {"properties": {"interval": {"const": interval.value}}, "required": ["interval"]},
@@ -28,8 +28,8 @@ class PlanCreate(Body, CurrencyField):
     name: Name
     amount: Amount
     interval: IntervalName
-    interval_count: whole_number(1, max(MAX_INTERVAL_COUNT.values()), description="Bill every interval_count intervals (at most 3 years)") = 1
-    trial_period_days: whole_number(0, 730) = 0
+    interval_count: whole_number(1, max(MAX_INTERVAL_COUNT.values()), description="Bill every interval_count intervals (at most 3 years)") = 1  # type: ignore[valid-type]
+    trial_period_days: whole_number(0, 730) = 0  # type: ignore[valid-type]
 
     @model_validator(mode="after")
     def _at_most_three_years(self) -> PlanCreate:

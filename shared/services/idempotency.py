@@ -46,7 +46,7 @@ def _in_progress() -> Conflict:
     return Conflict("a request with this Idempotency-Key is still in progress; retry later", field="Idempotency-Key")
 
 
-def _row(tenant_id: str, key: str):  # type: ignore[no-untyped-def]
+def _row(tenant_id: str, key: str):
     return select(IdempotencyKey).where(IdempotencyKey.tenant_id == tenant_id, IdempotencyKey.key == key)
 
 

@@ -13,7 +13,7 @@ from shared.renewal.engine import DEFAULT_BATCH, Progress
 
 async def renew_all(engine: AsyncEngine, clock: Clock, as_of: datetime | None = None, *,
                     batch_size: int = DEFAULT_BATCH, progress: Progress | None = None,
-                    on_start=None) -> Report:  # type: ignore[no-untyped-def]
+                    on_start=None) -> Report:
     """Renew every real-time subscription of every tenant as of `as_of` (e.g. a CloudEvent's
     time), capped at now: a future timestamp must never bill a period before it ends."""
     now = clock.now()
