@@ -28,7 +28,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from shared.db.status_sql import BILLABLE_SQL
+from shared.db.status_sql import BILLABLE_SQL, in_list
+from shared.domain.invoices import CYCLE_REASONS
 from shared.domain.money import MAX_AMOUNT
 
 NAMING = {
@@ -273,7 +274,7 @@ class Invoice(Base):
             "subscription_id",
             "period_start",
             unique=True,
-            postgresql_where=text("billing_reason IN ('subscription_create', 'subscription_cycle')"),
+            postgresql_where=text(f"billing_reason IN {in_list(CYCLE_REASONS)}"),
         ),
         Index(None, "tenant_id", "customer_id", "id"),
         Index(None, "tenant_id", "subscription_id", "id"),

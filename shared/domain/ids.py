@@ -43,15 +43,3 @@ def new_id(prefix: str) -> str:
         _last = (millis, random)
     return f"{prefix}_{_encode(millis << 80 | random)}"
 
-
-PREFIXES = {
-    "customer": "cus",
-    "plan": "plan",
-    "subscription": "sub",
-    "invoice": "in",
-    "invoice_line": "il",
-    "invoice_item": "ii",
-    "tenant": "ten",
-    "api_key": "key",
-    "test_clock": "clock",
-}

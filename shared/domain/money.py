@@ -61,12 +61,3 @@ def round_half_up(value: Fraction) -> int:
         whole += 1
     return sign * whole
 
-
-def format_amount(amount: int, currency: str) -> str:
-    """Human display, e.g. 1999 USD -> '19.99 USD', 5 KWD -> '0.005 KWD'."""
-    exp = exponent(currency)
-    if exp == 0:
-        return f"{amount} {currency}"
-    sign = "-" if amount < 0 else ""
-    whole, frac = divmod(abs(amount), 10**exp)
-    return f"{sign}{whole}.{frac:0{exp}d} {currency}"

@@ -42,10 +42,3 @@ def test_rounding_is_within_half_a_unit(numerator: int, denominator: int) -> Non
     value = Fraction(numerator, denominator)
     assert abs(money.round_half_up(value) - value) <= Fraction(1, 2)
 
-
-@pytest.mark.parametrize(
-    ("amount", "currency", "text"),
-    [(1999, "USD", "19.99 USD"), (5, "USD", "0.05 USD"), (500, "JPY", "500 JPY"), (5, "KWD", "0.005 KWD"), (-250, "EUR", "-2.50 EUR")],
-)
-def test_format_amount_uses_the_currency_exponent(amount: int, currency: str, text: str) -> None:
-    assert money.format_amount(amount, currency) == text
