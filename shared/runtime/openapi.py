@@ -29,6 +29,9 @@ _ERRORS = {
 # Operations that can meet a conflict beyond the Idempotency-Key one every POST can.
 _CONFLICTS = {"update-customer", "get-upcoming-invoice"}
 _ID_ARGUMENTS = ("starting_after",)
+# POSTs whose handler refuses an Idempotency-Key (422): a replay of create-api-key would have to
+# return the secret, so it would have to be stored in clear.
+_REFUSES_IDEMPOTENCY_KEY = {"create-api-key"}
 
 # Families in the order of the README walk-through: Swagger UI shows the groups in this order.
 TAGS: tuple[tuple[str, str], ...] = (
@@ -75,7 +78,7 @@ def error_statuses(op: Operation, body_schema: dict[str, Any] | None, query_sche
         statuses |= {401, 429}
         if op.method != "GET":
             statuses.add(403)
-        if op.method == "POST":
+        if op.method == "POST" and op.name not in _REFUSES_IDEMPOTENCY_KEY:
             statuses.add(409)  # Idempotency-Key still in progress
     if op.name in _CONFLICTS:
         statuses.add(409)
@@ -238,7 +241,9 @@ def build(operations: tuple[Operation, ...], *, title: str, version: str) -> dic
         if not op.public:
             spec["x-internal"] = True
             spec["description"] = "Internal: cluster-local on Knative; on `billing serve`, only on the internal listener."
-        if op.auth and op.method == "POST":
+        if op.name in _REFUSES_IDEMPOTENCY_KEY:
+            spec["description"] = "An Idempotency-Key header is refused (422): a replay would need the secret stored."
+        elif op.auth and op.method == "POST":
             spec["parameters"].append({
                 "name": "Idempotency-Key", "in": "header", "required": False,
                 "description": "Retries with the same key replay the first response instead of acting twice (24 h)",

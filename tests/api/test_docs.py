@@ -116,3 +116,17 @@ async def test_not_found_says_which_ids_can_miss(api: Api) -> None:
     gone = "cus_0000000000000000000000000"
     assert (await api.get(f"/v1/customers/{gone}")).status == 404
     assert (await api.get("/v1/customers", starting_after=gone)).status == 404
+
+
+async def test_create_api_key_does_not_offer_the_idempotency_key_it_refuses(api: Api) -> None:
+    """Found by schemathesis once the examples made its requests valid: the header was documented
+    on create-api-key, whose handler refuses it (a replay would need the secret stored)."""
+    doc = await document(api)
+    spec = doc["paths"]["/v1/api_keys"]["post"]
+    assert "Idempotency-Key" not in [p["name"] for p in spec["parameters"]]
+    assert "409" not in spec["responses"] and "Idempotency-Key" in spec["description"]
+    refused = await api.post("/v1/api_keys", example_of(doc, "post", "/v1/api_keys"),
+                             headers={"Idempotency-Key": "retry-1"})
+    assert refused.status == 422  # as now documented: the runtime's rule, unchanged
+    customers = doc["paths"]["/v1/customers"]["post"]
+    assert "Idempotency-Key" in [p["name"] for p in customers["parameters"]] and "409" in customers["responses"]
