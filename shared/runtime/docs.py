@@ -7,6 +7,7 @@ from aiohttp import web
 
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Billing API</title>
+<link rel="icon" type="image/png" href="/docs/static/favicon-32x32.png">
 <link rel="stylesheet" href="/docs/static/swagger-ui.css"></head>
 <body><div id="swagger-ui"></div>
 <script src="/docs/static/swagger-ui-bundle.js"></script>
@@ -25,6 +26,14 @@ async def docs_page(request: web.Request) -> web.Response:
     return web.Response(text=_PAGE, content_type="text/html")
 
 
+async def to_docs(request: web.Request) -> web.Response:
+    """A newcomer opening the server's root (or /docs/) lands on the docs, not on a 404."""
+    # Returned, not raised: the outer middlewares then log it and add X-Request-Id.
+    return web.Response(status=302, headers={"Location": "/docs"})
+
+
 def add_docs_routes(app: web.Application) -> None:
     app.router.add_get("/docs", docs_page)
+    app.router.add_get("/docs/", to_docs)
+    app.router.add_get("/", to_docs)
     app.router.add_static("/docs/static", assets_dir())

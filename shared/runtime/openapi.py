@@ -29,6 +29,23 @@ _ERRORS = {
 # Operations that can meet a conflict beyond the Idempotency-Key one every POST can.
 _CONFLICTS = {"update-customer", "get-upcoming-invoice"}
 _ID_ARGUMENTS = ("starting_after",)
+# POSTs whose handler refuses an Idempotency-Key (422): a replay of create-api-key would have to
+# return the secret, so it would have to be stored in clear.
+_REFUSES_IDEMPOTENCY_KEY = {"create-api-key"}
+
+# Families in the order of the README walk-through: Swagger UI shows the groups in this order.
+TAGS: tuple[tuple[str, str], ...] = (
+    ("customers", "Who you bill: create a customer first"),
+    ("plans", "What you sell: a price per interval (a plan's price never changes; archive it instead)"),
+    ("subscriptions", "A customer on a plan: trials, renewals, pauses, plan changes and cancellation"),
+    ("invoices", "What each period bills: open invoices are paid or voided"),
+    ("test-clocks", "Simulated time: the customers of a test clock renew as the clock advances"),
+    ("renewals", "Bill the subscriptions that are due now (a schedule does this for every tenant)"),
+    ("api-keys", "This tenant's API keys: read-only or read-write"),
+    ("settings", "This tenant's billing terms"),
+)
+# Within a family: create, list, retrieve, update, delete, then the actions on one object.
+_KIND_ORDER = {("POST", False): 0, ("GET", False): 1, ("GET", True): 2, ("PATCH", True): 3, ("DELETE", True): 4}
 
 _REQUEST_ID_HEADER = {
     "X-Request-Id": {
@@ -61,7 +78,7 @@ def error_statuses(op: Operation, body_schema: dict[str, Any] | None, query_sche
         statuses |= {401, 429}
         if op.method != "GET":
             statuses.add(403)
-        if op.method == "POST":
+        if op.method == "POST" and op.name not in _REFUSES_IDEMPOTENCY_KEY:
             statuses.add(409)  # Idempotency-Key still in progress
     if op.name in _CONFLICTS:
         statuses.add(409)
@@ -70,12 +87,47 @@ def error_statuses(op: Operation, body_schema: dict[str, Any] | None, query_sche
     return sorted(statuses)
 
 
-def _refers_to_ids(schema: dict[str, Any] | None) -> bool:
-    """A body or query naming one of our ids (customer_id, starting_after, ...) can be 404."""
+def _id_fields(schema: dict[str, Any] | None) -> list[str]:
+    """The fields of a body or query that name one of our ids (customer_id, starting_after, ...)."""
     if not schema:
-        return False
-    text = str(schema.get("properties", {}))
-    return _ID_PATTERN in text or any(name in schema.get("properties", {}) for name in _ID_ARGUMENTS)
+        return []
+    return [name for name, prop in schema.get("properties", {}).items()
+            if name in _ID_ARGUMENTS or _ID_PATTERN in str(prop)]
+
+
+def _refers_to_ids(schema: dict[str, Any] | None) -> bool:
+    """A body or query naming one of our ids can be 404."""
+    return bool(_id_fields(schema))
+
+
+def _not_found(op: Operation, body_schema: dict[str, Any] | None, query_schema: dict[str, Any] | None) -> str:
+    """The 404 description of `op`: which of its ids may name nothing."""
+    sources = [f"path {name}" for name in _PATH_PARAM.findall(op.path)]
+    sources += _id_fields(body_schema) + _id_fields(query_schema)
+    return f"No such object for this tenant: {', '.join(sources)}"
+
+
+def walkthrough_order(operations: tuple[Operation, ...]) -> list[Operation]:
+    """Operations grouped by family in TAGS order (unknown families after, by name)."""
+    families = [name for name, _ in TAGS]
+
+    def key(op: Operation) -> tuple[int, str, bool, int, str, str]:
+        family = families.index(op.family) if op.family in families else len(families)
+        if "{" not in op.path:
+            kind = _KIND_ORDER.get((op.method, False), 5)
+        elif op.path.endswith("}"):
+            kind = _KIND_ORDER.get((op.method, True), 5)
+        else:
+            kind = 5  # an action: /v1/subscriptions/{id}/cancel
+        return family, op.family, not op.public, kind, op.path, op.method
+
+    return sorted(operations, key=key)
+
+
+def _tags(operations: tuple[Operation, ...]) -> list[dict[str, str]]:
+    used = {op.family for op in operations}
+    known = [{"name": name, "description": text} for name, text in TAGS if name in used]
+    return known + [{"name": name} for name in sorted(used - {name for name, _ in TAGS})]
 
 
 PROBLEM_SCHEMA: dict[str, Any] = {
@@ -170,7 +222,7 @@ def build(operations: tuple[Operation, ...], *, title: str, version: str) -> dic
     schemas["Problem"] = PROBLEM_SCHEMA
 
     paths: dict[str, dict[str, Any]] = {}
-    for op in operations:
+    for op in walkthrough_order(operations):
         body_schema = schemas[_name(refs[(op.body, "validation")])] if op.body is not None else None
         query_schema = query_schemas.get(op.query) if op.query else None
         spec: dict[str, Any] = {
@@ -189,7 +241,9 @@ def build(operations: tuple[Operation, ...], *, title: str, version: str) -> dic
         if not op.public:
             spec["x-internal"] = True
             spec["description"] = "Internal: cluster-local on Knative; on `billing serve`, only on the internal listener."
-        if op.auth and op.method == "POST":
+        if op.name in _REFUSES_IDEMPOTENCY_KEY:
+            spec["description"] = "An Idempotency-Key header is refused (422): a replay would need the secret stored."
+        elif op.auth and op.method == "POST":
             spec["parameters"].append({
                 "name": "Idempotency-Key", "in": "header", "required": False,
                 "description": "Retries with the same key replay the first response instead of acting twice (24 h)",
@@ -215,13 +269,19 @@ def build(operations: tuple[Operation, ...], *, title: str, version: str) -> dic
                 "required": bool(body_schema and body_schema.get("required")),
                 "content": {"application/json": {"schema": refs[(op.body, "validation")]}},
             }
+            if body_schema and body_schema.get("examples"):
+                # Swagger UI's "Try it out" prefills the media type's example, in the fields' order.
+                example = body_schema["examples"][0]
+                spec["requestBody"]["content"]["application/json"]["example"] = {
+                    name: example[name] for name in body_schema["properties"] if name in example
+                }
         ok: dict[str, Any] = {"description": "Success", "headers": _REQUEST_ID_HEADER}
         if op.response is not None:
             ok["content"] = {"application/json": {"schema": refs[(op.response, "serialization")]}}
         spec["responses"][str(op.status)] = ok
         for status in error_statuses(op, body_schema, query_schema):
             spec["responses"][str(status)] = {
-                "description": _ERRORS[status],
+                "description": _not_found(op, body_schema, query_schema) if status == 404 else _ERRORS[status],
                 "headers": _REQUEST_ID_HEADER,
                 "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
             }
@@ -236,6 +296,7 @@ def build(operations: tuple[Operation, ...], *, title: str, version: str) -> dic
             "description": "Subscription billing: customers, plans, subscriptions and invoices. "
             "Money is integer minor units with an ISO 4217 currency; timestamps are RFC 3339 UTC.",
         },
+        "tags": _tags(operations),
         "paths": paths,
         "components": {
             "schemas": schemas,

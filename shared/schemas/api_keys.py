@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, ConfigDict, Field
 
 from shared.schemas.common import Body, Name, Resource
 
@@ -17,6 +17,8 @@ def _utc(value: datetime) -> datetime:
 
 
 class ApiKeyCreate(Body):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"name": "Reporting dashboard", "scope": "read"}]})
+
     name: Name
     scope: Literal["read", "write"] = Field("write", description="'read' may only read (GET); 'write' may do anything")
     expires_at: Annotated[datetime, AfterValidator(_utc)] | None = Field(

@@ -63,6 +63,10 @@ def whole_number(ge: int, le: int | None = None, description: str | None = None)
     return Annotated[int, Field(ge=ge, le=le, description=description), BeforeValidator(_integral)]
 
 ID_PATTERN = r"^[a-z]+_[0-9a-z]{1,60}$"
+# Realistic placeholders for the examples of bodies that name an existing object: Swagger's
+# "Try it out" prefills them, and the caller swaps in an id their own calls returned.
+EXAMPLE_CUSTOMER_ID = "cus_06h180x99813x6rg577m620tv4"
+EXAMPLE_PLAN_ID = "plan_06h180x99813x6rg577m620tv8"
 Id = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=ID_PATTERN)]
 # What pydantic's strip_whitespace removes (Unicode White_Space), as a JSON Schema class.
 _WS = r"\t\n\u000b\u000c\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"

@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from email_validator import SPECIAL_USE_DOMAIN_NAMES
-from pydantic import AfterValidator, AliasChoices, EmailStr, Field, StringConstraints, WithJsonSchema
+from pydantic import AfterValidator, AliasChoices, ConfigDict, EmailStr, Field, StringConstraints, WithJsonSchema
 
 from shared.schemas.common import Body, Id, Metadata, Name, Resource
 
@@ -26,6 +26,11 @@ Email = Annotated[
 
 
 class CustomerCreate(Body):
+    # Swagger's "Try it out" sends this unedited: it must create a customer (once: emails are unique).
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"email": "ada@example.com", "name": "Ada Lovelace", "metadata": {"crm_id": "4711"}},
+    ]})
+
     email: Email
     name: Name
     metadata: Metadata = Field(default_factory=dict)
@@ -34,6 +39,8 @@ class CustomerCreate(Body):
 
 class CustomerUpdate(Body):
     """Only the fields given change. In metadata, a key set to "" is removed."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"name": "Ada King", "metadata": {"crm_id": ""}}]})
 
     email: Email | None = None
     name: Name | None = None

@@ -12,8 +12,11 @@ IntervalName = Literal["day", "week", "month", "year"]
 Code = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
 
 
-def _interval_count_limits(schema: dict) -> None:
-    """Document the per-interval limit of interval_count that _at_most_three_years enforces."""
+def _plan_schema(schema: dict) -> None:
+    """Document the per-interval limit of interval_count that _at_most_three_years enforces, and
+    a realistic plan (Swagger would otherwise offer the maximum amount, daily)."""
+    schema["examples"] = [{"code": "pro-monthly", "name": "Pro", "amount": 2900, "currency": "USD",
+                           "interval": "month", "interval_count": 1, "trial_period_days": 14}]
     schema["allOf"] = [
         {"if": {"properties": {"interval": {"const": interval.value}}, "required": ["interval"]},
          "then": {"properties": {"interval_count": {"maximum": limit}}}}
@@ -22,7 +25,7 @@ def _interval_count_limits(schema: dict) -> None:
 
 
 class PlanCreate(Body, CurrencyField):
-    model_config = ConfigDict(json_schema_extra=_interval_count_limits)
+    model_config = ConfigDict(json_schema_extra=_plan_schema)
 
     code: Code = Field(description="Your unique identifier for the plan, e.g. 'pro-monthly'")
     name: Name

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.schemas.common import Body, whole_number
 
@@ -25,6 +25,8 @@ class Settings(BaseModel):
 
 
 class SettingsUpdate(Body):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"days_until_due": 14, "grace_period_days": 7}]})
+
     days_until_due: whole_number(0, 365) | None = Field(  # type: ignore[valid-type]
         None, description="Days from an invoice's date to its due date"
     )

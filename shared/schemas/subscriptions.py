@@ -4,13 +4,20 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, ConfigDict, Field
 
 from shared.domain.subscriptions import SubscriptionStatus
-from shared.schemas.common import Body, Id, ListQuery, Resource, whole_number
+from shared.schemas.common import (
+    EXAMPLE_CUSTOMER_ID, EXAMPLE_PLAN_ID, Body, Id, ListQuery, Resource, whole_number,
+)
 
 
 class SubscriptionCreate(Body):
+    # The ids are placeholders: use the ones create-customer and create-plan returned.
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"customer_id": EXAMPLE_CUSTOMER_ID, "plan_id": EXAMPLE_PLAN_ID},
+    ]})
+
     customer_id: Id
     plan_id: Id
     trial_period_days: whole_number(0, 730) | None = Field(  # type: ignore[valid-type]
@@ -42,6 +49,8 @@ class Subscription(Resource):
 
 
 class CancelSubscription(Body):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"at_period_end": True}]})
+
     at_period_end: bool = Field(False, description="Keep it until the current period ends, then cancel")
 
 
@@ -52,5 +61,9 @@ class Proration(StrEnum):
 
 
 class ChangePlan(Body):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"plan_id": EXAMPLE_PLAN_ID, "proration": "create_prorations"},
+    ]})
+
     plan_id: Id
     proration: Proration = Proration.CREATE_PRORATIONS

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, ConfigDict, Field
 
 from shared.schemas.common import Body, Resource
 
@@ -21,12 +21,17 @@ FrozenTime = Annotated[datetime, AfterValidator(_utc), Field(description="RFC 33
 
 class TestClockCreate(Body):
     __test__ = False  # not a pytest test class, despite the name
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"frozen_time": "2026-01-01T00:00:00Z", "name": "January renewals"},
+    ]})
     frozen_time: FrozenTime
     name: str | None = Field(None, max_length=256)
 
 
 class TestClockAdvance(Body):
     __test__ = False
+    # One month after TestClockCreate's example: a clock only moves forward.
+    model_config = ConfigDict(json_schema_extra={"examples": [{"frozen_time": "2026-02-01T00:00:00Z"}]})
     frozen_time: FrozenTime
 
 

@@ -51,7 +51,8 @@ async def test_malformed_http_logs_no_error_and_no_traceback(database_url: str, 
             port = int(base.rsplit(":", 1)[1])
             for payload in GARBAGE:
                 reply = await asyncio.to_thread(send, port, payload)
-                assert not reply or reply.startswith(b"HTTP/1.1 4"), reply[:200]
+                # aiohttp may answer an oversized request line as HTTP/1.0 before it knows the version.
+                assert not reply or reply.startswith((b"HTTP/1.1 4", b"HTTP/1.0 4")), reply[:200]
             with urllib.request.urlopen(f"{base}/health", timeout=30) as reply:  # still serving
                 assert reply.status == 200
         finally:
