@@ -3,12 +3,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from sqlalchemy import delete, select
+
 from shared.clock import Clock
-from shared.db.tables import TestClock
+from shared.db.repository import Page
+from shared.db.tables import Customer, Invoice, InvoiceItem, Subscription, TestClock
 from shared.db.uow import UnitOfWork
 from shared.domain.errors import Conflict, Invalid
 from shared.domain.ids import new_id
-from shared.schemas.test_clocks import TestClockAdvance, TestClockCreate
+from shared.schemas.common import ListQuery
+from shared.schemas.test_clocks import DeletedTestClock, TestClockAdvance, TestClockCreate
 
 READY, ADVANCING = "ready", "advancing"
 
@@ -25,6 +29,48 @@ async def create_test_clock(uow: UnitOfWork, tenant_id: str, cmd: TestClockCreat
 async def get_test_clock(uow: UnitOfWork, tenant_id: str, clock_id: str) -> TestClock:
     async with uow:
         return await uow.repo(tenant_id).get(TestClock, clock_id)
+
+
+async def list_test_clocks(uow: UnitOfWork, tenant_id: str, query: ListQuery) -> Page[TestClock]:
+    async with uow:
+        return await uow.repo(tenant_id).page(TestClock, limit=query.limit, starting_after=query.starting_after)
+
+
+def _refuse_if_advancing(test_clock: TestClock) -> None:
+    if test_clock.status == ADVANCING:
+        raise Conflict("test clock is advancing: delete it once its status is ready", field="status")
+
+
+async def delete_test_clock(uow: UnitOfWork, tenant_id: str, clock_id: str) -> DeletedTestClock:
+    """Remove the clock, its customers and everything simulated for them (subscriptions,
+    invoices with their lines, pending items) in one transaction, one set-based statement
+    per table, children first. Real data is never reached: every statement goes through the
+    clock's customers. Idempotency keys are the tenant's, not the clock's: they stay.
+
+    Lock order: the clock's customers first (waiting for requests still writing for them,
+    which may need the clock row for an invoice number), then the clock row (FOR UPDATE:
+    no new customer, advance or number for it until we commit)."""
+    async with uow:
+        repo = uow.repo(tenant_id)
+        _refuse_if_advancing(await repo.get(TestClock, clock_id))  # 404 / 409 before any lock
+        of_clock = (Customer.tenant_id == tenant_id) & (Customer.test_clock_id == clock_id)
+        await uow.session.execute(select(Customer.id).where(of_clock).order_by(Customer.id).with_for_update())
+        test_clock = (
+            await uow.session.execute(
+                select(TestClock).where(TestClock.tenant_id == tenant_id, TestClock.id == clock_id)
+                .with_for_update().execution_options(populate_existing=True)
+            )
+        ).scalar_one()
+        _refuse_if_advancing(test_clock)
+        customers = select(Customer.id).where(of_clock).scalar_subquery()
+        for model in (InvoiceItem, Invoice, Subscription):  # invoice lines go with their invoice (cascade)
+            await uow.session.execute(
+                delete(model).where(model.tenant_id == tenant_id, model.customer_id.in_(customers))  # type: ignore[attr-defined]
+            )
+        await uow.session.execute(delete(Customer).where(of_clock))
+        await uow.session.execute(delete(TestClock).where(TestClock.tenant_id == tenant_id, TestClock.id == clock_id))
+        await uow.commit()
+    return DeletedTestClock(id=clock_id)
 
 
 async def advance_test_clock(uow: UnitOfWork, tenant_id: str, clock_id: str, cmd: TestClockAdvance,
