@@ -8,6 +8,7 @@ from sqlalchemy import text
 from shared import failpoints, metrics
 from shared.db.tables import Invoice, InvoiceLine
 from shared.db.uow import UnitOfWork
+from shared.domain.errors import NotFound
 from shared.domain.ids import new_id
 from shared.domain.invoices import BillingReason, InvoiceStatus, LineDraft, amount_due, total_of
 from shared.domain.periods import Period
@@ -35,7 +36,9 @@ async def reserve_numbers(uow: UnitOfWork, tenant_id: str, count: int,
         row = (await uow.session.execute(_RESERVE_NUMBERS, {"n": count, "tenant_id": tenant_id})).one()
     else:
         params = {"n": count, "tenant_id": tenant_id, "test_clock_id": test_clock_id}
-        row = (await uow.session.execute(_RESERVE_CLOCK_NUMBERS, params)).one()
+        row = (await uow.session.execute(_RESERVE_CLOCK_NUMBERS, params)).one_or_none()
+        if row is None:  # deleted while this request ran: nothing of it is written
+            raise NotFound(f"no such test clock: '{test_clock_id}' (it was deleted)", field="test_clock")
     return row.first, row.days_until_due
 
 

@@ -126,3 +126,39 @@ async def test_a_clock_is_not_deleted_while_it_advances_nor_by_another_tenant(ap
     finally:
         await conn.close()
     assert (await api.call("DELETE", f"/v1/test_clocks/{clock['id']}")).status == 200
+
+
+async def test_deleting_waits_for_a_request_still_writing_for_the_clock_without_deadlock(api: Api) -> None:
+    """A request that has written a row referencing a clock customer (foreign-key share
+    lock) and then takes an invoice number from the clock's counter (as issue_invoice does)
+    must finish, and the delete after it: the delete locks customers before the clock row.
+    Locking the clock first would deadlock (PostgreSQL would abort one of the two)."""
+    import asyncio
+    import time
+
+    clock = await api.test_clock("2028-01-31T00:00:00Z")
+    customer = await api.customer(email="sim@example.com", test_clock=clock["id"])
+    writer = await asyncpg.connect(api.database_url)
+    watcher = await asyncpg.connect(api.database_url)
+    try:
+        tx = writer.transaction()
+        await tx.start()
+        await writer.execute("SELECT 1 FROM customers WHERE id = $1 FOR KEY SHARE", customer["id"])
+        deleting = asyncio.ensure_future(api.call("DELETE", f"/v1/test_clocks/{clock['id']}"))
+        deadline = time.monotonic() + 60
+        while not await watcher.fetchval(
+                "SELECT count(*) > 0 FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock' AND query LIKE '%FROM customers%FOR UPDATE%'"):
+            assert time.monotonic() < deadline and not deleting.done(), "the delete never waited for the writer"
+            await asyncio.sleep(0.05)
+        first = await writer.fetchval(
+            "UPDATE test_clocks SET next_invoice_number = next_invoice_number + 1 WHERE id = $1 "
+            "RETURNING next_invoice_number - 1", clock["id"])
+        assert first == 1
+        await tx.commit()
+        reply = await asyncio.wait_for(deleting, 60)
+        assert reply.status == 200, reply
+    finally:
+        await writer.close()
+        await watcher.close()
+    assert (await api.get(f"/v1/customers/{customer['id']}")).status == 404
