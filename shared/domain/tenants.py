@@ -21,7 +21,3 @@ def tenant_name(raw: str) -> str:
         raise Invalid("a tenant name must not contain control characters (tabs, line breaks, NUL ...)", field="name")
     return name
 
-
-def same_name(a: str, b: str) -> bool:
-    """Whether two stored names collide: the database compares lower(name)."""
-    return a.lower() == b.lower()
