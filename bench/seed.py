@@ -24,7 +24,7 @@ async def seed_due_subscriptions(url: str, count: int, now: datetime, *, months_
     conn = await asyncpg.connect(url)
     try:
         async with conn.transaction():
-            await conn.execute("INSERT INTO tenants (id, name, grace_period_days, created_at) VALUES ($1, 'bench', 365, $2)",
+            await conn.execute("INSERT INTO tenants (id, name, grace_period_days, created_at) VALUES ($1::text, 'bench ' || $1::text, 365, $2)",
                                tenant_id, anchor)
             await conn.execute(
                 "INSERT INTO plans (tenant_id, id, code, name, amount, currency, interval, interval_count, "

@@ -81,6 +81,9 @@ class Tenant(Base):
         CheckConstraint("days_until_due BETWEEN 0 AND 365", name="days_until_due_range"),
         CheckConstraint("grace_period_days BETWEEN 0 AND 365", name="grace_period_days_range"),
         CheckConstraint("next_invoice_number >= 1", name="next_invoice_number_positive"),
+        # Names are trimmed (by the service) and unique regardless of case.
+        CheckConstraint("name = btrim(name) AND name <> ''", name="name_trimmed"),
+        Index("uq_tenants_name", text("lower(name)"), unique=True),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -126,6 +129,7 @@ class TestClock(Base):
     __table_args__ = (
         ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
         CheckConstraint("status IN ('ready', 'advancing')", name="status_known"),
+        CheckConstraint("next_invoice_number >= 1", name="next_invoice_number_positive"),
         # Advances waiting for (or held by) a worker, across all tenants.
         Index("ix_test_clocks_advancing", "lease_until", postgresql_where=text("status = 'advancing'")),
     )
@@ -140,6 +144,9 @@ class TestClock(Base):
     # Real (database) time until which a worker owns the advance; a crashed worker's lease
     # runs out and another one resumes the work.
     lease_until: Mapped[datetime | None] = mapped_column(Timestamp)
+    # The clock's own gap-free invoice numbering (simulated invoices never take a real
+    # number): incremented under the clock row lock, like the tenant's.
+    next_invoice_number: Mapped[int] = mapped_column(BigInteger, server_default=text("1"))
     created_at: Mapped[datetime] = mapped_column(Timestamp)
 
 
@@ -149,6 +156,8 @@ class Customer(Base):
         ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
         ForeignKeyConstraint(["tenant_id", "test_clock_id"], ["test_clocks.tenant_id", "test_clocks.id"]),
         UniqueConstraint("tenant_id", "email"),
+        # A test clock's customers, found when the clock is deleted.
+        Index(None, "tenant_id", "test_clock_id", postgresql_where=text("test_clock_id IS NOT NULL")),
     )
 
     tenant_id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -159,6 +168,10 @@ class Customer(Base):
     test_clock_id: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(Timestamp)
     updated_at: Mapped[datetime] = mapped_column(Timestamp)
+
+    @property
+    def livemode(self) -> bool:
+        return self.test_clock_id is None
 
 
 class Plan(Base):
@@ -240,6 +253,10 @@ class Subscription(Base):
     ended_at: Mapped[datetime | None] = mapped_column(Timestamp)
     created_at: Mapped[datetime] = mapped_column(Timestamp)
 
+    @property
+    def livemode(self) -> bool:
+        return self.test_clock_id is None
+
 
 class Invoice(Base):
     __tablename__ = "invoices"
@@ -248,7 +265,17 @@ class Invoice(Base):
         ForeignKeyConstraint(
             ["tenant_id", "subscription_id"], ["subscriptions.tenant_id", "subscriptions.id"]
         ),
-        UniqueConstraint("tenant_id", "number"),
+        ForeignKeyConstraint(["tenant_id", "test_clock_id"], ["test_clocks.tenant_id", "test_clocks.id"]),
+        # Two kinds of gap-free sequence: the tenant's legal one, and one per test clock.
+        Index("uq_invoices_number", "tenant_id", "number", unique=True, postgresql_where=text("test_clock_id IS NULL")),
+        Index(
+            "uq_invoices_test_clock_number",
+            "tenant_id",
+            "test_clock_id",
+            "number",
+            unique=True,
+            postgresql_where=text("test_clock_id IS NOT NULL"),
+        ),
         CheckConstraint(
             "status IN ('draft', 'open', 'paid', 'void', 'uncollectible')", name="status_known"
         ),
@@ -294,6 +321,8 @@ class Invoice(Base):
     number: Mapped[int] = mapped_column(BigInteger)
     customer_id: Mapped[str] = mapped_column(String(40))
     subscription_id: Mapped[str | None] = mapped_column(String(40))
+    # Copied from the customer: set, the invoice is simulated and numbered in the clock's sequence.
+    test_clock_id: Mapped[str | None] = mapped_column(String(40))
     status: Mapped[str] = mapped_column(String(16))
     billing_reason: Mapped[str] = mapped_column(String(24))
     currency: Mapped[str] = mapped_column(String(3))
@@ -309,6 +338,10 @@ class Invoice(Base):
     paid_at: Mapped[datetime | None] = mapped_column(Timestamp)
     voided_at: Mapped[datetime | None] = mapped_column(Timestamp)
     marked_uncollectible_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+    @property
+    def livemode(self) -> bool:
+        return self.test_clock_id is None
 
     lines: Mapped[list[InvoiceLine]] = relationship(
         order_by="InvoiceLine.position", lazy="raise", passive_deletes=True

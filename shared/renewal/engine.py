@@ -105,6 +105,7 @@ class _Invoice:
     id: str
     customer_id: str
     subscription_id: str
+    test_clock_id: str | None  # set: simulated, numbered in the clock's own sequence
     currency: str
     period_start: datetime
     period_end: datetime
@@ -147,7 +148,7 @@ def _invoices_for(row: asyncpg.Record, outcome: Outcome, pending: list[asyncpg.R
         items = pending if new.includes_pending else []
         lines += [(i["description"], i["amount"], i["period_start"], i["period_end"], i["plan_id"], i["proration"]) for i in items]
         made.append(
-            _Invoice(row["tenant_id"], new_id("in"), row["customer_id"], row["id"], row["currency"],
+            _Invoice(row["tenant_id"], new_id("in"), row["customer_id"], row["id"], row["test_clock_id"], row["currency"],
                      new.period.start, new.period.end, new.created_at, new.due_at, lines, [i["id"] for i in items])
         )
     return made
@@ -192,15 +193,7 @@ async def _process(conn: asyncpg.Connection, rows: list[asyncpg.Record], as_of: 
     if changes:
         await conn.execute(sql.UPDATE_SUBSCRIPTIONS, *map(list, zip(*changes)))
     if invoices:
-        per_tenant = Counter(inv.tenant_id for inv in invoices)
-        tenants = sorted(per_tenant)
-        await conn.execute(sql.LOCK_TENANTS, tenants)
-        failpoints.hit(failpoints.NUMBERS_LOCKED)
-        firsts = {r["id"]: r["first"] for r in await conn.fetch(sql.RESERVE_NUMBERS, tenants, [per_tenant[t] for t in tenants])}
-        numbers = []
-        for inv in invoices:
-            numbers.append(firsts[inv.tenant_id])
-            firsts[inv.tenant_id] += 1
+        numbers = await _reserve_numbers(conn, invoices)
         dues = [amount_due(inv.total) for inv in invoices]
         await conn.execute(
             sql.INSERT_INVOICES,
@@ -209,6 +202,7 @@ async def _process(conn: asyncpg.Connection, rows: list[asyncpg.Record], as_of: 
             [InvoiceStatus.OPEN.value if due else InvoiceStatus.PAID.value for due in dues],
             [i.currency for i in invoices], [i.period_start for i in invoices], [i.period_end for i in invoices],
             [i.total for i in invoices], dues, [i.created_at for i in invoices], [i.due_at for i in invoices],
+            [i.test_clock_id for i in invoices],
         )
         line_rows = [
             (inv.tenant_id, new_id("il"), inv.id, position, *line[:2], inv.currency, *line[2:])
@@ -224,6 +218,34 @@ async def _process(conn: asyncpg.Connection, rows: list[asyncpg.Record], as_of: 
             batch.amounts[inv.currency] += due
     if dunned:
         await conn.execute(sql.MARK_UNCOLLECTIBLE, *map(list, zip(*dunned)))
+
+
+async def _reserve_numbers(conn: asyncpg.Connection, invoices: list[_Invoice]) -> list[int]:
+    """Number the batch's invoices, gap-free per sequence: real ones from their tenant's
+    counter, simulated ones from their test clock's. Counter rows are locked tenants first,
+    then clocks, each in a stable order (see sql.LOCK_TENANTS), and stay locked until commit."""
+    per_tenant = Counter(inv.tenant_id for inv in invoices if inv.test_clock_id is None)
+    per_clock = Counter((inv.tenant_id, inv.test_clock_id) for inv in invoices if inv.test_clock_id is not None)
+    tenants, clocks = sorted(per_tenant), sorted(per_clock)
+    if tenants:
+        await conn.execute(sql.LOCK_TENANTS, tenants)
+    if clocks:
+        await conn.execute(sql.LOCK_TEST_CLOCKS, [c[0] for c in clocks], [c[1] for c in clocks])
+    failpoints.hit(failpoints.NUMBERS_LOCKED)
+    firsts: dict[tuple[str, str | None], int] = {}
+    if tenants:
+        reserved = await conn.fetch(sql.RESERVE_NUMBERS, tenants, [per_tenant[t] for t in tenants])
+        firsts.update({(r["id"], None): r["first"] for r in reserved})
+    if clocks:
+        reserved = await conn.fetch(sql.RESERVE_TEST_CLOCK_NUMBERS, [c[0] for c in clocks], [c[1] for c in clocks],
+                                    [per_clock[c] for c in clocks])
+        firsts.update({(r["tenant_id"], r["id"]): r["first"] for r in reserved})
+    numbers = []
+    for inv in invoices:
+        sequence = (inv.tenant_id, inv.test_clock_id)
+        numbers.append(firsts[sequence])
+        firsts[sequence] += 1
+    return numbers
 
 
 async def _drain(conn: asyncpg.Connection, claim: str, scope: Scope, as_of: datetime, batch_size: int,

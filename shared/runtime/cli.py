@@ -91,6 +91,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 def cmd_tenant_create(args: argparse.Namespace) -> int:
     from shared.db.engine import make_engine, make_sessionmaker
     from shared.db.uow import UnitOfWork
+    from shared.domain.errors import DomainError
     from shared.services.tenants import create_tenant
 
     _, settings = _database(Settings.from_env())
@@ -103,8 +104,11 @@ def cmd_tenant_create(args: argparse.Namespace) -> int:
             await engine.dispose()
         return created.tenant.id, created.api_key
 
-    tenant_id, key = asyncio.run(run())
-    print(f"created tenant {tenant_id} ({args.name}); its API key is shown once, on stdout", file=sys.stderr)
+    try:
+        tenant_id, key = asyncio.run(run())
+    except DomainError as error:  # an empty or duplicate name: one line, nothing created
+        raise SystemExit(f"billing tenant create: {error.detail}") from None
+    print(f"created tenant {tenant_id} ({args.name.strip()}); its API key is shown once, on stdout", file=sys.stderr)
     print(key)
     return 0
 

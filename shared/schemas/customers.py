@@ -54,5 +54,6 @@ class Customer(Resource):
     name: str
     metadata: dict[str, str] = Field(validation_alias=AliasChoices("metadata_", "metadata"))
     test_clock: str | None = Field(validation_alias=AliasChoices("test_clock_id", "test_clock"))
+    livemode: bool = Field(description="false for a test clock's simulated object, true for a real one")
     created_at: datetime
     updated_at: datetime

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import computed_field
+from pydantic import AliasChoices, Field, computed_field
 
 from shared.domain.invoices import BillingReason, InvoiceStatus
 from shared.schemas.common import Id, ListQuery, Resource
@@ -36,6 +36,11 @@ class Invoice(Resource):
     number: int
     customer_id: str
     subscription_id: str | None
+    test_clock: str | None = Field(
+        validation_alias=AliasChoices("test_clock_id", "test_clock"),
+        description="The test clock of a simulated invoice (numbered in that clock's own sequence)",
+    )
+    livemode: bool = Field(description="false for a simulated (test-clock) invoice: its number is not a legal one")
     status: InvoiceStatus
     billing_reason: BillingReason
     currency: str

@@ -42,6 +42,7 @@ class Subscription(Resource):
     trial_end: datetime | None
     paused_at: datetime | None
     test_clock: str | None = Field(validation_alias=AliasChoices("test_clock_id", "test_clock"))
+    livemode: bool = Field(description="false for a test clock's simulated object, true for a real one")
     cancel_at_period_end: bool
     canceled_at: datetime | None
     ended_at: datetime | None

@@ -45,3 +45,12 @@ class TestClock(Resource):
     # the target); `ready` once it has.
     status: Literal["ready", "advancing"]
     created_at: datetime
+
+
+class DeletedTestClock(Resource):
+    """What DELETE answers (Stripe's shape): the clock and its simulated data are gone."""
+
+    __test__ = False
+    id: str
+    object: Literal["test_clock"] = "test_clock"
+    deleted: Literal[True] = True

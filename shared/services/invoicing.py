@@ -8,6 +8,7 @@ from sqlalchemy import text
 from shared import failpoints, metrics
 from shared.db.tables import Invoice, InvoiceLine
 from shared.db.uow import UnitOfWork
+from shared.domain.errors import NotFound
 from shared.domain.ids import new_id
 from shared.domain.invoices import BillingReason, InvoiceStatus, LineDraft, amount_due, total_of
 from shared.domain.periods import Period
@@ -16,13 +17,28 @@ _RESERVE_NUMBERS = text(
     "UPDATE tenants SET next_invoice_number = next_invoice_number + :n "
     "WHERE id = :tenant_id RETURNING next_invoice_number - :n AS first, days_until_due"
 )
+# A test clock's own sequence: only the clock row is locked (the tenant row is only read).
+_RESERVE_CLOCK_NUMBERS = text(
+    "UPDATE test_clocks c SET next_invoice_number = c.next_invoice_number + :n FROM tenants t "
+    "WHERE c.tenant_id = :tenant_id AND c.id = :test_clock_id AND t.id = c.tenant_id "
+    "RETURNING c.next_invoice_number - :n AS first, t.days_until_due"
+)
+_CUSTOMER_CLOCK = text("SELECT test_clock_id FROM customers WHERE tenant_id = :tenant_id AND id = :customer_id")
 
 
-async def reserve_numbers(uow: UnitOfWork, tenant_id: str, count: int) -> tuple[int, int]:
-    """Take `count` consecutive invoice numbers. The tenant row stays locked until the
-    transaction ends, so numbers are gap-free (a rollback returns them) and never shared.
-    Returns (first number, the tenant's days_until_due)."""
-    row = (await uow.session.execute(_RESERVE_NUMBERS, {"n": count, "tenant_id": tenant_id})).one()
+async def reserve_numbers(uow: UnitOfWork, tenant_id: str, count: int,
+                          test_clock_id: str | None = None) -> tuple[int, int]:
+    """Take `count` consecutive invoice numbers from the tenant's legal sequence, or from the
+    test clock's own one: simulations never consume a legal number. The row holding the
+    counter stays locked until the transaction ends, so numbers are gap-free (a rollback
+    returns them) and never shared. Returns (first number, the tenant's days_until_due)."""
+    if test_clock_id is None:
+        row = (await uow.session.execute(_RESERVE_NUMBERS, {"n": count, "tenant_id": tenant_id})).one()
+    else:
+        params = {"n": count, "tenant_id": tenant_id, "test_clock_id": test_clock_id}
+        row = (await uow.session.execute(_RESERVE_CLOCK_NUMBERS, params)).one_or_none()
+        if row is None:  # deleted while this request ran: nothing of it is written
+            raise NotFound(f"no such test clock: '{test_clock_id}' (it was deleted)", field="test_clock")
     return row.first, row.days_until_due
 
 
@@ -39,8 +55,12 @@ async def issue_invoice(
     now: datetime,
 ) -> Invoice:
     """Create a finalized invoice in the caller's transaction. A zero-amount invoice is
-    paid on the spot (there is nothing to collect)."""
-    number, days_until_due = await reserve_numbers(uow, tenant_id, 1)
+    paid on the spot (there is nothing to collect). The customer's test clock, if any,
+    decides the numbering sequence and marks the invoice as simulated."""
+    test_clock_id = (
+        await uow.session.execute(_CUSTOMER_CLOCK, {"tenant_id": tenant_id, "customer_id": customer_id})
+    ).scalar_one()
+    number, days_until_due = await reserve_numbers(uow, tenant_id, 1, test_clock_id)
     failpoints.hit(failpoints.NUMBERS_LOCKED)
     total = total_of(lines)
     due = amount_due(total)
@@ -50,6 +70,7 @@ async def issue_invoice(
         number=number,
         customer_id=customer_id,
         subscription_id=subscription_id,
+        test_clock_id=test_clock_id,
         status=InvoiceStatus.PAID if due == 0 else InvoiceStatus.OPEN,
         billing_reason=reason,
         currency=currency,

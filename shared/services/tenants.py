@@ -3,12 +3,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from shared.clock import Clock
 from shared.db.tables import ApiKey, Tenant
-from shared.db.uow import UnitOfWork
+from shared.db.uow import UnitOfWork, constraint_of
+from shared.domain.errors import Conflict
 from shared.domain.ids import new_id
+from shared.domain.tenants import tenant_name
 from shared.schemas.renewals import SettingsUpdate
 from shared.services.api_keys import find_grant, generate_key, hash_key, key_row
 
@@ -21,12 +24,28 @@ class NewTenant:
     api_key: str
 
 
+def _named(name: str):  # type: ignore[no-untyped-def]
+    """The tenant whose name collides with `name` (the unique index is on lower(name))."""
+    return select(Tenant.id).where(func.lower(Tenant.name) == name.lower())
+
+
 async def create_tenant(uow: UnitOfWork, name: str, clock: Clock) -> NewTenant:
+    """Create a tenant and its first key. The name is trimmed, must not be empty, and must
+    be unique regardless of case (Invalid / Conflict otherwise; nothing is written)."""
+    name = tenant_name(name)
     key = generate_key()
     async with uow:
+        if (await uow.session.execute(_named(name))).first() is not None:
+            raise Conflict(f"a tenant named '{name}' already exists (names are unique regardless of case)", field="name")
         tenant = Tenant(id=new_id("ten"), name=name, created_at=clock.now())
         uow.session.add(tenant)
-        await uow.flush()
+        try:
+            await uow.flush()
+        except IntegrityError as error:  # created at the same moment by someone else
+            if constraint_of(error) == "uq_tenants_name":
+                raise Conflict(f"a tenant named '{name}' already exists (names are unique regardless of case)",
+                               field="name") from None
+            raise
         uow.session.add(key_row(tenant.id, key, clock.now(), name="first key"))
         await uow.commit()
     return NewTenant(tenant, key)
@@ -59,7 +78,7 @@ async def ensure_bootstrap_key(uow: UnitOfWork, key: str, clock: Clock) -> str:
         ).scalar_one_or_none()
         tenant_id = previous or (
             await uow.session.execute(
-                select(Tenant.id).where(Tenant.name == DEFAULT_TENANT).order_by(Tenant.id).limit(1)
+                _named(DEFAULT_TENANT).order_by(Tenant.id).limit(1)
             )
         ).scalar_one_or_none()
         if tenant_id is None:

@@ -3,12 +3,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from sqlalchemy import delete, select
+from sqlalchemy.exc import DBAPIError
+
 from shared.clock import Clock
-from shared.db.tables import TestClock
+from shared.db.repository import Page
+from shared.db.tables import Customer, Invoice, InvoiceItem, Subscription, TestClock
 from shared.db.uow import UnitOfWork
-from shared.domain.errors import Conflict, Invalid
+from shared.domain.errors import Conflict, Invalid, NotFound
 from shared.domain.ids import new_id
-from shared.schemas.test_clocks import TestClockAdvance, TestClockCreate
+from shared.schemas.common import ListQuery
+from shared.schemas.test_clocks import DeletedTestClock, TestClockAdvance, TestClockCreate
 
 READY, ADVANCING = "ready", "advancing"
 
@@ -25,6 +30,62 @@ async def create_test_clock(uow: UnitOfWork, tenant_id: str, cmd: TestClockCreat
 async def get_test_clock(uow: UnitOfWork, tenant_id: str, clock_id: str) -> TestClock:
     async with uow:
         return await uow.repo(tenant_id).get(TestClock, clock_id)
+
+
+async def list_test_clocks(uow: UnitOfWork, tenant_id: str, query: ListQuery) -> Page[TestClock]:
+    async with uow:
+        return await uow.repo(tenant_id).page(TestClock, limit=query.limit, starting_after=query.starting_after)
+
+
+def _refuse_if_advancing(test_clock: TestClock) -> None:
+    if test_clock.status == ADVANCING:
+        raise Conflict("test clock is advancing: delete it once its status is ready", field="status")
+
+
+_DEADLOCK = "40P01"
+
+
+async def delete_test_clock(uow: UnitOfWork, tenant_id: str, clock_id: str) -> DeletedTestClock:
+    """Remove the clock, its customers and everything simulated for them (subscriptions,
+    invoices with their lines, pending items) in one transaction, one set-based statement
+    per table, children first. Real data is never reached: every statement goes through the
+    clock's customers. Idempotency keys are the tenant's, not the clock's: they stay."""
+    async with uow:
+        _refuse_if_advancing(await uow.repo(tenant_id).get(TestClock, clock_id))  # 404 / 409 before any lock
+        try:
+            await _delete_simulation(uow, tenant_id, clock_id)
+        except DBAPIError as error:
+            # An advance accepted between the check above and the clock's lock can deadlock
+            # with us; PostgreSQL rolled this back whole, so the client may simply retry.
+            if getattr(error.orig, "sqlstate", None) != _DEADLOCK:
+                raise
+            raise Conflict("test clock changed while being deleted (an advance began): try again", field="id") from None
+        await uow.commit()
+    return DeletedTestClock(id=clock_id)
+
+
+async def _delete_simulation(uow: UnitOfWork, tenant_id: str, clock_id: str) -> None:
+    """Lock order: the clock's customers first (this waits for requests still writing for
+    them, which may need the clock row for an invoice number), then the clock row (FOR
+    UPDATE: no new customer, advance or invoice number for it until we commit)."""
+    of_clock = (Customer.tenant_id == tenant_id) & (Customer.test_clock_id == clock_id)
+    await uow.session.execute(select(Customer.id).where(of_clock).order_by(Customer.id).with_for_update())
+    test_clock = (
+        await uow.session.execute(
+            select(TestClock).where(TestClock.tenant_id == tenant_id, TestClock.id == clock_id)
+            .with_for_update().execution_options(populate_existing=True)
+        )
+    ).scalar_one_or_none()
+    if test_clock is None:  # deleted by a concurrent request that got there first
+        raise NotFound(f"no such testclock: '{clock_id}'", field="id")
+    _refuse_if_advancing(test_clock)  # again, under the lock
+    customers = select(Customer.id).where(of_clock).scalar_subquery()
+    for model in (InvoiceItem, Invoice, Subscription):  # invoice lines go with their invoice (cascade)
+        await uow.session.execute(
+            delete(model).where(model.tenant_id == tenant_id, model.customer_id.in_(customers))  # type: ignore[attr-defined]
+        )
+    await uow.session.execute(delete(Customer).where(of_clock))
+    await uow.session.execute(delete(TestClock).where(TestClock.tenant_id == tenant_id, TestClock.id == clock_id))
 
 
 async def advance_test_clock(uow: UnitOfWork, tenant_id: str, clock_id: str, cmd: TestClockAdvance,

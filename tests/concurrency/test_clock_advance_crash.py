@@ -74,13 +74,14 @@ async def test_an_advance_killed_mid_way_is_finished_by_the_next_process(databas
             else:
                 raise AssertionError("the advance did not finish after the restart")
 
-        rows = await conn.fetch("SELECT number, period_start, period_end FROM invoices WHERE subscription_id = $1 "
+        rows = await conn.fetch("SELECT number, period_start, period_end, test_clock_id FROM invoices WHERE subscription_id = $1 "
                                 "ORDER BY period_start", subscription["id"])
         assert len(rows) == expected
         assert len({r["period_start"] for r in rows}) == expected  # no period twice
         assert rows[0]["period_start"] == START and rows[-1]["period_start"] == TARGET
         assert all(a["period_end"] == b["period_start"] for a, b in zip(rows, rows[1:]))
         assert sorted(r["number"] for r in rows) == list(range(1, expected + 1))  # gap-free
+        assert {r["test_clock_id"] for r in rows} == {subscription["test_clock"]}  # the clock's own sequence
     finally:
         await conn.close()
         if process.poll() is None:

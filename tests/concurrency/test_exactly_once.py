@@ -19,12 +19,12 @@ NOW = datetime(2026, 6, 15, 12, 0, tzinfo=timezone.utc)
 
 async def _audit(url: str, expected_per_subscription: int) -> dict:
     """Every subscription has exactly the expected cycle invoices, contiguous, and every
-    tenant's invoice numbers are 1..N without a gap."""
+    sequence's invoice numbers (a tenant's real ones, each test clock's) are 1..N without a gap."""
     conn = await asyncpg.connect(url)
     try:
         rows = await conn.fetch(
             "SELECT subscription_id, period_start, period_end FROM invoices ORDER BY subscription_id, period_start")
-        numbers = await conn.fetch("SELECT tenant_id, array_agg(number ORDER BY number) AS n FROM invoices GROUP BY tenant_id")
+        numbers = await conn.fetch("SELECT tenant_id, array_agg(number ORDER BY number) AS n FROM invoices GROUP BY tenant_id, test_clock_id")
         lines_match = await conn.fetchval(
             "SELECT bool_and(i.total = (SELECT sum(amount) FROM invoice_lines l WHERE l.tenant_id = i.tenant_id AND l.invoice_id = i.id)) FROM invoices i")
         subs = await conn.fetch("SELECT id, current_period_start FROM subscriptions")
