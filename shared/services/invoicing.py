@@ -36,9 +36,10 @@ async def reserve_numbers(uow: UnitOfWork, tenant_id: str, count: int,
         row = (await uow.session.execute(_RESERVE_NUMBERS, {"n": count, "tenant_id": tenant_id})).one()
     else:
         params = {"n": count, "tenant_id": tenant_id, "test_clock_id": test_clock_id}
-        row = (await uow.session.execute(_RESERVE_CLOCK_NUMBERS, params)).one_or_none()
-        if row is None:  # deleted while this request ran: nothing of it is written
+        found = (await uow.session.execute(_RESERVE_CLOCK_NUMBERS, params)).one_or_none()
+        if found is None:  # deleted while this request ran: nothing of it is written
             raise NotFound(f"no such test clock: '{test_clock_id}' (it was deleted)", field="test_clock")
+        row = found
     return row.first, row.days_until_due
 
 

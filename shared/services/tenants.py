@@ -24,7 +24,7 @@ class NewTenant:
     api_key: str
 
 
-def _named(name: str):  # type: ignore[no-untyped-def]
+def _named(name: str):
     """The tenant whose name collides with `name` (the unique index is on lower(name))."""
     return select(Tenant.id).where(func.lower(Tenant.name) == name.lower())
 

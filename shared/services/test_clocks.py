@@ -82,7 +82,7 @@ async def _delete_simulation(uow: UnitOfWork, tenant_id: str, clock_id: str) -> 
     customers = select(Customer.id).where(of_clock).scalar_subquery()
     for model in (InvoiceItem, Invoice, Subscription):  # invoice lines go with their invoice (cascade)
         await uow.session.execute(
-            delete(model).where(model.tenant_id == tenant_id, model.customer_id.in_(customers))  # type: ignore[attr-defined]
+            delete(model).where(model.tenant_id == tenant_id, model.customer_id.in_(customers))
         )
     await uow.session.execute(delete(Customer).where(of_clock))
     await uow.session.execute(delete(TestClock).where(TestClock.tenant_id == tenant_id, TestClock.id == clock_id))
