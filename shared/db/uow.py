@@ -24,6 +24,14 @@ _CONFLICTS: dict[str, tuple[str, str | None]] = {
     "uq_customers_tenant_id_email": ("a customer with this email already exists", "email"),
     "uq_plans_tenant_id_code": ("a plan with this code already exists", "code"),
     "uq_invoices_one_per_period": ("this period has already been invoiced", None),
+    # A test clock deleted (with its customers) while this request wrote for one of them.
+    **{name: ("the test clock or customer was deleted while this request ran", None) for name in (
+        "fk_customers_tenant_id_test_clock_id_test_clocks",
+        "fk_subscriptions_tenant_id_customer_id_customers",
+        "fk_invoices_tenant_id_customer_id_customers",
+        "fk_invoices_tenant_id_test_clock_id_test_clocks",
+        "fk_invoice_items_tenant_id_customer_id_customers",
+    )},
 }
 
 
