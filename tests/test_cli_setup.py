@@ -24,8 +24,8 @@ def checkout(tmp_path: Path) -> Path:
 
 def planned(checkout: Path, target: str) -> list[str]:
     """The commands `make <target>` would run."""
-    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "PORT")}
-    result = subprocess.run(["make", "-n", target], cwd=checkout, env=env, capture_output=True, text=True, timeout=60)
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "PORT")}
+    result = subprocess.run(["make", "-n", "--no-print-directory", target], cwd=checkout, env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     return [line for line in result.stdout.splitlines() if not line.startswith("echo ")]
 

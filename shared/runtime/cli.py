@@ -78,7 +78,6 @@ def _identifier(prefix: str):  # type: ignore[no-untyped-def]
             raise argparse.ArgumentTypeError(f"expected an id like {prefix}_01k..., got {text!r}")
         return text
 
-    check.__name__ = f"{prefix} id"  # argparse names the type in its message
     return check
 
 
@@ -114,10 +113,11 @@ def _database(settings: Settings) -> tuple[object | None, Settings]:
     return handle, replace(settings, database_url=url)
 
 
-def _check_database(url: str) -> None:
+def _check_database(url: str, *, needed_at_start: bool) -> None:
     """Connect once before serving. A database that does not answer is one warning line (the
-    server still starts; its API answers 503 until the database does); one that refuses us
-    (wrong password, no such database) is one line and exit, since no request could work."""
+    server still starts; its API answers 503 until the database does), unless start-up itself
+    needs it (the bootstrap key); one that refuses us (wrong password, no such database) is
+    one line and exit, since no request could work."""
     from shared.db.engine import make_engine
     from shared.logs import describe
     from shared.runtime.outages import classify
@@ -134,6 +134,10 @@ def _check_database(url: str) -> None:
         asyncio.run(probe())
     except Exception as error:
         outage = classify(error)
+        if outage is not None and needed_at_start:
+            raise SystemExit(f"billing serve: the database is unavailable ({outage.cause}) and "
+                             f"BILLING_BOOTSTRAP_API_KEY needs it at start-up: start PostgreSQL at "
+                             f"DATABASE_URL={_where(url)}, correct DATABASE_URL, or {EMBEDDED_HINT}") from None
         if outage is not None:
             log.warning("the database at DATABASE_URL=%s does not answer (%s): serving anyway, API calls answer 503 "
                         "until it does; start PostgreSQL there, correct DATABASE_URL, or %s",
@@ -197,7 +201,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             from shared.db.migrate import upgrade
 
             upgrade(settings.database_url or "")
-        _check_database(settings.database_url or "")
+        _check_database(settings.database_url or "", needed_at_start=settings.bootstrap_api_key is not None)
     settings = replace(settings, port=public.port)
     address = f"http://{settings.host}:{public.port}"
     if internal is not None:
