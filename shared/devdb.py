@@ -60,6 +60,7 @@ def start_server(pgdata: Path, *, delete_on_exit: bool = False):
     pgdata = pgdata.resolve()
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     prune_dead_handles(pgdata)
+    log.info("starting the embedded PostgreSQL in %s", pgdata)  # the first start takes a few seconds
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         server = get_server(pgdata, cleanup_mode="delete" if delete_on_exit else "stop")

@@ -12,6 +12,8 @@ import logging
 import re
 import sys
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from types import TracebackType
 from typing import Any
@@ -104,6 +106,19 @@ def format_exception(exc_info: ExcInfo | BaseException) -> str:
     return "".join(lines).rstrip("\n")
 
 
+def _exception_text(exc_info: Any) -> str:
+    """The redacted traceback; for a database outage (server down, refused, unreachable) just
+    its cause in one line: the traceback says nothing more, and a worker that retries every
+    few seconds would otherwise print a screenful each time."""
+    from shared.runtime.outages import classify  # imported here: outages imports this module
+
+    error = exc_info if isinstance(exc_info, BaseException) else exc_info[1]
+    outage = classify(error) if isinstance(error, Exception) else None
+    if outage is not None:
+        return f"the database is unavailable: {outage.cause}"
+    return format_exception(exc_info)
+
+
 def _message(record: logging.LogRecord) -> str:
     """record.getMessage(), with exceptions among the arguments written by `describe`."""
     args: Any = record.args
@@ -123,7 +138,7 @@ class JsonFormatter(logging.Formatter):
         }
         entry.update({k: v for k, v in vars(record).items() if k not in _STANDARD and not k.startswith("_")})
         if record.exc_info:
-            entry["exception"] = format_exception(record.exc_info)
+            entry["exception"] = _exception_text(record.exc_info)
         return json.dumps(entry, default=str)
 
 
@@ -138,7 +153,7 @@ class TerminalFormatter(logging.Formatter):
         return super().formatMessage(record)
 
     def formatException(self, ei: Any) -> str:
-        return format_exception(ei)
+        return _exception_text(ei)
 
     def format(self, record: logging.LogRecord) -> str:
         cached, record.exc_text = record.exc_text, None  # another handler may have cached raw text
@@ -190,3 +205,34 @@ def setup_logging(level: int = logging.INFO, *, json_lines: bool | None = None) 
     server = logging.getLogger("aiohttp.server")
     if not any(isinstance(f, MalformedHttp) for f in server.filters):
         server.addFilter(MalformedHttp())
+
+
+class _ConsoleStream:
+    """A stream for logging handlers that writes through a rich console, so the lines print
+    above its live display (a progress bar) instead of across it."""
+
+    def __init__(self, console: Any) -> None:
+        self._console = console
+
+    def write(self, text: str) -> int:
+        self._console.out(text.rstrip("\n"), highlight=False)
+        return len(text)
+
+    def flush(self) -> None:
+        return None
+
+
+@contextmanager
+def logs_through(console: Any | None) -> Iterator[None]:
+    """While a rich live display holds the terminal, the root logger writes through its
+    console (None: change nothing)."""
+    if console is None:
+        yield
+        return
+    handlers = [h for h in logging.getLogger().handlers if isinstance(h, logging.StreamHandler)]
+    streams = [h.setStream(_ConsoleStream(console)) for h in handlers]
+    try:
+        yield
+    finally:
+        for handler, stream in zip(handlers, streams):
+            handler.setStream(stream)

@@ -5,20 +5,105 @@ import argparse
 import asyncio
 import json
 import logging
-import socket
+import os
+import re
 import sys
 from dataclasses import replace
+from datetime import datetime
+from importlib.metadata import PackageNotFoundError, version
 
 from shared.clock import SystemClock
+from shared.runtime.ports import Listener
 from shared.settings import Settings
 
 log = logging.getLogger("billing")
+
+EMBEDDED_HINT = "unset DATABASE_URL to use the embedded database"
+
+
+class UsageError(Exception):
+    """A command's argument is wrong in a way only the command can tell: exit 2 with usage."""
+
+
+def _package_version() -> str:
+    try:
+        return version("billing-functions")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "0.0.0"
+
+
+# Argument types: a wrong value is one line and exit 2, before anything is started.
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number from 1 to 65535, got {text!r}") from None
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port number from 1 to 65535, got {value}")
+    return value
+
+
+def _timestamp(text: str) -> datetime:
+    from shared.timestamps import BadTimestamp, parse_rfc3339
+
+    try:
+        return parse_rfc3339(text)
+    except BadTimestamp as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _nonblank(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must not be empty")
+    return text
+
+
+def _identifier(prefix: str):
+    """An object id with its prefix (ten_..., key_...): a typo is a usage error, not a lookup."""
+    pattern = re.compile(rf"{prefix}_[0-9a-z]{{1,40}}")
+
+    def check(text: str) -> str:
+        if not pattern.fullmatch(text):
+            raise argparse.ArgumentTypeError(f"expected an id like {prefix}_01k..., got {text!r}")
+        return text
+
+    return check
+
+
+def _where(url: str) -> str:
+    """The URL without its password, for messages."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # an unparsable URL: say nothing of its content
+        return "(unparsable)"
 
 
 def _database(settings: Settings) -> tuple[object | None, Settings]:
     """Use DATABASE_URL, or start the embedded server and migrate it. The returned handle
     keeps the embedded server alive; it stops cleanly when the process exits."""
     if settings.database_url:
+        from sqlalchemy.exc import ArgumentError
+
+        from shared.db.engine import async_url
+
+        try:
+            async_url(settings.database_url)
+        except ArgumentError:
+            raise SystemExit("DATABASE_URL is not a database URL: expected postgresql://user:password@host:5432/"
+                             f"database, or {EMBEDDED_HINT}") from None
         return None, settings
     from shared.db.migrate import upgrade
     from shared.devdb import embedded_url
@@ -28,52 +113,110 @@ def _database(settings: Settings) -> tuple[object | None, Settings]:
     return handle, replace(settings, database_url=url)
 
 
-def _internal_socket(settings: Settings) -> socket.socket:
-    """Bind the internal listener now, so a taken port fails start-up with one clear line."""
-    port = settings.internal_port or settings.port + 1
-    if port == settings.port:
-        raise SystemExit(f"BILLING_INTERNAL_PORT must differ from PORT ({port})")
+def _check_database(url: str, *, needed_at_start: bool) -> None:
+    """Connect once before serving. A database that does not answer is one warning line (the
+    server still starts; its API answers 503 until the database does), unless start-up itself
+    needs it (the bootstrap key); one that refuses us (wrong password, no such database) is
+    one line and exit, since no request could work."""
+    from shared.db.engine import make_engine
+    from shared.logs import describe
+    from shared.runtime.outages import classify
+
+    async def probe() -> None:
+        engine = make_engine(url, pool_size=1, max_overflow=0)
+        try:
+            async with engine.connect():
+                pass
+        finally:
+            await engine.dispose()
+
     try:
-        family = socket.getaddrinfo(settings.internal_host, port, type=socket.SOCK_STREAM)[0][0]
-        return socket.create_server((settings.internal_host, port), family=family)
-    except OSError as error:
-        raise SystemExit(f"cannot listen on {settings.internal_host}:{port} (BILLING_INTERNAL_HOST/PORT): {error}") \
-            from None
+        asyncio.run(probe())
+    except Exception as error:
+        outage = classify(error)
+        if outage is not None and needed_at_start:
+            raise SystemExit(f"billing serve: the database is unavailable ({outage.cause}) and "
+                             f"BILLING_BOOTSTRAP_API_KEY needs it at start-up: start PostgreSQL at "
+                             f"DATABASE_URL={_where(url)}, correct DATABASE_URL, or {EMBEDDED_HINT}") from None
+        if outage is not None:
+            log.warning("the database at DATABASE_URL=%s does not answer (%s): serving anyway, API calls answer 503 "
+                        "until it does; start PostgreSQL there, correct DATABASE_URL, or %s",
+                        _where(url), outage.cause, EMBEDDED_HINT)
+            return
+        cause = describe(getattr(error, "orig", None) or error).split("\n", 1)[0]
+        raise SystemExit(f"billing serve: cannot use the database at DATABASE_URL={_where(url)} ({cause}): "
+                         f"correct DATABASE_URL, or {EMBEDDED_HINT}") from None
+
+
+def _listeners(settings: Settings, args: argparse.Namespace) -> tuple[Listener, Listener | None]:
+    """Bind the public listener (and the combined server's internal one) before anything slow:
+    a port someone chose must be free; a default one moves to the next free port."""
+    from shared.runtime.ports import claim
+
+    port_chosen = args.port is not None or bool(os.environ.get("PORT"))
+    public = claim(settings.host, settings.port, setting="PORT", chosen=port_chosen)
+    if settings.function_target is not None:
+        # One function (Knative): one PORT, as the container contract says; the cluster network
+        # and the edge's per-route matching keep internal routes private there.
+        return public, None
+    # The combined server: internal routes (the all-tenant renewal trigger, /metrics) get their
+    # own listener, on loopback by default, never the public address.
+    internal_chosen = settings.internal_port is not None
+    internal_port = settings.internal_port or public.port + 1
+    if internal_port == public.port:
+        public.close()
+        raise SystemExit(f"billing serve: BILLING_INTERNAL_PORT must differ from PORT ({internal_port})")
+    try:
+        internal = claim(settings.internal_host, internal_port, setting="BILLING_INTERNAL_PORT",
+                         chosen=internal_chosen, avoid=frozenset({public.port}))
+    except SystemExit:
+        public.close()
+        raise
+    return public, internal
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from aiohttp import web
 
     from shared.runtime.app import make_app
-    from shared.runtime.keys import OPERATIONS
+    from shared.runtime.registry import select
 
     settings = Settings.from_env()
     if args.host:
         settings = replace(settings, host=args.host)
-    if args.port:
+    if args.port is not None:
         settings = replace(settings, port=args.port)
-    # The combined server: internal routes (the all-tenant renewal trigger, /metrics) get
-    # their own listener, on loopback by default, never the public address.
-    internal = _internal_socket(settings) if settings.function_target is None else None
+    operations = select(settings.function_target)  # an unknown target fails here, before any work
+    public, internal = _listeners(settings, args)
+    for listener in (public, internal):
+        if listener is not None and listener.note:
+            log.warning("%s", listener.note)
     handle, settings = _database(settings)
-    if handle is None and args.migrate:
-        from shared.db.migrate import upgrade
+    if handle is None:
+        if args.migrate:
+            from shared.db.migrate import upgrade
 
-        upgrade(settings.database_url or "")
+            upgrade(settings.database_url or "")
+        _check_database(settings.database_url or "", needed_at_start=settings.bootstrap_api_key is not None)
+    settings = replace(settings, port=public.port)
+    address = f"http://{settings.host}:{public.port}"
     if internal is not None:
-        internal_port = internal.getsockname()[1]
-        app = make_app(settings, internal_port=internal_port)
-        log.info("serving %d operation(s) on http://%s:%d (docs at /docs); internal routes on http://%s:%d",
-                 len(app[OPERATIONS]), settings.host, settings.port, settings.internal_host, internal_port)
+        app = make_app(settings, operations=operations, internal_port=internal.port)
+        internal_ops = sum(1 for op in operations if not op.public)
+        log.info("serving %s on %s (docs at %s/docs); internal: %s and /metrics on http://%s:%d",
+                 _plural(len(operations) - internal_ops, "operation"), address, address,
+                 _plural(internal_ops, "operation"), settings.internal_host, internal.port)
     else:
-        # One function (Knative): one PORT, as the container contract says; the cluster network
-        # and the edge's per-route matching keep internal routes private there.
-        app = make_app(settings)
-        log.info("serving %d operation(s) on http://%s:%d (docs at /docs)", len(app[OPERATIONS]), settings.host,
-                 settings.port)
+        app = make_app(settings, operations=operations)
+        log.info("serving %s on %s (docs at %s/docs)", _plural(len(operations), "operation"), address, address)
+    sockets = public.sockets + (internal.sockets if internal is not None else [])
     # run_app handles SIGTERM/SIGINT: stops accepting, lets in-flight requests finish, runs cleanup.
-    web.run_app(app, host=settings.host, port=settings.port, sock=internal, print=None, shutdown_timeout=30,
-                access_log=None)
+    web.run_app(app, sock=sockets, print=None, shutdown_timeout=30, access_log=None)
+    log.info("stopped serving on %s: in-flight requests finished, database connections closed", address)
     return 0
 
 
@@ -88,33 +231,9 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_tenant_create(args: argparse.Namespace) -> int:
-    from shared.db.engine import make_engine, make_sessionmaker
-    from shared.db.uow import UnitOfWork
-    from shared.domain.errors import DomainError
-    from shared.services.tenants import create_tenant
-
-    _, settings = _database(Settings.from_env())
-
-    async def run() -> tuple[str, str]:
-        engine = make_engine(settings.database_url or "", pool_size=1, max_overflow=0)
-        try:
-            created = await create_tenant(UnitOfWork(make_sessionmaker(engine)), args.name, SystemClock())
-        finally:
-            await engine.dispose()
-        return created.tenant.id, created.api_key
-
-    try:
-        tenant_id, key = asyncio.run(run())
-    except DomainError as error:  # an empty or duplicate name: one line, nothing created
-        raise SystemExit(f"billing tenant create: {error.detail}") from None
-    print(f"created tenant {tenant_id} ({args.name.strip()}); its API key is shown once, on stdout", file=sys.stderr)
-    print(key)
-    return 0
-
-
-def _key_command(args: argparse.Namespace, use_case):
-    """Run one API-key use case on DATABASE_URL (or the embedded database) with one connection."""
+def _use_case(command: str, use_case):
+    """Run one use case on DATABASE_URL (or the embedded database) with one connection; a
+    refusal (unknown tenant, invalid name...) is one line."""
     from shared.db.engine import make_engine, make_sessionmaker
     from shared.db.uow import UnitOfWork
     from shared.domain.errors import DomainError
@@ -131,7 +250,20 @@ def _key_command(args: argparse.Namespace, use_case):
     try:
         return asyncio.run(run())
     except DomainError as error:
-        raise SystemExit(f"billing key {args.key_command}: {error.detail}") from None
+        raise SystemExit(f"billing {command}: {error.detail}") from None
+
+
+def cmd_tenant_create(args: argparse.Namespace) -> int:
+    from shared.services.tenants import create_tenant
+
+    created = _use_case("tenant create", lambda uow: create_tenant(uow, args.name, SystemClock()))
+    print(f"created tenant {created.tenant.id} ({created.tenant.name}); its API key is shown once, on stdout", file=sys.stderr)
+    print(created.api_key)
+    return 0
+
+
+def _key_command(args: argparse.Namespace, use_case):
+    return _use_case(f"key {args.key_command}", use_case)
 
 
 def _key_json(row: object) -> str:
@@ -151,8 +283,9 @@ def cmd_key_create(args: argparse.Namespace) -> int:
         fields["expires_at"] = args.expires_at
     try:
         cmd = ApiKeyCreate.model_validate_json(json.dumps(fields))
-    except ValidationError as error:
-        raise SystemExit("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())) from None
+    except ValidationError as error:  # checked before any database is started or touched
+        raise UsageError("; ".join(f"--{'-'.join(map(str, e['loc'])).replace('_', '-')}: {e['msg']}"
+                                   for e in error.errors())) from None
     issued = _key_command(args, lambda uow: create_api_key(uow, args.tenant, cmd, SystemClock()))
     print(f"created API key {issued.row.id} ({issued.row.scope}) for {args.tenant}; "
           "its secret is shown once, on stdout", file=sys.stderr)
@@ -189,27 +322,22 @@ def cmd_key_revoke(args: argparse.Namespace) -> int:
 
 
 def cmd_renew(args: argparse.Namespace) -> int:
-    """Renew every tenant's due subscriptions; a progress bar when attached to a terminal."""
+    """Renew every tenant's due subscriptions; a progress bar on stderr when it is a terminal
+    (stdout carries only the report)."""
+    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from shared.db.engine import make_engine
+    from shared.logs import logs_through
     from shared.services.renewals import renew_all
 
-    settings = Settings.from_env()
-    as_of = None
-    if args.at:  # checked before any database is started or touched
-        from shared.timestamps import BadTimestamp, parse_rfc3339
+    # --at has no age window, unlike the CloudEvent: whoever runs this holds the database
+    # credentials, and catching up as of a chosen past time is what --at is for.
+    _, settings = _database(Settings.from_env())
 
-        # No age window here, unlike the CloudEvent: whoever runs this holds the database
-        # credentials, and catching up as of a chosen past time is what --at is for.
-        try:
-            as_of = parse_rfc3339(args.at)
-        except BadTimestamp as error:
-            raise SystemExit(f"billing renew: --at {error}") from None
-    _, settings = _database(settings)
-
+    console = Console(stderr=True)
     bar = Progress(TextColumn("renewing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                   disable=not sys.stderr.isatty(), console=None)
+                   disable=not console.is_terminal, console=console)
     task = bar.add_task("renew", total=None)
 
     async def run():
@@ -217,13 +345,14 @@ def cmd_renew(args: argparse.Namespace) -> int:
 
         engine = make_engine(settings.database_url or "", pool_size=DEFAULT_WORKERS, max_overflow=1)
         try:
-            return await renew_all(engine, SystemClock(), as_of, batch_size=args.batch_size,
+            return await renew_all(engine, SystemClock(), args.at, batch_size=args.batch_size,
                                    on_start=lambda due: bar.update(task, total=due),
                                    progress=lambda n: bar.advance(task, n))
         finally:
             await engine.dispose()
 
-    with bar:
+    # While the bar is live, log lines print above it instead of across it.
+    with bar, logs_through(console if not bar.disable else None):
         report = asyncio.run(run())
     print(json.dumps({
         "as_of": report.as_of.isoformat(), "renewed": report.renewed, "invoices_created": report.invoices_created,
@@ -256,11 +385,13 @@ def cmd_manifests(args: argparse.Namespace) -> int:
 
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="billing", description="Subscription billing functions")
+    root.add_argument("--version", action="version", version=f"billing {_package_version()}")
     sub = root.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="serve the functions (FUNCTION_TARGET selects; unset = all)")
-    serve.add_argument("--host", help="listen address (default $HOST or 0.0.0.0)")
-    serve.add_argument("--port", type=int, help="listen port (default $PORT or 8080)")
+    serve.add_argument("--host", type=_nonblank, help="listen address (default $HOST or 0.0.0.0)")
+    serve.add_argument("--port", type=_port,
+                       help="listen port (default $PORT; if neither is set, 8080 or the next free port)")
     serve.add_argument("--migrate", action="store_true", help="migrate DATABASE_URL before serving")
     serve.set_defaults(run=cmd_serve)
 
@@ -268,33 +399,36 @@ def parser() -> argparse.ArgumentParser:
     migrate.set_defaults(run=cmd_migrate)
 
     renew = sub.add_parser("renew", help="renew every tenant's due subscriptions now (or as of --at, capped at now)")
-    renew.add_argument("--at", help="as-of time (RFC 3339, e.g. 2026-02-01T00:00:00Z); never later than now")
-    renew.add_argument("--batch-size", type=int, default=1000, help="subscriptions per transaction")
+    renew.add_argument("--at", type=_timestamp,
+                       help="as-of time (RFC 3339, e.g. 2026-02-01T00:00:00Z); never later than now")
+    renew.add_argument("--batch-size", type=_positive_int, default=1000,
+                       help="subscriptions per transaction, at least 1 (default: 1000)")
     renew.set_defaults(run=cmd_renew)
 
     manifests = sub.add_parser("manifests", help="generate the Knative/Traefik/Prometheus manifests from the registry")
-    manifests.add_argument("--out", default="knative", help="output folder (default: knative)")
+    manifests.add_argument("--out", type=_nonblank, default="knative", help="output folder (default: knative)")
     manifests.add_argument("--check", action="store_true", help="exit 1 if the files on disk are out of date")
     manifests.set_defaults(run=cmd_manifests)
 
     tenant = sub.add_parser("tenant", help="manage tenants").add_subparsers(dest="tenant_command", required=True)
     create = tenant.add_parser("create", help="create a tenant and print its API key once")
-    create.add_argument("name")
+    create.add_argument("name", type=_nonblank)
     create.set_defaults(run=cmd_tenant_create)
 
+    tenant_id = _identifier("ten")
     key = sub.add_parser("key", help="manage a tenant's API keys").add_subparsers(dest="key_command", required=True)
     key_create = key.add_parser("create", help="create an API key and print its secret once")
-    key_create.add_argument("--tenant", required=True, help="the tenant's id (ten_...)")
+    key_create.add_argument("--tenant", type=tenant_id, required=True, help="the tenant's id (ten_...)")
     key_create.add_argument("--name", required=True, help="what the key is for")
     key_create.add_argument("--scope", choices=["read", "write"], default="write", help="default: write")
     key_create.add_argument("--expires-at", help="ISO 8601 time with a timezone; default: never")
-    key_create.set_defaults(run=cmd_key_create)
+    key_create.set_defaults(run=cmd_key_create, usage=key_create)
     key_list = key.add_parser("list", help="list the tenant's API keys (prefixes only), JSON lines")
-    key_list.add_argument("--tenant", required=True, help="the tenant's id (ten_...)")
+    key_list.add_argument("--tenant", type=tenant_id, required=True, help="the tenant's id (ten_...)")
     key_list.set_defaults(run=cmd_key_list)
     key_revoke = key.add_parser("revoke", help="revoke an API key for good")
-    key_revoke.add_argument("--tenant", required=True, help="the tenant's id (ten_...)")
-    key_revoke.add_argument("key_id", help="the key's id (key_...)")
+    key_revoke.add_argument("--tenant", type=tenant_id, required=True, help="the tenant's id (ten_...)")
+    key_revoke.add_argument("key_id", type=_identifier("key"), help="the key's id (key_...)")
     key_revoke.set_defaults(run=cmd_key_revoke)
     return root
 
@@ -306,6 +440,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return int(args.run(args) or 0)
+    except UsageError as error:
+        args.usage.error(str(error))  # exits 2, like argparse's own checks
+        return 2
     except Exception as error:
         from shared.runtime.outages import classify
 
@@ -313,7 +450,11 @@ def main(argv: list[str] | None = None) -> int:
         if outage is None:
             raise
         # The database being down is an operating condition, not a bug: one line, no traceback.
-        log.error("billing %s: the database is unavailable (%s)", args.command, outage.cause)
+        where = os.environ.get("DATABASE_URL")
+        hint = f"check DATABASE_URL={_where(where)}, or {EMBEDDED_HINT}" if where else "see the lines above"
+        command = " ".join(filter(None, (args.command, getattr(args, "tenant_command", None),
+                                         getattr(args, "key_command", None))))
+        log.error("billing %s: the database is unavailable (%s): %s", command, outage.cause, hint)
         return 1
 
 

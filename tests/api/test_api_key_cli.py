@@ -48,7 +48,7 @@ def test_billing_key_refuses_bad_input_clearly(database_url: str) -> None:
     for args, message in [
         (("key", "create", "--tenant", "ten_nosuchtenant", "--name", "x"), "no such tenant"),
         (("key", "revoke", "--tenant", "ten_nosuchtenant", "key_nosuchkey"), "no such API key"),
-        (("key", "create", "--tenant", "ten_x", "--name", "x", "--expires-at", "tomorrow"), "expires_at"),
+        (("key", "create", "--tenant", "ten_x", "--name", "x", "--expires-at", "tomorrow"), "--expires-at"),
         (("key", "create", "--tenant", "ten_x", "--name", "x", "--expires-at", "2000-01-01T00:00:00Z"), "future"),
         (("key", "create", "--tenant", "ten_x", "--name", "x", "--scope", "admin"), "invalid choice"),
     ]:
