@@ -51,7 +51,8 @@ def test_make_serve_on_a_fresh_clone_installs_only_the_runtime_and_the_embedded_
 def test_make_test_on_a_fresh_clone_installs_both_then_lints_and_tests(checkout: Path) -> None:
     commands = planned(checkout, "test")
     assert installs(commands) == ["'.[embedded]'", "'.[test]'"]
-    assert commands[-2:] == [".venv/bin/ruff check shared functions migrations bench tests", ".venv/bin/python -m pytest "]
+    assert commands[-3:] == [".venv/bin/ruff check shared functions migrations bench tests", ".venv/bin/mypy",
+                             ".venv/bin/python -m pytest "]
 
 
 def test_make_test_after_make_serve_adds_only_the_test_extras(checkout: Path) -> None:
