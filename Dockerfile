@@ -4,12 +4,14 @@ FROM python:3.11-slim-bookworm AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 WORKDIR /src
 COPY pyproject.toml README.md ./
+COPY requirements/runtime.txt ./requirements/
 COPY shared ./shared
 COPY functions ./functions
 COPY migrations ./migrations
 RUN python -m venv /opt/venv \
  && /opt/venv/bin/pip install --upgrade pip \
- && /opt/venv/bin/pip install .
+ && /opt/venv/bin/pip install -r requirements/runtime.txt \
+ && /opt/venv/bin/pip install --no-deps .
 
 # Final stage: the virtualenv only; no compilers, no sources beyond the installed package.
 FROM python:3.11-slim-bookworm

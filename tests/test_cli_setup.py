@@ -16,9 +16,10 @@ pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="make is no
 
 @pytest.fixture
 def checkout(tmp_path: Path) -> Path:
-    for name in ("Makefile", "pyproject.toml"):
+    (tmp_path / "requirements").mkdir()
+    for name in ("Makefile", "pyproject.toml", "requirements/runtime.txt", "requirements/serve.txt", "requirements/test.txt"):
         shutil.copy(ROOT / name, tmp_path / name)
-    os.utime(tmp_path / "pyproject.toml", (1_000_000, 1_000_000))
+        os.utime(tmp_path / name, (1_000_000, 1_000_000))
     return tmp_path
 
 
@@ -34,6 +35,11 @@ def installs(commands: list[str]) -> list[str]:
     return [c.split(" -e ", 1)[1] for c in commands if "pip install" in c and " -e " in c]
 
 
+def locks(commands: list[str]) -> list[str]:
+    """The lock files installed from, in order (every transitive dependency pinned)."""
+    return [c.split(" -r ", 1)[1] for c in commands if "pip install" in c and " -r " in c]
+
+
 def stamp(checkout: Path, name: str) -> None:
     path = checkout / ".venv" / name
     path.parent.mkdir(exist_ok=True)
@@ -44,13 +50,16 @@ def stamp(checkout: Path, name: str) -> None:
 def test_make_serve_on_a_fresh_clone_installs_only_the_runtime_and_the_embedded_database(checkout: Path) -> None:
     commands = planned(checkout, "serve")
     assert installs(commands) == ["'.[embedded]'"]
-    assert not any("--quiet" in c for c in commands if " -e " in c)  # pip shows its progress
+    assert locks(commands) == ["requirements/serve.txt"]
+    assert not any("--quiet" in c for c in commands if " -r " in c)  # pip shows its progress
     assert commands[-1] == "HOST=${HOST:-127.0.0.1} .venv/bin/billing serve"  # PORT only if the user sets it
 
 
 def test_make_test_on_a_fresh_clone_installs_both_then_lints_and_tests(checkout: Path) -> None:
     commands = planned(checkout, "test")
     assert installs(commands) == ["'.[embedded]'", "'.[test]'"]
+    assert locks(commands) == ["requirements/serve.txt", "requirements/test.txt"]
+    assert all("--no-deps" in c for c in commands if " -e " in c)  # only the lock files resolve
     assert commands[-3:] == [".venv/bin/ruff check shared functions migrations bench tests", ".venv/bin/mypy",
                              ".venv/bin/python -m pytest "]
 
