@@ -1,5 +1,5 @@
 from shared.runtime.call import Call
-from shared.runtime.keys import ADVANCES
+from shared.runtime.app_state import ADVANCES
 from shared.runtime.registry import operation
 from shared.schemas.test_clocks import TestClock, TestClockAdvance
 from shared.services import test_clocks

@@ -1,6 +1,6 @@
 """Unit of work: one transaction that rolls back unless commit() is called.
 
-Inside a RequestTransaction (a keyed POST, see shared.runtime.idempotency) every unit of
+Inside a RequestTransaction (a keyed POST, see shared.runtime.idempotent_requests) every unit of
 work joins the request's one transaction as a SAVEPOINT instead: leaving it without
 commit() still undoes exactly its own writes, commit() releases the savepoint, and its
 after-commit callbacks wait for the real commit. So the operation's writes and the

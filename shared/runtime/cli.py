@@ -45,7 +45,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from aiohttp import web
 
     from shared.runtime.app import make_app
-    from shared.runtime.keys import OPERATIONS
+    from shared.runtime.app_state import OPERATIONS
 
     settings = Settings.from_env()
     if args.host:

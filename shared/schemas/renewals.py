@@ -18,7 +18,7 @@ class RenewalRun(BaseModel):
     duration_seconds: float
 
 
-class Settings(BaseModel):
+class TenantSettings(BaseModel):
     object: Literal["settings"] = "settings"
     days_until_due: int
     grace_period_days: int

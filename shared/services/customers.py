@@ -5,7 +5,7 @@ from shared.db.repository import Page
 from shared.db.tables import Customer, TestClock
 from shared.db.uow import UnitOfWork
 from shared.domain.ids import new_id
-from shared.services.moments import now_for
+from shared.services.customer_time import now_for
 from shared.schemas.common import ListQuery
 from shared.schemas.customers import CustomerCreate, CustomerUpdate
 

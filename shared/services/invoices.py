@@ -12,7 +12,7 @@ from shared.db.uow import UnitOfWork
 from shared.domain.invoices import InvoiceStatus, check_transition
 from shared.domain.subscriptions import SubscriptionStatus, after_payment
 from shared.schemas.invoices import InvoiceListQuery
-from shared.services.moments import now_for
+from shared.services.customer_time import now_for
 
 
 async def get_invoice(uow: UnitOfWork, tenant_id: str, invoice_id: str) -> Invoice:

@@ -15,10 +15,10 @@ from shared.domain.errors import Conflict, Invalid
 from shared.domain.ids import new_id
 from shared.domain.invoices import BillingReason, LineDraft
 from shared.domain.periods import Period
-from shared.domain.proration import change_lines
+from shared.domain.proration import Proration, change_lines
 from shared.domain.subscriptions import Action, require, require_pending_cancel
-from shared.domain.subscriptions import SubscriptionStatus as S
-from shared.schemas.subscriptions import CancelSubscription, ChangePlan, Proration
+from shared.domain.subscriptions import SubscriptionStatus
+from shared.schemas.subscriptions import CancelSubscription, ChangePlan
 from shared.services.invoicing import issue_invoice
 from shared.services.subscriptions import cadence_of, item_line, locked_subscription, pending_items, plan_line
 
@@ -31,8 +31,8 @@ async def cancel(uow: UnitOfWork, tenant_id: str, subscription_id: str, cmd: Can
             subscription.canceled_at = now
         else:
             require(subscription.status, Action.CANCEL_NOW)
-            subscription.status = S.CANCELED
-            uow.after_commit(lambda: metrics.transition(S.CANCELED))
+            subscription.status = SubscriptionStatus.CANCELED
+            uow.after_commit(lambda: metrics.transition(SubscriptionStatus.CANCELED))
             subscription.cancel_at_period_end = False
             subscription.canceled_at = now
             subscription.ended_at = now
@@ -56,8 +56,8 @@ async def pause(uow: UnitOfWork, tenant_id: str, subscription_id: str, clock: Cl
     async with uow:
         subscription, now = await locked_subscription(uow, tenant_id, subscription_id, clock)
         require(subscription.status, Action.PAUSE)
-        subscription.status = S.PAUSED
-        uow.after_commit(lambda: metrics.transition(S.PAUSED))
+        subscription.status = SubscriptionStatus.PAUSED
+        uow.after_commit(lambda: metrics.transition(SubscriptionStatus.PAUSED))
         subscription.paused_at = now
         await uow.commit()
     return subscription
@@ -71,8 +71,8 @@ async def resume(uow: UnitOfWork, tenant_id: str, subscription_id: str, clock: C
         require(subscription.status, Action.RESUME)
         plan = await uow.repo(tenant_id).get(Plan, subscription.plan_id)
         period = cadence_of(plan).period(now, 0)
-        subscription.status = S.ACTIVE
-        uow.after_commit(lambda: metrics.transition(S.ACTIVE))
+        subscription.status = SubscriptionStatus.ACTIVE
+        uow.after_commit(lambda: metrics.transition(SubscriptionStatus.ACTIVE))
         subscription.paused_at = None
         subscription.billing_cycle_anchor = now
         subscription.cycle = 1
@@ -119,7 +119,7 @@ async def change_plan(uow: UnitOfWork, tenant_id: str, subscription_id: str, cmd
             raise Invalid(f"a plan change keeps the currency ({old.currency}); '{new.id}' is {new.currency}", field="plan_id")
 
         period = Period(subscription.current_period_start, subscription.current_period_end)
-        lines = [] if subscription.status == S.TRIALING or cmd.proration is Proration.NONE else _proration_lines(old, new, period, now)
+        lines = [] if subscription.status == SubscriptionStatus.TRIALING or cmd.proration is Proration.NONE else _proration_lines(old, new, period, now)
         if cmd.proration is Proration.ALWAYS_INVOICE and lines:
             await issue_invoice(
                 uow, tenant_id, customer_id=subscription.customer_id, subscription_id=subscription.id,

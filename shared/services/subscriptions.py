@@ -17,7 +17,7 @@ from shared.domain.subscriptions import has_upcoming_invoice
 from shared.schemas.invoices import LineDetail, UpcomingInvoice
 from shared.schemas.subscriptions import SubscriptionCreate, SubscriptionListQuery
 from shared.services.invoicing import issue_invoice
-from shared.services.moments import now_for
+from shared.services.customer_time import now_for
 
 
 def cadence_of(plan: Plan) -> Cadence:

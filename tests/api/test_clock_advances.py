@@ -126,7 +126,7 @@ async def test_a_long_advance_replies_at_once_and_renews_in_bounded_batches(aioh
     assert invoices[-1]["period_start"] == datetime(2060, 1, 1, tzinfo=timezone.utc)
     assert all(a["period_end"] == b["period_start"] for a, b in zip(invoices, invoices[1:]))
     assert len(await invoices_of(database_url, monthly["id"])) == 30 * 12 + 1
-    from shared.runtime.keys import ADVANCES
+    from shared.runtime.app_state import ADVANCES
 
     runs = [run for run in api.client.app[ADVANCES].history if run.clock_id == frozen["id"]]
     assert runs and runs[-1].finished
