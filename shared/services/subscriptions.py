@@ -2,8 +2,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
-
 from shared.clock import Clock
 from shared.db.repository import Page
 from shared.db.tables import Customer, InvoiceItem, Plan, Subscription
@@ -39,13 +37,7 @@ def item_line(item: InvoiceItem) -> LineDraft:
 
 
 async def pending_items(uow: UnitOfWork, tenant_id: str, subscription_id: str) -> list[InvoiceItem]:
-    stmt = (
-        select(InvoiceItem)
-        .where(InvoiceItem.tenant_id == tenant_id, InvoiceItem.subscription_id == subscription_id,
-               InvoiceItem.invoice_id.is_(None))
-        .order_by(InvoiceItem.id)
-    )
-    return list((await uow.session.execute(stmt)).scalars().all())
+    return await uow.repo(tenant_id).pending_items(subscription_id)
 
 
 async def create_subscription(

@@ -3,12 +3,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import delete, select
 from sqlalchemy.exc import DBAPIError
 
 from shared.clock import Clock
 from shared.db.repository import Page
-from shared.db.tables import Customer, Invoice, InvoiceItem, Subscription, TestClock
+from shared.db.tables import TestClock
 from shared.db.uow import UnitOfWork
 from shared.domain.errors import Conflict, Invalid, NotFound
 from shared.domain.ids import new_id
@@ -68,24 +67,13 @@ async def _delete_simulation(uow: UnitOfWork, tenant_id: str, clock_id: str) -> 
     """Lock order: the clock's customers first (this waits for requests still writing for
     them, which may need the clock row for an invoice number), then the clock row (FOR
     UPDATE: no new customer, advance or invoice number for it until we commit)."""
-    of_clock = (Customer.tenant_id == tenant_id) & (Customer.test_clock_id == clock_id)
-    await uow.session.execute(select(Customer.id).where(of_clock).order_by(Customer.id).with_for_update())
-    test_clock = (
-        await uow.session.execute(
-            select(TestClock).where(TestClock.tenant_id == tenant_id, TestClock.id == clock_id)
-            .with_for_update().execution_options(populate_existing=True)
-        )
-    ).scalar_one_or_none()
+    repo = uow.repo(tenant_id)
+    await repo.lock_test_clock_customers(clock_id)
+    test_clock = await repo.locked_test_clock(clock_id)
     if test_clock is None:  # deleted by a concurrent request that got there first
         raise NotFound(f"no such testclock: '{clock_id}'", field="id")
     _refuse_if_advancing(test_clock)  # again, under the lock
-    customers = select(Customer.id).where(of_clock).scalar_subquery()
-    for model in (InvoiceItem, Invoice, Subscription):  # invoice lines go with their invoice (cascade)
-        await uow.session.execute(
-            delete(model).where(model.tenant_id == tenant_id, model.customer_id.in_(customers))
-        )
-    await uow.session.execute(delete(Customer).where(of_clock))
-    await uow.session.execute(delete(TestClock).where(TestClock.tenant_id == tenant_id, TestClock.id == clock_id))
+    await repo.delete_test_clock_simulation(clock_id)
 
 
 async def advance_test_clock(uow: UnitOfWork, tenant_id: str, clock_id: str, cmd: TestClockAdvance,
