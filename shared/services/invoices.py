@@ -7,7 +7,6 @@ from shared.db.tables import Invoice, Subscription
 from shared.db.uow import UnitOfWork
 from shared.domain.invoices import InvoiceStatus, check_transition
 from shared.domain.subscriptions import SubscriptionStatus, after_payment
-from shared.schemas.invoices import InvoiceListQuery
 from shared.services.customer_time import now_for
 
 
@@ -16,15 +15,17 @@ async def get_invoice(uow: UnitOfWork, tenant_id: str, invoice_id: str) -> Invoi
         return await uow.repo(tenant_id).get(Invoice, invoice_id)
 
 
-async def list_invoices(uow: UnitOfWork, tenant_id: str, query: InvoiceListQuery) -> Page[Invoice]:
+async def list_invoices(uow: UnitOfWork, tenant_id: str, *, limit: int, starting_after: str | None = None,
+                        customer_id: str | None = None, subscription_id: str | None = None,
+                        status: InvoiceStatus | None = None) -> Page[Invoice]:
     async with uow:
         return await uow.repo(tenant_id).page(
             Invoice,
-            limit=query.limit,
-            starting_after=query.starting_after,
-            customer_id=query.customer_id,
-            subscription_id=query.subscription_id,
-            status=query.status,
+            limit=limit,
+            starting_after=starting_after,
+            customer_id=customer_id,
+            subscription_id=subscription_id,
+            status=status,
         )
 
 
