@@ -11,7 +11,6 @@ from shared.db.uow import UnitOfWork, constraint_of
 from shared.domain.errors import Conflict
 from shared.domain.ids import new_id
 from shared.domain.tenants import tenant_name
-from shared.schemas.renewals import SettingsUpdate
 from shared.services.api_keys import find_grant, generate_key, hash_key, key_row
 
 DEFAULT_TENANT = "default"
@@ -82,13 +81,14 @@ async def get_settings(uow: UnitOfWork, tenant_id: str) -> Tenant:
         return await uow.repo(tenant_id).get_tenant()
 
 
-async def update_settings(uow: UnitOfWork, tenant_id: str, cmd: SettingsUpdate) -> Tenant:
-    """Billing terms for invoices issued from now on (existing due dates stay)."""
+async def update_settings(uow: UnitOfWork, tenant_id: str, *, days_until_due: int | None = None,
+                          grace_period_days: int | None = None) -> Tenant:
+    """Billing terms for invoices issued from now on (existing due dates stay). None: unchanged."""
     async with uow:
         tenant = await uow.repo(tenant_id).get_tenant(for_update=True)
-        if cmd.days_until_due is not None:
-            tenant.days_until_due = cmd.days_until_due
-        if cmd.grace_period_days is not None:
-            tenant.grace_period_days = cmd.grace_period_days
+        if days_until_due is not None:
+            tenant.days_until_due = days_until_due
+        if grace_period_days is not None:
+            tenant.grace_period_days = grace_period_days
         await uow.commit()
     return tenant

@@ -203,7 +203,8 @@ async def test_the_renewal_cloudevent_finishes_an_advance_nobody_works_on(aiohtt
         finally:
             await conn.close()
         accepted = await advance_test_clock(UnitOfWork(make_sessionmaker(engine)), tenant_id, frozen["id"],
-                                            TestClockAdvance.model_validate_json('{"frozen_time": "2026-07-01T00:00:00Z"}'))
+                                            frozen_time=TestClockAdvance.model_validate_json(
+                                                '{"frozen_time": "2026-07-01T00:00:00Z"}').frozen_time)
     finally:
         await engine.dispose()
     assert accepted.status == "advancing"
@@ -256,7 +257,7 @@ async def test_a_worker_that_lost_its_lease_never_marks_the_clock_ready(aiohttp_
     try:
         tenant_id = await conn.fetchval("SELECT tenant_id FROM test_clocks WHERE id = $1", frozen["id"])
         await advance_test_clock(UnitOfWork(make_sessionmaker(engine)), tenant_id, frozen["id"],
-                                 TestClockAdvance.model_validate_json(f'{{"frozen_time": "{target}"}}'))
+                                 frozen_time=TestClockAdvance.model_validate_json(f'{{"frozen_time": "{target}"}}').frozen_time)
         first = asyncio.create_task(advance_one(engine, lease_seconds=3, invoice_budget=100))
         for _ in range(6000):  # bounded: until it has committed some batches
             if await conn.fetchval("SELECT count(*) FROM invoices") >= 300 or first.done():
