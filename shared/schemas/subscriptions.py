@@ -1,3 +1,4 @@
+"""Subscription requests (create, cancel, change plan) and responses."""
 from __future__ import annotations
 
 from datetime import datetime

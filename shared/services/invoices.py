@@ -1,3 +1,4 @@
+"""Invoices: read, list, and settle (pay or void), which may bring a past_due subscription back."""
 from __future__ import annotations
 
 from shared import metrics

@@ -1,3 +1,4 @@
+"""Subscriptions: start (with the first invoice), read, list, and preview the next invoice."""
 from __future__ import annotations
 
 from datetime import datetime
