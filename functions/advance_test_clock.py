@@ -1,5 +1,5 @@
 from shared.runtime.call import Call
-from shared.runtime.keys import ADVANCES
+from shared.runtime.app_state import ADVANCES
 from shared.runtime.registry import operation
 from shared.schemas.test_clocks import TestClock, TestClockAdvance
 from shared.services import test_clocks
@@ -11,5 +11,6 @@ from shared.services import test_clocks
            body=TestClockAdvance, response=TestClock)
 async def advance_test_clock(call: Call):
     worker = call.request.app.get(ADVANCES)  # this process's worker starts on it at once
-    return await test_clocks.advance_test_clock(call.uow(), call.tenant_id, call.path("id"), call.body,
+    body: TestClockAdvance = call.body
+    return await test_clocks.advance_test_clock(call.uow(), call.tenant_id, call.path("id"), frozen_time=body.frozen_time,
                                                 on_accepted=worker.wake if worker else None)

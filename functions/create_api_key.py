@@ -1,5 +1,5 @@
 from shared.domain.errors import Invalid
-from shared.runtime import idempotency
+from shared.runtime import idempotent_requests
 from shared.runtime.call import Call
 from shared.runtime.registry import operation
 from shared.schemas.api_keys import ApiKey, ApiKeyCreate, CreatedApiKey
@@ -10,9 +10,9 @@ from shared.services import api_keys
            summary="Create an API key: its secret is in this reply only", body=ApiKeyCreate,
            response=CreatedApiKey, status=201)
 async def create_api_key(call: Call):
-    if call.request.headers.get(idempotency.HEADER) is not None:
+    if call.request.headers.get(idempotent_requests.HEADER) is not None:
         # A replay would have to return the secret, so it would have to be stored in clear.
-        raise Invalid(f"{idempotency.HEADER} is not accepted here: a key's secret is never stored",
-                      field=idempotency.HEADER)
+        raise Invalid(f"{idempotent_requests.HEADER} is not accepted here: a key's secret is never stored",
+                      field=idempotent_requests.HEADER)
     issued = await api_keys.create_api_key(call.uow(), call.tenant_id, call.body, call.clock)
     return {**ApiKey.model_validate(issued.row).model_dump(), "secret": issued.secret}

@@ -8,4 +8,6 @@ from shared.services import subscriptions
            summary="Subscribe a customer to a plan (issues the first invoice unless trialing)",
            body=SubscriptionCreate, response=Subscription, status=201)
 async def create_subscription(call: Call):
-    return await subscriptions.create_subscription(call.uow(), call.tenant_id, call.body, call.clock)
+    body: SubscriptionCreate = call.body
+    return await subscriptions.create_subscription(call.uow(), call.tenant_id, call.clock, customer_id=body.customer_id,
+                                                   plan_id=body.plan_id, trial_period_days=body.trial_period_days)

@@ -8,4 +8,5 @@ from shared.services import test_clocks
            summary="Delete a test clock with its customers and all their simulated data (409 while advancing)",
            response=DeletedTestClock)
 async def delete_test_clock(call: Call):
-    return await test_clocks.delete_test_clock(call.uow(), call.tenant_id, call.path("id"))
+    await test_clocks.delete_test_clock(call.uow(), call.tenant_id, call.path("id"))
+    return DeletedTestClock(id=call.path("id"))

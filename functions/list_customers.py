@@ -8,4 +8,5 @@ from shared.services import customers
 @operation("GET", "/v1/customers", family="customers", summary="List customers, newest first",
            query=ListQuery, response=ListOf[Customer])
 async def list_customers(call: Call):
-    return await customers.list_customers(call.uow(), call.tenant_id, call.query)
+    return await customers.list_customers(call.uow(), call.tenant_id, limit=call.query.limit,
+                                          starting_after=call.query.starting_after)

@@ -8,4 +8,7 @@ from shared.services import subscriptions
 @operation("GET", "/v1/subscriptions", family="subscriptions", summary="List subscriptions, newest first",
            query=SubscriptionListQuery, response=ListOf[Subscription])
 async def list_subscriptions(call: Call):
-    return await subscriptions.list_subscriptions(call.uow(), call.tenant_id, call.query)
+    query: SubscriptionListQuery = call.query
+    return await subscriptions.list_subscriptions(call.uow(), call.tenant_id, limit=query.limit,
+                                                  starting_after=query.starting_after,
+                                                  customer_id=query.customer_id, status=query.status)

@@ -8,4 +8,5 @@ from shared.services import test_clocks
 @operation("GET", "/v1/test_clocks", family="test-clocks", summary="List test clocks, newest first",
            query=ListQuery, response=ListOf[TestClock])
 async def list_test_clocks(call: Call):
-    return await test_clocks.list_test_clocks(call.uow(), call.tenant_id, call.query)
+    return await test_clocks.list_test_clocks(call.uow(), call.tenant_id, limit=call.query.limit,
+                                              starting_after=call.query.starting_after)

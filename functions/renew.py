@@ -4,7 +4,7 @@ from shared.domain.errors import Invalid
 from shared.renewal.clock_advances import resume_advances
 from shared.runtime.call import Call
 from shared.runtime.cloudevents import event_time
-from shared.runtime.keys import SETTINGS
+from shared.runtime.app_state import SETTINGS
 from shared.runtime.registry import operation
 from shared.schemas.renewals import RenewalRun
 from shared.services import renewals

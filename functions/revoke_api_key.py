@@ -1,5 +1,5 @@
 from shared.runtime.call import Call
-from shared.runtime.keys import AUTH
+from shared.runtime.app_state import AUTH
 from shared.runtime.registry import operation
 from shared.schemas.api_keys import ApiKey
 from shared.services import api_keys

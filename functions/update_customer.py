@@ -7,4 +7,6 @@ from shared.services import customers
 @operation("PATCH", "/v1/customers/{id}", family="customers", summary="Update a customer",
            body=CustomerUpdate, response=Customer)
 async def update_customer(call: Call):
-    return await customers.update_customer(call.uow(), call.tenant_id, call.path("id"), call.body, call.clock)
+    body: CustomerUpdate = call.body
+    return await customers.update_customer(call.uow(), call.tenant_id, call.path("id"), call.clock,
+                                           email=body.email, name=body.name, metadata=body.metadata)

@@ -1,17 +1,36 @@
-"""Tenant-scoped data access: every read is filtered by the tenant, so a cross-tenant
-read cannot be written by accident, and another tenant's object is simply 'not found'."""
+"""Tenant-scoped data access: every query is filtered by the tenant, so a cross-tenant
+read cannot be written by accident, and another tenant's object is simply 'not found'.
+
+Services reach the database only through a Repository (one tenant) or the Directory
+(the few lookups that precede knowing the tenant: API keys by hash, tenants by name).
+tests/api/test_tenant_scoping.py checks every statement of the API stories."""
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, select
+from datetime import datetime
+
+from sqlalchemy import Select, delete, exists, func, select, text, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from shared.db.tables import Base, Invoice, Tenant
+from shared.db.tables import (
+    ApiKey,
+    Base,
+    Customer,
+    IdempotencyKey,
+    Invoice,
+    InvoiceItem,
+    Subscription,
+    Tenant,
+    TestClock,
+)
+from shared.domain.api_keys import Grant
 from shared.domain.errors import NotFound
+from shared.domain.invoices import InvoiceStatus
 
 Row = TypeVar("Row", bound=Base)
 
@@ -30,19 +49,22 @@ def _eager(model: type[Base], stmt: Select[Any]) -> Select[Any]:
 
 class Repository:
     def __init__(self, session: AsyncSession, tenant_id: str) -> None:
-        self.session = session
+        self._session = session
         self.tenant_id = tenant_id
+
+    async def flush(self) -> None:
+        await self._session.flush()
 
     def add(self, row: Base) -> None:
         if getattr(row, "tenant_id", self.tenant_id) != self.tenant_id:
             raise ValueError("row belongs to another tenant")
-        self.session.add(row)
+        self._session.add(row)
 
     async def get(self, model: type[Row], id: str, *, for_update: bool = False) -> Row:
         stmt = _eager(model, select(model).where(model.tenant_id == self.tenant_id, model.id == id))  # type: ignore[attr-defined]
         if for_update:
             stmt = stmt.with_for_update()
-        row = (await self.session.execute(stmt)).scalar_one_or_none()
+        row = (await self._session.execute(stmt)).scalar_one_or_none()
         if row is None:
             raise NotFound(f"no such {model.__name__.lower()}: '{id}'", field="id")
         return row
@@ -64,18 +86,176 @@ class Repository:
             await self._cursor_exists(model, starting_after)
             stmt = stmt.where(model.id < starting_after)  # type: ignore[attr-defined]
         stmt = _eager(model, stmt.order_by(model.id.desc()).limit(limit + 1))  # type: ignore[attr-defined]
-        rows = (await self.session.execute(stmt)).scalars().all()
+        rows = (await self._session.execute(stmt)).scalars().all()
         return Page(data=rows[:limit], has_more=len(rows) > limit)
 
     async def _cursor_exists(self, model: type[Row], cursor: str) -> None:
         """A cursor must be one of this tenant's objects of this kind: an unknown or foreign
         id would otherwise page silently from an arbitrary point."""
         stmt = select(model.id).where(model.tenant_id == self.tenant_id, model.id == cursor)  # type: ignore[attr-defined]
-        if (await self.session.execute(stmt)).first() is None:
+        if (await self._session.execute(stmt)).first() is None:
             raise NotFound(f"starting_after: no such {model.__name__.lower()}: '{cursor}'", field="starting_after")
 
     async def get_tenant(self, *, for_update: bool = False) -> Tenant:
         stmt = select(Tenant).where(Tenant.id == self.tenant_id)
         if for_update:
             stmt = stmt.with_for_update()
-        return (await self.session.execute(stmt)).scalar_one()
+        return (await self._session.execute(stmt)).scalar_one()
+
+    async def tenant_exists(self) -> bool:
+        return await self._session.get(Tenant, self.tenant_id) is not None
+
+    # Subscriptions and invoices
+
+    async def pending_items(self, subscription_id: str) -> list[InvoiceItem]:
+        """Items waiting for the subscription's next invoice, oldest first."""
+        stmt = (
+            select(InvoiceItem)
+            .where(InvoiceItem.tenant_id == self.tenant_id, InvoiceItem.subscription_id == subscription_id,
+                   InvoiceItem.invoice_id.is_(None))
+            .order_by(InvoiceItem.id)
+        )
+        return list((await self._session.execute(stmt)).scalars().all())
+
+    async def subscription_of_invoice(self, invoice_id: str) -> str | None:
+        """The invoice's subscription id, read without loading (or locking) the invoice."""
+        stmt = select(Invoice.subscription_id).where(Invoice.tenant_id == self.tenant_id, Invoice.id == invoice_id)
+        found = (await self._session.execute(stmt)).one_or_none()
+        return None if found is None else found[0]
+
+    async def has_overdue(self, subscription_id: str, now: datetime) -> bool:
+        stmt = select(
+            exists().where(
+                Invoice.tenant_id == self.tenant_id,
+                Invoice.subscription_id == subscription_id,
+                Invoice.status == InvoiceStatus.OPEN,
+                Invoice.amount_due > Invoice.amount_paid,
+                Invoice.due_at < now,
+            )
+        )
+        return bool((await self._session.execute(stmt)).scalar())
+
+    # Test clocks
+
+    async def test_clock_for_write(self, test_clock_id: str) -> TestClock:
+        """The clock row, fresh and key-share locked until commit: an advance (FOR UPDATE)
+        cannot start under a write that read the clock's time."""
+        stmt = (
+            select(TestClock)
+            .where(TestClock.tenant_id == self.tenant_id, TestClock.id == test_clock_id)
+            .with_for_update(key_share=True)
+            .execution_options(populate_existing=True)
+        )
+        return (await self._session.execute(stmt)).scalar_one()
+
+    async def lock_test_clock_customers(self, test_clock_id: str) -> None:
+        of_clock = (Customer.tenant_id == self.tenant_id) & (Customer.test_clock_id == test_clock_id)
+        await self._session.execute(select(Customer.id).where(of_clock).order_by(Customer.id).with_for_update())
+
+    async def locked_test_clock(self, test_clock_id: str) -> TestClock | None:
+        """The clock row, fresh and locked FOR UPDATE; None if it is gone."""
+        stmt = (
+            select(TestClock).where(TestClock.tenant_id == self.tenant_id, TestClock.id == test_clock_id)
+            .with_for_update().execution_options(populate_existing=True)
+        )
+        return (await self._session.execute(stmt)).scalar_one_or_none()
+
+    async def delete_test_clock_simulation(self, test_clock_id: str) -> None:
+        """The clock, its customers and everything of theirs: one statement per table,
+        children first. Every statement goes through the clock's customers."""
+        of_clock = (Customer.tenant_id == self.tenant_id) & (Customer.test_clock_id == test_clock_id)
+        customers = select(Customer.id).where(of_clock).scalar_subquery()
+        for model in (InvoiceItem, Invoice, Subscription):  # invoice lines go with their invoice (cascade)
+            await self._session.execute(
+                delete(model).where(model.tenant_id == self.tenant_id, model.customer_id.in_(customers))
+            )
+        await self._session.execute(delete(Customer).where(of_clock))
+        await self._session.execute(
+            delete(TestClock).where(TestClock.tenant_id == self.tenant_id, TestClock.id == test_clock_id))
+
+    # Idempotency keys
+
+    def _key(self, key: str) -> Select[tuple[IdempotencyKey]]:
+        return select(IdempotencyKey).where(IdempotencyKey.tenant_id == self.tenant_id, IdempotencyKey.key == key)
+
+    async def bound_lock_waits(self, milliseconds: int | None) -> None:
+        """Bound this transaction's lock waits (None: back to the server's default)."""
+        if milliseconds is None:
+            await self._session.execute(text("SET LOCAL lock_timeout TO DEFAULT"))
+        else:
+            await self._session.execute(select(func.set_config("lock_timeout", f"{milliseconds}ms", True)))
+
+    async def insert_idempotency_key(self, key: str, fingerprint: str, now: datetime) -> bool:
+        """Insert the key in progress; False if it exists already."""
+        inserted = await self._session.execute(
+            insert(IdempotencyKey)
+            .values(tenant_id=self.tenant_id, key=key, fingerprint=fingerprint, state="in_progress", created_at=now)
+            .on_conflict_do_nothing()
+            .returning(IdempotencyKey.key)
+        )
+        return inserted.first() is not None
+
+    async def idempotency_key(self, key: str, *, for_update: bool = False) -> IdempotencyKey | None:
+        stmt = self._key(key)
+        if for_update:
+            stmt = stmt.with_for_update()
+        return (await self._session.execute(stmt)).scalar_one_or_none()
+
+    async def finish_idempotency_key(self, key: str, status: int, body: str) -> None:
+        await self._session.execute(
+            update(IdempotencyKey)
+            .where(IdempotencyKey.tenant_id == self.tenant_id, IdempotencyKey.key == key)
+            .values(state="done", response_status=status, response_body=body)
+        )
+
+    async def store_idempotency_key(self, key: str, fingerprint: str, now: datetime, expired_before: datetime,
+                                    status: int, body: str) -> bool:
+        """Write a done key unless a live one (created after `expired_before`) is there;
+        True if written."""
+        values = dict(fingerprint=fingerprint, state="done", response_status=status, response_body=body, created_at=now)
+        statement = insert(IdempotencyKey).values(tenant_id=self.tenant_id, key=key, **values)
+        written = await self._session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[IdempotencyKey.tenant_id, IdempotencyKey.key], set_=values,
+                where=IdempotencyKey.created_at <= expired_before,
+            ).returning(IdempotencyKey.key)
+        )
+        return written.first() is not None
+
+
+class Directory:
+    """The lookups that come before a tenant is known, so they span tenants by design:
+    an API key by its hash, tenants by name, and the one bootstrap key."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def grant(self, key_hash: str) -> Grant | None:
+        """The active key with this hash (expired ones included: the caller knows the time)."""
+        stmt = select(ApiKey.tenant_id, ApiKey.id, ApiKey.scope, ApiKey.expires_at).where(
+            ApiKey.key_hash == key_hash, ApiKey.revoked_at.is_(None))
+        found = (await self._session.execute(stmt)).one_or_none()
+        return None if found is None else Grant(*found)
+
+    async def key_owner(self, key_hash: str) -> str | None:
+        """The tenant of the key with this hash, revoked or not."""
+        stmt = select(ApiKey.tenant_id).where(ApiKey.key_hash == key_hash)
+        return (await self._session.execute(stmt)).scalar_one_or_none()
+
+    async def tenant_named(self, name: str) -> str | None:
+        """The oldest tenant whose name equals `name` regardless of case (the unique index
+        is on lower(name))."""
+        stmt = select(Tenant.id).where(func.lower(Tenant.name) == name.lower()).order_by(Tenant.id).limit(1)
+        return (await self._session.execute(stmt)).scalar_one_or_none()
+
+    async def bootstrap_tenant(self) -> str | None:
+        """The tenant of the newest bootstrap key, if any."""
+        stmt = select(ApiKey.tenant_id).where(ApiKey.bootstrap).order_by(ApiKey.created_at.desc()).limit(1)
+        return (await self._session.execute(stmt)).scalar_one_or_none()
+
+    async def revoke_bootstrap_keys(self, now: datetime) -> None:
+        await self._session.execute(
+            update(ApiKey).where(ApiKey.bootstrap, ApiKey.revoked_at.is_(None)).values(revoked_at=now))
+
+    def add(self, row: Tenant) -> None:
+        self._session.add(row)

@@ -1,6 +1,6 @@
 """Unit of work: one transaction that rolls back unless commit() is called.
 
-Inside a RequestTransaction (a keyed POST, see shared.runtime.idempotency) every unit of
+Inside a RequestTransaction (a keyed POST, see shared.runtime.idempotent_requests) every unit of
 work joins the request's one transaction as a SAVEPOINT instead: leaving it without
 commit() still undoes exactly its own writes, commit() releases the savepoint, and its
 after-commit callbacks wait for the real commit. So the operation's writes and the
@@ -16,7 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared.db.repository import Repository
+from shared.db.repository import Directory, Repository
 from shared.domain.errors import Conflict
 
 # Unique constraints a client can run into, and what to tell them (409).
@@ -71,6 +71,9 @@ class RequestTransaction:
     def after_commit(self, callbacks: list[Callable[[], None]]) -> None:
         self._after_commit.extend(callbacks)
 
+    def repo(self, tenant_id: str) -> Repository:
+        return Repository(self.session, tenant_id)
+
     async def commit(self) -> None:
         """Commit, then run the callbacks of the units of work that committed inside.
         A connection lost during this call leaves the outcome unknown: the caller says so."""
@@ -123,7 +126,12 @@ class UnitOfWork:
             await self.session.close()
 
     def repo(self, tenant_id: str) -> Repository:
+        """The tenant's queries: the only way services reach their tables."""
         return Repository(self.session, tenant_id)
+
+    def directory(self) -> Directory:
+        """The lookups that span tenants by design (API key by hash, tenant by name)."""
+        return Directory(self.session)
 
     async def flush(self) -> None:
         try:

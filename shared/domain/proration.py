@@ -2,10 +2,19 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from enum import StrEnum
 from fractions import Fraction
 
 from shared.domain.money import round_half_up
 from shared.domain.periods import Period
+
+
+# What a plan change does with the unused part of the current period. (No docstring:
+# pydantic would publish it as the enum's OpenAPI description.)
+class Proration(StrEnum):
+    CREATE_PRORATIONS = "create_prorations"  # credit + charge lines join the next renewal invoice
+    ALWAYS_INVOICE = "always_invoice"  # ... invoiced at once
+    NONE = "none"  # no proration: the new price applies from the next period
 
 
 def remaining_fraction(period: Period, at: datetime) -> Fraction:

@@ -1,0 +1,1 @@
+"""The HTTP and process runtime: app, auth, routing, problems, OpenAPI, manifests, CLI."""

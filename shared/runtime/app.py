@@ -21,7 +21,7 @@ from shared.runtime.http import http_handler
 from shared import telemetry
 from shared.renewal.clock_advances import Advancer
 from shared.runtime.auth import Authenticator
-from shared.runtime.keys import ADVANCES, AUTH, CLOCK, ENGINE, OPERATIONS, REQUEST_ID, SESSIONS, SETTINGS, TENANT_ID
+from shared.runtime.app_state import ADVANCES, AUTH, CLOCK, ENGINE, OPERATIONS, REQUEST_ID, SESSIONS, SETTINGS, TENANT_ID
 from shared.runtime.problems import problem, problems_middleware, unavailable
 from shared.runtime.registry import Operation, select
 from shared.services.tenants import ensure_bootstrap_key

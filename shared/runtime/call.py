@@ -10,7 +10,7 @@ from shared.clock import Clock
 from shared.db.uow import UnitOfWork
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shared.runtime.keys import CLOCK, ENGINE, SESSIONS, TENANT_ID
+from shared.runtime.app_state import CLOCK, ENGINE, SESSIONS, TENANT_ID
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,10 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from shared.runtime.call import Call
-from shared.runtime import idempotency
+from shared.runtime import idempotent_requests
 from shared.runtime.cloudevents import NotACloudEvent, read_event
 from shared.runtime.auth import CHALLENGE, Refused, client_address
-from shared.runtime.keys import API_KEY_ID, API_KEY_SCOPE, AUTH, CLOCK, SESSIONS, SETTINGS, TENANT_ID
+from shared.runtime.app_state import API_KEY_ID, API_KEY_SCOPE, AUTH, CLOCK, SESSIONS, SETTINGS, TENANT_ID
 from shared.runtime.problems import from_validation, problem
 from shared.runtime.registry import Operation
 from shared.schemas.common import ID_PATTERN, Body, Query
@@ -140,9 +140,9 @@ def http_handler(op: Operation):
         async def run() -> web.Response:
             return render(op, await op.handler(Call(request, body=body, query=query)))
 
-        key = request.headers.get(idempotency.HEADER)
+        key = request.headers.get(idempotent_requests.HEADER)
         if key is not None and op.auth and request.method == "POST":
-            return await idempotency.run_once(request, op.name, key, await request.read(), run)
+            return await idempotent_requests.run_once(request, op.name, key, await request.read(), run)
         return await run()
 
     handle.__name__ = op.operation_id

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic.json_schema import models_json_schema
 
-from shared.runtime import idempotency
+from shared.runtime import idempotent_requests
 from shared.runtime.registry import Operation
 from shared.schemas.common import ID_PATTERN
 
@@ -53,7 +53,7 @@ _REQUEST_ID_HEADER = {
         "schema": {"type": "string", "minLength": 1, "maxLength": 128},
     }
 }
-IDEMPOTENCY_KEY_SCHEMA = {"type": "string", "minLength": 1, "maxLength": 255, "pattern": idempotency.KEY_PATTERN}
+IDEMPOTENCY_KEY_SCHEMA = {"type": "string", "minLength": 1, "maxLength": 255, "pattern": idempotent_requests.KEY_PATTERN}
 # Binary-mode CloudEvent attributes, as the cloudevents SDK and the renew function check them.
 _CLOUDEVENT_HEADERS = [
     ("ce-specversion", True, {"type": "string", "enum": ["1.0", "0.3"]}, "CloudEvents spec version"),

@@ -1,3 +1,4 @@
+"""API key requests and responses (the secret appears once, on creation)."""
 from __future__ import annotations
 
 from datetime import datetime, timezone

@@ -1,3 +1,4 @@
+"""Customer requests and responses, and the email and name rules they enforce."""
 from __future__ import annotations
 
 from datetime import datetime

@@ -1,3 +1,4 @@
+"""Plan requests and responses: price in minor units, interval and trial."""
 from __future__ import annotations
 
 from datetime import datetime

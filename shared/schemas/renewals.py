@@ -1,3 +1,4 @@
+"""A renewal run's report, and the tenant's billing terms (TenantSettings)."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -18,7 +19,7 @@ class RenewalRun(BaseModel):
     duration_seconds: float
 
 
-class Settings(BaseModel):
+class TenantSettings(BaseModel):
     object: Literal["settings"] = "settings"
     days_until_due: int
     grace_period_days: int

@@ -1,11 +1,12 @@
+"""Subscription requests (create, cancel, change plan) and responses."""
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Literal
 
 from pydantic import AliasChoices, ConfigDict, Field
 
+from shared.domain.proration import Proration
 from shared.domain.subscriptions import SubscriptionStatus
 from shared.schemas.common import (
     EXAMPLE_CUSTOMER_ID, EXAMPLE_PLAN_ID, Body, Id, ListQuery, Resource, whole_number,
@@ -53,12 +54,6 @@ class CancelSubscription(Body):
     model_config = ConfigDict(json_schema_extra={"examples": [{"at_period_end": True}]})
 
     at_period_end: bool = Field(False, description="Keep it until the current period ends, then cancel")
-
-
-class Proration(StrEnum):
-    CREATE_PRORATIONS = "create_prorations"  # credit + charge lines join the next renewal invoice
-    ALWAYS_INVOICE = "always_invoice"  # ... invoiced at once
-    NONE = "none"  # no proration: the new price applies from the next period
 
 
 class ChangePlan(Body):

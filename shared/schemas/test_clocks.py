@@ -1,3 +1,4 @@
+"""Test clock requests and responses: simulated time moves forward only."""
 from __future__ import annotations
 
 from datetime import datetime, timezone

@@ -9,11 +9,9 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
-
 from shared.clock import Clock
 from shared.db.repository import Page
-from shared.db.tables import ApiKey, Tenant
+from shared.db.tables import ApiKey
 from shared.db.uow import UnitOfWork
 from shared.domain.api_keys import Grant
 from shared.domain.errors import Invalid, NotFound
@@ -57,10 +55,7 @@ class IssuedKey:
 async def find_grant(uow: UnitOfWork, key_hash: str) -> Grant | None:
     """The active key with this hash (expired ones included: the caller knows the time)."""
     async with uow:
-        stmt = select(ApiKey.tenant_id, ApiKey.id, ApiKey.scope, ApiKey.expires_at).where(
-            ApiKey.key_hash == key_hash, ApiKey.revoked_at.is_(None))
-        found = (await uow.session.execute(stmt)).one_or_none()
-    return None if found is None else Grant(*found)
+        return await uow.directory().grant(key_hash)
 
 
 async def create_api_key(uow: UnitOfWork, tenant_id: str, cmd: ApiKeyCreate, clock: Clock) -> IssuedKey:
@@ -69,10 +64,11 @@ async def create_api_key(uow: UnitOfWork, tenant_id: str, cmd: ApiKeyCreate, clo
         raise Invalid("expires_at must be in the future", field="expires_at")
     secret = generate_key()
     async with uow:
-        if await uow.session.get(Tenant, tenant_id) is None:  # only the CLI can name a tenant
+        repo = uow.repo(tenant_id)
+        if not await repo.tenant_exists():  # only the CLI can name a tenant
             raise NotFound(f"no such tenant: '{tenant_id}'", field="tenant")
         row = key_row(tenant_id, secret, now, name=cmd.name, scope=cmd.scope, expires_at=cmd.expires_at)
-        uow.repo(tenant_id).add(row)
+        repo.add(row)
         await uow.commit()
     return IssuedKey(row, secret)
 

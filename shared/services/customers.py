@@ -1,27 +1,29 @@
+"""Customers: who is billed, and (for a customer on a test clock) in whose time."""
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 from shared.clock import Clock
 from shared.db.repository import Page
 from shared.db.tables import Customer, TestClock
 from shared.db.uow import UnitOfWork
 from shared.domain.ids import new_id
-from shared.services.moments import now_for
-from shared.schemas.common import ListQuery
-from shared.schemas.customers import CustomerCreate, CustomerUpdate
+from shared.services.customer_time import now_for
 
 
-async def create_customer(uow: UnitOfWork, tenant_id: str, cmd: CustomerCreate, clock: Clock) -> Customer:
+async def create_customer(uow: UnitOfWork, tenant_id: str, clock: Clock, *, email: str, name: str,
+                          metadata: Mapping[str, str], test_clock_id: str | None = None) -> Customer:
     async with uow:
         now = clock.now()
-        if cmd.test_clock is not None:
-            now = (await uow.repo(tenant_id).get(TestClock, cmd.test_clock)).frozen_time
+        if test_clock_id is not None:
+            now = (await uow.repo(tenant_id).get(TestClock, test_clock_id)).frozen_time
         customer = Customer(
             tenant_id=tenant_id,
             id=new_id("cus"),
-            email=cmd.email,
-            name=cmd.name,
-            metadata_=dict(cmd.metadata),
-            test_clock_id=cmd.test_clock,
+            email=email,
+            name=name,
+            metadata_=dict(metadata),
+            test_clock_id=test_clock_id,
             created_at=now,
             updated_at=now,
         )
@@ -35,22 +37,25 @@ async def get_customer(uow: UnitOfWork, tenant_id: str, customer_id: str) -> Cus
         return await uow.repo(tenant_id).get(Customer, customer_id)
 
 
-async def list_customers(uow: UnitOfWork, tenant_id: str, query: ListQuery) -> Page[Customer]:
+async def list_customers(uow: UnitOfWork, tenant_id: str, *, limit: int,
+                         starting_after: str | None = None) -> Page[Customer]:
     async with uow:
-        return await uow.repo(tenant_id).page(Customer, limit=query.limit, starting_after=query.starting_after)
+        return await uow.repo(tenant_id).page(Customer, limit=limit, starting_after=starting_after)
 
 
 async def update_customer(
-    uow: UnitOfWork, tenant_id: str, customer_id: str, cmd: CustomerUpdate, clock: Clock
+    uow: UnitOfWork, tenant_id: str, customer_id: str, clock: Clock, *, email: str | None = None,
+    name: str | None = None, metadata: Mapping[str, str] | None = None,
 ) -> Customer:
+    """Only the fields given change. In metadata, a key set to "" is removed."""
     async with uow:
         customer = await uow.repo(tenant_id).get(Customer, customer_id, for_update=True)
-        if cmd.email is not None:
-            customer.email = cmd.email
-        if cmd.name is not None:
-            customer.name = cmd.name
-        if cmd.metadata is not None:
-            merged = {**customer.metadata_, **cmd.metadata}
+        if email is not None:
+            customer.email = email
+        if name is not None:
+            customer.name = name
+        if metadata is not None:
+            merged = {**customer.metadata_, **metadata}
             customer.metadata_ = {k: v for k, v in merged.items() if v != ""}
         customer.updated_at = await now_for(uow, tenant_id, customer.test_clock_id, clock)
         await uow.commit()

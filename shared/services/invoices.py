@@ -1,8 +1,5 @@
+"""Invoices: read, list, and settle (pay or void), which may bring a past_due subscription back."""
 from __future__ import annotations
-
-from datetime import datetime
-
-from sqlalchemy import exists, select
 
 from shared import metrics
 from shared.clock import Clock
@@ -11,8 +8,7 @@ from shared.db.tables import Invoice, Subscription
 from shared.db.uow import UnitOfWork
 from shared.domain.invoices import InvoiceStatus, check_transition
 from shared.domain.subscriptions import SubscriptionStatus, after_payment
-from shared.schemas.invoices import InvoiceListQuery
-from shared.services.moments import now_for
+from shared.services.customer_time import now_for
 
 
 async def get_invoice(uow: UnitOfWork, tenant_id: str, invoice_id: str) -> Invoice:
@@ -20,15 +16,17 @@ async def get_invoice(uow: UnitOfWork, tenant_id: str, invoice_id: str) -> Invoi
         return await uow.repo(tenant_id).get(Invoice, invoice_id)
 
 
-async def list_invoices(uow: UnitOfWork, tenant_id: str, query: InvoiceListQuery) -> Page[Invoice]:
+async def list_invoices(uow: UnitOfWork, tenant_id: str, *, limit: int, starting_after: str | None = None,
+                        customer_id: str | None = None, subscription_id: str | None = None,
+                        status: InvoiceStatus | None = None) -> Page[Invoice]:
     async with uow:
         return await uow.repo(tenant_id).page(
             Invoice,
-            limit=query.limit,
-            starting_after=query.starting_after,
-            customer_id=query.customer_id,
-            subscription_id=query.subscription_id,
-            status=query.status,
+            limit=limit,
+            starting_after=starting_after,
+            customer_id=customer_id,
+            subscription_id=subscription_id,
+            status=status,
         )
 
 
@@ -39,12 +37,10 @@ async def _settle(uow: UnitOfWork, tenant_id: str, invoice_id: str, target: Invo
     repo = uow.repo(tenant_id)
     # Only the subscription id is needed before locking (it never changes): the invoice
     # itself is loaded once, under its lock.
-    subscription_id = (await uow.session.execute(
-        select(Invoice.subscription_id).where(Invoice.tenant_id == tenant_id, Invoice.id == invoice_id)
-    )).one_or_none()
+    subscription_id = await repo.subscription_of_invoice(invoice_id)
     subscription = None
-    if subscription_id is not None and subscription_id[0] is not None:
-        subscription = await repo.get(Subscription, subscription_id[0], for_update=True)
+    if subscription_id is not None:
+        subscription = await repo.get(Subscription, subscription_id, for_update=True)
     invoice = await repo.get(Invoice, invoice_id, for_update=True)
     check_transition(InvoiceStatus(invoice.status), target)
     test_clock_id = subscription.test_clock_id if subscription is not None else None
@@ -59,24 +55,12 @@ async def _settle(uow: UnitOfWork, tenant_id: str, invoice_id: str, target: Invo
         invoice.voided_at = now
     await uow.flush()
     if subscription is not None and subscription.status == SubscriptionStatus.PAST_DUE:
-        status = after_payment(subscription.status, still_overdue=await _has_overdue(uow, tenant_id, subscription.id, now))
+        status = after_payment(subscription.status, still_overdue=await repo.has_overdue(subscription.id, now))
         if status != subscription.status:
             subscription.status = status
             uow.after_commit(lambda: metrics.transition(status))
     return invoice
 
-
-async def _has_overdue(uow: UnitOfWork, tenant_id: str, subscription_id: str, now: datetime) -> bool:
-    stmt = select(
-        exists().where(
-            Invoice.tenant_id == tenant_id,
-            Invoice.subscription_id == subscription_id,
-            Invoice.status == InvoiceStatus.OPEN,
-            Invoice.amount_due > Invoice.amount_paid,
-            Invoice.due_at < now,
-        )
-    )
-    return bool((await uow.session.execute(stmt)).scalar())
 
 
 async def pay_invoice(uow: UnitOfWork, tenant_id: str, invoice_id: str, clock: Clock) -> Invoice:

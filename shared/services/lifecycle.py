@@ -15,24 +15,24 @@ from shared.domain.errors import Conflict, Invalid
 from shared.domain.ids import new_id
 from shared.domain.invoices import BillingReason, LineDraft
 from shared.domain.periods import Period
-from shared.domain.proration import change_lines
+from shared.domain.proration import Proration, change_lines
 from shared.domain.subscriptions import Action, require, require_pending_cancel
-from shared.domain.subscriptions import SubscriptionStatus as S
-from shared.schemas.subscriptions import CancelSubscription, ChangePlan, Proration
+from shared.domain.subscriptions import SubscriptionStatus
 from shared.services.invoicing import issue_invoice
 from shared.services.subscriptions import cadence_of, item_line, locked_subscription, pending_items, plan_line
 
-async def cancel(uow: UnitOfWork, tenant_id: str, subscription_id: str, cmd: CancelSubscription, clock: Clock) -> Subscription:
+async def cancel(uow: UnitOfWork, tenant_id: str, subscription_id: str, clock: Clock, *,
+                 at_period_end: bool = False) -> Subscription:
     async with uow:
         subscription, now = await locked_subscription(uow, tenant_id, subscription_id, clock)
-        if cmd.at_period_end:
+        if at_period_end:
             require(subscription.status, Action.CANCEL_AT_PERIOD_END)
             subscription.cancel_at_period_end = True
             subscription.canceled_at = now
         else:
             require(subscription.status, Action.CANCEL_NOW)
-            subscription.status = S.CANCELED
-            uow.after_commit(lambda: metrics.transition(S.CANCELED))
+            subscription.status = SubscriptionStatus.CANCELED
+            uow.after_commit(lambda: metrics.transition(SubscriptionStatus.CANCELED))
             subscription.cancel_at_period_end = False
             subscription.canceled_at = now
             subscription.ended_at = now
@@ -56,8 +56,8 @@ async def pause(uow: UnitOfWork, tenant_id: str, subscription_id: str, clock: Cl
     async with uow:
         subscription, now = await locked_subscription(uow, tenant_id, subscription_id, clock)
         require(subscription.status, Action.PAUSE)
-        subscription.status = S.PAUSED
-        uow.after_commit(lambda: metrics.transition(S.PAUSED))
+        subscription.status = SubscriptionStatus.PAUSED
+        uow.after_commit(lambda: metrics.transition(SubscriptionStatus.PAUSED))
         subscription.paused_at = now
         await uow.commit()
     return subscription
@@ -71,8 +71,8 @@ async def resume(uow: UnitOfWork, tenant_id: str, subscription_id: str, clock: C
         require(subscription.status, Action.RESUME)
         plan = await uow.repo(tenant_id).get(Plan, subscription.plan_id)
         period = cadence_of(plan).period(now, 0)
-        subscription.status = S.ACTIVE
-        uow.after_commit(lambda: metrics.transition(S.ACTIVE))
+        subscription.status = SubscriptionStatus.ACTIVE
+        uow.after_commit(lambda: metrics.transition(SubscriptionStatus.ACTIVE))
         subscription.paused_at = None
         subscription.billing_cycle_anchor = now
         subscription.cycle = 1
@@ -100,7 +100,8 @@ def _proration_lines(old: Plan, new: Plan, period: Period, at: datetime) -> list
     ]
 
 
-async def change_plan(uow: UnitOfWork, tenant_id: str, subscription_id: str, cmd: ChangePlan, clock: Clock) -> Subscription:
+async def change_plan(uow: UnitOfWork, tenant_id: str, subscription_id: str, clock: Clock, *, plan_id: str,
+                      proration: Proration = Proration.CREATE_PRORATIONS) -> Subscription:
     """Switch plans now. Proration is by seconds left in the current period: a credit for
     the old plan's unused part and a charge for the new plan's remainder, each rounded
     half-up once, invoiced now (always_invoice), on the next renewal (create_prorations),
@@ -110,7 +111,7 @@ async def change_plan(uow: UnitOfWork, tenant_id: str, subscription_id: str, cmd
         require(subscription.status, Action.CHANGE_PLAN)
         repo = uow.repo(tenant_id)
         old = await repo.get(Plan, subscription.plan_id)
-        new = await repo.get(Plan, cmd.plan_id)
+        new = await repo.get(Plan, plan_id)
         if new.id == old.id:
             raise Conflict("the subscription is already on this plan", field="plan_id")
         if not new.active:
@@ -119,14 +120,14 @@ async def change_plan(uow: UnitOfWork, tenant_id: str, subscription_id: str, cmd
             raise Invalid(f"a plan change keeps the currency ({old.currency}); '{new.id}' is {new.currency}", field="plan_id")
 
         period = Period(subscription.current_period_start, subscription.current_period_end)
-        lines = [] if subscription.status == S.TRIALING or cmd.proration is Proration.NONE else _proration_lines(old, new, period, now)
-        if cmd.proration is Proration.ALWAYS_INVOICE and lines:
+        lines = [] if subscription.status == SubscriptionStatus.TRIALING or proration is Proration.NONE else _proration_lines(old, new, period, now)
+        if proration is Proration.ALWAYS_INVOICE and lines:
             await issue_invoice(
                 uow, tenant_id, customer_id=subscription.customer_id, subscription_id=subscription.id,
                 reason=BillingReason.SUBSCRIPTION_UPDATE, currency=new.currency, period=Period(now, period.end),
                 lines=lines, now=now,
             )
-        for line in lines if cmd.proration is Proration.CREATE_PRORATIONS else []:
+        for line in lines if proration is Proration.CREATE_PRORATIONS else []:
             repo.add(InvoiceItem(
                 tenant_id=tenant_id, id=new_id("ii"), customer_id=subscription.customer_id,
                 subscription_id=subscription.id, description=line.description, amount=line.amount,

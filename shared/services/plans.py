@@ -1,3 +1,4 @@
+"""Plans: what a subscription costs and how often it renews."""
 from __future__ import annotations
 
 from shared.clock import Clock
@@ -5,21 +6,22 @@ from shared.db.repository import Page
 from shared.db.tables import Plan
 from shared.db.uow import UnitOfWork
 from shared.domain.ids import new_id
-from shared.schemas.plans import PlanCreate, PlanListQuery
 
 
-async def create_plan(uow: UnitOfWork, tenant_id: str, cmd: PlanCreate, clock: Clock) -> Plan:
+async def create_plan(uow: UnitOfWork, tenant_id: str, clock: Clock, *, code: str, name: str, amount: int,
+                      currency: str, interval: str, interval_count: int, trial_period_days: int) -> Plan:
+    """`amount` in the currency's minor units."""
     async with uow:
         plan = Plan(
             tenant_id=tenant_id,
             id=new_id("plan"),
-            code=cmd.code,
-            name=cmd.name,
-            amount=cmd.amount,
-            currency=cmd.currency,
-            interval=cmd.interval,
-            interval_count=cmd.interval_count,
-            trial_period_days=cmd.trial_period_days,
+            code=code,
+            name=name,
+            amount=amount,
+            currency=currency,
+            interval=interval,
+            interval_count=interval_count,
+            trial_period_days=trial_period_days,
             active=True,
             created_at=clock.now(),
         )
@@ -33,11 +35,10 @@ async def get_plan(uow: UnitOfWork, tenant_id: str, plan_id: str) -> Plan:
         return await uow.repo(tenant_id).get(Plan, plan_id)
 
 
-async def list_plans(uow: UnitOfWork, tenant_id: str, query: PlanListQuery) -> Page[Plan]:
+async def list_plans(uow: UnitOfWork, tenant_id: str, *, limit: int, starting_after: str | None = None,
+                     active: bool | None = None) -> Page[Plan]:
     async with uow:
-        return await uow.repo(tenant_id).page(
-            Plan, limit=query.limit, starting_after=query.starting_after, active=query.active
-        )
+        return await uow.repo(tenant_id).page(Plan, limit=limit, starting_after=starting_after, active=active)
 
 
 async def archive_plan(uow: UnitOfWork, tenant_id: str, plan_id: str, clock: Clock) -> Plan:

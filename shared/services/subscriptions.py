@@ -1,8 +1,7 @@
+"""Subscriptions: start (with the first invoice), read, list, and preview the next invoice."""
 from __future__ import annotations
 
 from datetime import datetime
-
-from sqlalchemy import select
 
 from shared.clock import Clock
 from shared.db.repository import Page
@@ -13,11 +12,10 @@ from shared.domain.errors import Conflict
 from shared.domain.ids import new_id
 from shared.domain.invoices import BillingReason, LineDraft, amount_due, plan_description, total_of
 from shared.domain.periods import Cadence, Interval, Period
-from shared.domain.subscriptions import has_upcoming_invoice
+from shared.domain.subscriptions import SubscriptionStatus, has_upcoming_invoice
 from shared.schemas.invoices import LineDetail, UpcomingInvoice
-from shared.schemas.subscriptions import SubscriptionCreate, SubscriptionListQuery
 from shared.services.invoicing import issue_invoice
-from shared.services.moments import now_for
+from shared.services.customer_time import now_for
 
 
 def cadence_of(plan: Plan) -> Cadence:
@@ -39,28 +37,23 @@ def item_line(item: InvoiceItem) -> LineDraft:
 
 
 async def pending_items(uow: UnitOfWork, tenant_id: str, subscription_id: str) -> list[InvoiceItem]:
-    stmt = (
-        select(InvoiceItem)
-        .where(InvoiceItem.tenant_id == tenant_id, InvoiceItem.subscription_id == subscription_id,
-               InvoiceItem.invoice_id.is_(None))
-        .order_by(InvoiceItem.id)
-    )
-    return list((await uow.session.execute(stmt)).scalars().all())
+    return await uow.repo(tenant_id).pending_items(subscription_id)
 
 
 async def create_subscription(
-    uow: UnitOfWork, tenant_id: str, cmd: SubscriptionCreate, clock: Clock
+    uow: UnitOfWork, tenant_id: str, clock: Clock, *, customer_id: str, plan_id: str,
+    trial_period_days: int | None = None,
 ) -> Subscription:
     """Start a subscription and, unless it is trialing, issue its first invoice in the
     same transaction: either both exist or neither does."""
     async with uow:
         repo = uow.repo(tenant_id)
-        customer = await repo.get(Customer, cmd.customer_id)
-        plan = await repo.get(Plan, cmd.plan_id)
+        customer = await repo.get(Customer, customer_id)
+        plan = await repo.get(Plan, plan_id)
         if not plan.active:
             raise Conflict(f"plan '{plan.id}' is archived and takes no new subscriptions", field="plan_id")
         now = await now_for(uow, tenant_id, customer.test_clock_id, clock)
-        trial_days = plan.trial_period_days if cmd.trial_period_days is None else cmd.trial_period_days
+        trial_days = plan.trial_period_days if trial_period_days is None else trial_period_days
         start = rules.start(now, cadence_of(plan), trial_days)
         subscription = Subscription(
             tenant_id=tenant_id,
@@ -100,14 +93,16 @@ async def get_subscription(uow: UnitOfWork, tenant_id: str, subscription_id: str
         return await uow.repo(tenant_id).get(Subscription, subscription_id)
 
 
-async def list_subscriptions(uow: UnitOfWork, tenant_id: str, query: SubscriptionListQuery) -> Page[Subscription]:
+async def list_subscriptions(uow: UnitOfWork, tenant_id: str, *, limit: int, starting_after: str | None = None,
+                             customer_id: str | None = None,
+                             status: SubscriptionStatus | None = None) -> Page[Subscription]:
     async with uow:
         return await uow.repo(tenant_id).page(
             Subscription,
-            limit=query.limit,
-            starting_after=query.starting_after,
-            customer_id=query.customer_id,
-            status=query.status,
+            limit=limit,
+            starting_after=starting_after,
+            customer_id=customer_id,
+            status=status,
         )
 
 

@@ -3,16 +3,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from shared.clock import Clock
-from shared.db.tables import ApiKey, Tenant
+from shared.db.tables import Tenant
 from shared.db.uow import UnitOfWork, constraint_of
 from shared.domain.errors import Conflict
 from shared.domain.ids import new_id
 from shared.domain.tenants import tenant_name
-from shared.schemas.renewals import SettingsUpdate
 from shared.services.api_keys import find_grant, generate_key, hash_key, key_row
 
 DEFAULT_TENANT = "default"
@@ -24,21 +22,17 @@ class NewTenant:
     api_key: str
 
 
-def _named(name: str):
-    """The tenant whose name collides with `name` (the unique index is on lower(name))."""
-    return select(Tenant.id).where(func.lower(Tenant.name) == name.lower())
-
-
 async def create_tenant(uow: UnitOfWork, name: str, clock: Clock) -> NewTenant:
     """Create a tenant and its first key. The name is trimmed, must not be empty, and must
     be unique regardless of case (Invalid / Conflict otherwise; nothing is written)."""
     name = tenant_name(name)
     key = generate_key()
     async with uow:
-        if (await uow.session.execute(_named(name))).first() is not None:
+        directory = uow.directory()
+        if await directory.tenant_named(name) is not None:
             raise Conflict(f"a tenant named '{name}' already exists (names are unique regardless of case)", field="name")
         tenant = Tenant(id=new_id("ten"), name=name, created_at=clock.now())
-        uow.session.add(tenant)
+        directory.add(tenant)
         try:
             await uow.flush()
         except IntegrityError as error:  # created at the same moment by someone else
@@ -46,7 +40,7 @@ async def create_tenant(uow: UnitOfWork, name: str, clock: Clock) -> NewTenant:
                 raise Conflict(f"a tenant named '{name}' already exists (names are unique regardless of case)",
                                field="name") from None
             raise
-        uow.session.add(key_row(tenant.id, key, clock.now(), name="first key"))
+        uow.repo(tenant.id).add(key_row(tenant.id, key, clock.now(), name="first key"))
         await uow.commit()
     return NewTenant(tenant, key)
 
@@ -64,32 +58,20 @@ async def ensure_bootstrap_key(uow: UnitOfWork, key: str, clock: Clock) -> str:
     and changes nothing: it neither revives it nor revokes the new one."""
     async with uow:
         await uow.lock("billing:bootstrap-key")
-        owner = (
-            await uow.session.execute(select(ApiKey.tenant_id).where(ApiKey.key_hash == hash_key(key)))
-        ).scalar_one_or_none()
+        directory = uow.directory()
+        owner = await directory.key_owner(hash_key(key))
         if owner is not None:
             return owner
         now = clock.now()
         # The tenant of the previous bootstrap key keeps the role; else the oldest 'default'.
-        previous = (
-            await uow.session.execute(
-                select(ApiKey.tenant_id).where(ApiKey.bootstrap).order_by(ApiKey.created_at.desc()).limit(1)
-            )
-        ).scalar_one_or_none()
-        tenant_id = previous or (
-            await uow.session.execute(
-                _named(DEFAULT_TENANT).order_by(Tenant.id).limit(1)
-            )
-        ).scalar_one_or_none()
+        tenant_id = await directory.bootstrap_tenant() or await directory.tenant_named(DEFAULT_TENANT)
         if tenant_id is None:
             tenant = Tenant(id=new_id("ten"), name=DEFAULT_TENANT, created_at=now)
-            uow.session.add(tenant)
+            directory.add(tenant)
             await uow.flush()
             tenant_id = tenant.id
-        await uow.session.execute(
-            update(ApiKey).where(ApiKey.bootstrap, ApiKey.revoked_at.is_(None)).values(revoked_at=now)
-        )
-        uow.session.add(key_row(tenant_id, key, now, name="bootstrap", bootstrap=True))
+        await directory.revoke_bootstrap_keys(now)
+        uow.repo(tenant_id).add(key_row(tenant_id, key, now, name="bootstrap", bootstrap=True))
         await uow.commit()
         return tenant_id
 
@@ -99,13 +81,14 @@ async def get_settings(uow: UnitOfWork, tenant_id: str) -> Tenant:
         return await uow.repo(tenant_id).get_tenant()
 
 
-async def update_settings(uow: UnitOfWork, tenant_id: str, cmd: SettingsUpdate) -> Tenant:
-    """Billing terms for invoices issued from now on (existing due dates stay)."""
+async def update_settings(uow: UnitOfWork, tenant_id: str, *, days_until_due: int | None = None,
+                          grace_period_days: int | None = None) -> Tenant:
+    """Billing terms for invoices issued from now on (existing due dates stay). None: unchanged."""
     async with uow:
         tenant = await uow.repo(tenant_id).get_tenant(for_update=True)
-        if cmd.days_until_due is not None:
-            tenant.days_until_due = cmd.days_until_due
-        if cmd.grace_period_days is not None:
-            tenant.grace_period_days = cmd.grace_period_days
+        if days_until_due is not None:
+            tenant.days_until_due = days_until_due
+        if grace_period_days is not None:
+            tenant.grace_period_days = grace_period_days
         await uow.commit()
     return tenant

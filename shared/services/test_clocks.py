@@ -2,26 +2,25 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
-from sqlalchemy import delete, select
 from sqlalchemy.exc import DBAPIError
 
 from shared.clock import Clock
 from shared.db.repository import Page
-from shared.db.tables import Customer, Invoice, InvoiceItem, Subscription, TestClock
+from shared.db.tables import TestClock
 from shared.db.uow import UnitOfWork
 from shared.domain.errors import Conflict, Invalid, NotFound
 from shared.domain.ids import new_id
-from shared.schemas.common import ListQuery
-from shared.schemas.test_clocks import DeletedTestClock, TestClockAdvance, TestClockCreate
 
 READY, ADVANCING = "ready", "advancing"
 
 
-async def create_test_clock(uow: UnitOfWork, tenant_id: str, cmd: TestClockCreate, clock: Clock) -> TestClock:
+async def create_test_clock(uow: UnitOfWork, tenant_id: str, clock: Clock, *, frozen_time: datetime,
+                            name: str | None = None) -> TestClock:
     async with uow:
-        test_clock = TestClock(tenant_id=tenant_id, id=new_id("clock"), name=cmd.name,
-                               frozen_time=cmd.frozen_time, status=READY, created_at=clock.now())
+        test_clock = TestClock(tenant_id=tenant_id, id=new_id("clock"), name=name,
+                               frozen_time=frozen_time, status=READY, created_at=clock.now())
         uow.repo(tenant_id).add(test_clock)
         await uow.commit()
     return test_clock
@@ -32,9 +31,10 @@ async def get_test_clock(uow: UnitOfWork, tenant_id: str, clock_id: str) -> Test
         return await uow.repo(tenant_id).get(TestClock, clock_id)
 
 
-async def list_test_clocks(uow: UnitOfWork, tenant_id: str, query: ListQuery) -> Page[TestClock]:
+async def list_test_clocks(uow: UnitOfWork, tenant_id: str, *, limit: int,
+                           starting_after: str | None = None) -> Page[TestClock]:
     async with uow:
-        return await uow.repo(tenant_id).page(TestClock, limit=query.limit, starting_after=query.starting_after)
+        return await uow.repo(tenant_id).page(TestClock, limit=limit, starting_after=starting_after)
 
 
 def _refuse_if_advancing(test_clock: TestClock) -> None:
@@ -45,7 +45,7 @@ def _refuse_if_advancing(test_clock: TestClock) -> None:
 _DEADLOCK = "40P01"
 
 
-async def delete_test_clock(uow: UnitOfWork, tenant_id: str, clock_id: str) -> DeletedTestClock:
+async def delete_test_clock(uow: UnitOfWork, tenant_id: str, clock_id: str) -> None:
     """Remove the clock, its customers and everything simulated for them (subscriptions,
     invoices with their lines, pending items) in one transaction, one set-based statement
     per table, children first. Real data is never reached: every statement goes through the
@@ -61,34 +61,22 @@ async def delete_test_clock(uow: UnitOfWork, tenant_id: str, clock_id: str) -> D
                 raise
             raise Conflict("test clock changed while being deleted (an advance began): try again", field="id") from None
         await uow.commit()
-    return DeletedTestClock(id=clock_id)
 
 
 async def _delete_simulation(uow: UnitOfWork, tenant_id: str, clock_id: str) -> None:
     """Lock order: the clock's customers first (this waits for requests still writing for
     them, which may need the clock row for an invoice number), then the clock row (FOR
     UPDATE: no new customer, advance or invoice number for it until we commit)."""
-    of_clock = (Customer.tenant_id == tenant_id) & (Customer.test_clock_id == clock_id)
-    await uow.session.execute(select(Customer.id).where(of_clock).order_by(Customer.id).with_for_update())
-    test_clock = (
-        await uow.session.execute(
-            select(TestClock).where(TestClock.tenant_id == tenant_id, TestClock.id == clock_id)
-            .with_for_update().execution_options(populate_existing=True)
-        )
-    ).scalar_one_or_none()
+    repo = uow.repo(tenant_id)
+    await repo.lock_test_clock_customers(clock_id)
+    test_clock = await repo.locked_test_clock(clock_id)
     if test_clock is None:  # deleted by a concurrent request that got there first
         raise NotFound(f"no such testclock: '{clock_id}'", field="id")
     _refuse_if_advancing(test_clock)  # again, under the lock
-    customers = select(Customer.id).where(of_clock).scalar_subquery()
-    for model in (InvoiceItem, Invoice, Subscription):  # invoice lines go with their invoice (cascade)
-        await uow.session.execute(
-            delete(model).where(model.tenant_id == tenant_id, model.customer_id.in_(customers))
-        )
-    await uow.session.execute(delete(Customer).where(of_clock))
-    await uow.session.execute(delete(TestClock).where(TestClock.tenant_id == tenant_id, TestClock.id == clock_id))
+    await repo.delete_test_clock_simulation(clock_id)
 
 
-async def advance_test_clock(uow: UnitOfWork, tenant_id: str, clock_id: str, cmd: TestClockAdvance,
+async def advance_test_clock(uow: UnitOfWork, tenant_id: str, clock_id: str, *, frozen_time: datetime,
                              on_accepted: Callable[[], None] | None = None) -> TestClock:
     """Accept an advance in one short transaction: the clock shows the target time at once
     and is `advancing` until a background worker (shared.renewal.clock_advances) has
@@ -98,13 +86,13 @@ async def advance_test_clock(uow: UnitOfWork, tenant_id: str, clock_id: str, cmd
         test_clock = await uow.repo(tenant_id).get(TestClock, clock_id, for_update=True)
         if test_clock.status == ADVANCING:
             raise Conflict("test clock is advancing: wait until its status is ready", field="status")
-        if cmd.frozen_time <= test_clock.frozen_time:
+        if frozen_time <= test_clock.frozen_time:
             raise Invalid(
-                f"a test clock only moves forward: {cmd.frozen_time.isoformat()} is not after "
+                f"a test clock only moves forward: {frozen_time.isoformat()} is not after "
                 f"{test_clock.frozen_time.isoformat()}",
                 field="frozen_time",
             )
-        test_clock.frozen_time = cmd.frozen_time
+        test_clock.frozen_time = frozen_time
         test_clock.status = ADVANCING
         test_clock.lease_until = None
         if on_accepted is not None:  # e.g. wake a worker: only once the advance is visible to it

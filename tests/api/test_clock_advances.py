@@ -126,7 +126,7 @@ async def test_a_long_advance_replies_at_once_and_renews_in_bounded_batches(aioh
     assert invoices[-1]["period_start"] == datetime(2060, 1, 1, tzinfo=timezone.utc)
     assert all(a["period_end"] == b["period_start"] for a, b in zip(invoices, invoices[1:]))
     assert len(await invoices_of(database_url, monthly["id"])) == 30 * 12 + 1
-    from shared.runtime.keys import ADVANCES
+    from shared.runtime.app_state import ADVANCES
 
     runs = [run for run in api.client.app[ADVANCES].history if run.clock_id == frozen["id"]]
     assert runs and runs[-1].finished
@@ -203,7 +203,8 @@ async def test_the_renewal_cloudevent_finishes_an_advance_nobody_works_on(aiohtt
         finally:
             await conn.close()
         accepted = await advance_test_clock(UnitOfWork(make_sessionmaker(engine)), tenant_id, frozen["id"],
-                                            TestClockAdvance.model_validate_json('{"frozen_time": "2026-07-01T00:00:00Z"}'))
+                                            frozen_time=TestClockAdvance.model_validate_json(
+                                                '{"frozen_time": "2026-07-01T00:00:00Z"}').frozen_time)
     finally:
         await engine.dispose()
     assert accepted.status == "advancing"
@@ -256,7 +257,7 @@ async def test_a_worker_that_lost_its_lease_never_marks_the_clock_ready(aiohttp_
     try:
         tenant_id = await conn.fetchval("SELECT tenant_id FROM test_clocks WHERE id = $1", frozen["id"])
         await advance_test_clock(UnitOfWork(make_sessionmaker(engine)), tenant_id, frozen["id"],
-                                 TestClockAdvance.model_validate_json(f'{{"frozen_time": "{target}"}}'))
+                                 frozen_time=TestClockAdvance.model_validate_json(f'{{"frozen_time": "{target}"}}').frozen_time)
         first = asyncio.create_task(advance_one(engine, lease_seconds=3, invoice_budget=100))
         for _ in range(6000):  # bounded: until it has committed some batches
             if await conn.fetchval("SELECT count(*) FROM invoices") >= 300 or first.done():

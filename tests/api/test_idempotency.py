@@ -6,7 +6,7 @@ import asyncpg
 import pytest
 
 from shared.clock import FrozenClock
-from shared.services import idempotency as idempotency_service
+from shared.services import idempotency_keys as idempotency_service
 from tests.client import Api
 
 

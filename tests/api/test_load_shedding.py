@@ -7,7 +7,7 @@ import asyncpg
 from sqlalchemy import event
 
 from shared.runtime.app import make_app
-from shared.runtime.keys import ENGINE
+from shared.runtime.app_state import ENGINE
 from shared.settings import Settings
 from tests.api.test_observability import scrape, value
 from tests.client import Api

@@ -17,7 +17,7 @@ from sqlalchemy import text
 
 from bench.processes import free_port
 from shared.runtime.app import make_app
-from shared.runtime.keys import ENGINE
+from shared.runtime.app_state import ENGINE
 from shared.settings import Settings
 from tests.client import Api, Reply
 from tests.conftest import BOOTSTRAP_KEY, plain

@@ -1,19 +1,19 @@
 import pytest
 
 from shared.domain.errors import Conflict
-from shared.domain.invoices import InvoiceStatus as S
+from shared.domain.invoices import InvoiceStatus
 from shared.domain.invoices import amount_due, check_transition
 
 LEGAL = {
-    (S.DRAFT, S.OPEN), (S.DRAFT, S.VOID),
-    (S.OPEN, S.PAID), (S.OPEN, S.VOID), (S.OPEN, S.UNCOLLECTIBLE),
-    (S.UNCOLLECTIBLE, S.PAID), (S.UNCOLLECTIBLE, S.VOID),
+    (InvoiceStatus.DRAFT, InvoiceStatus.OPEN), (InvoiceStatus.DRAFT, InvoiceStatus.VOID),
+    (InvoiceStatus.OPEN, InvoiceStatus.PAID), (InvoiceStatus.OPEN, InvoiceStatus.VOID), (InvoiceStatus.OPEN, InvoiceStatus.UNCOLLECTIBLE),
+    (InvoiceStatus.UNCOLLECTIBLE, InvoiceStatus.PAID), (InvoiceStatus.UNCOLLECTIBLE, InvoiceStatus.VOID),
 }
 
 
-@pytest.mark.parametrize("current", list(S))
-@pytest.mark.parametrize("target", list(S))
-def test_only_the_documented_transitions_are_allowed(current: S, target: S) -> None:
+@pytest.mark.parametrize("current", list(InvoiceStatus))
+@pytest.mark.parametrize("target", list(InvoiceStatus))
+def test_only_the_documented_transitions_are_allowed(current: InvoiceStatus, target: InvoiceStatus) -> None:
     if (current, target) in LEGAL:
         check_transition(current, target)
     else:
@@ -22,8 +22,8 @@ def test_only_the_documented_transitions_are_allowed(current: S, target: S) -> N
 
 
 def test_paid_and_void_are_final() -> None:
-    for final in (S.PAID, S.VOID):
-        for target in S:
+    for final in (InvoiceStatus.PAID, InvoiceStatus.VOID):
+        for target in InvoiceStatus:
             with pytest.raises(Conflict):
                 check_transition(final, target)
 

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from shared.domain.periods import Cadence, Interval
 from shared.domain.renewal import State, Terms, advance
-from shared.domain.subscriptions import SubscriptionStatus as S
+from shared.domain.subscriptions import SubscriptionStatus
 
 START = datetime(2026, 1, 31, 10, tzinfo=timezone.utc)
 
@@ -15,8 +15,8 @@ START = datetime(2026, 1, 31, 10, tzinfo=timezone.utc)
 def fresh(cadence: Cadence, trial_days: int = 0) -> State:
     if trial_days:
         end = START + timedelta(days=trial_days)
-        return State(S.TRIALING, end, 0, START, end)
-    return State(S.ACTIVE, START, 1, START, cadence.boundary(START, 1))
+        return State(SubscriptionStatus.TRIALING, end, 0, START, end)
+    return State(SubscriptionStatus.ACTIVE, START, 1, START, cadence.boundary(START, 1))
 
 
 cadences = st.builds(Cadence, st.sampled_from(list(Interval)), st.integers(1, 3))
@@ -61,21 +61,21 @@ def test_an_unpaid_invoice_ends_the_subscription_exactly_at_the_grace_deadline(c
     if deadline <= now and deadline <= cadence.boundary(START, 1):
         assert outcome.dunned and outcome.state.ended_at == deadline and outcome.invoices == []
     if outcome.dunned:
-        assert outcome.state.status is S.CANCELED
+        assert outcome.state.status is SubscriptionStatus.CANCELED
         assert all(i.period.start <= outcome.state.ended_at for i in outcome.invoices)
 
 
 def test_a_pending_cancel_ends_at_the_period_end_without_an_invoice() -> None:
     cadence = Cadence(Interval.MONTH)
-    state = State(S.ACTIVE, START, 1, START, cadence.boundary(START, 1), cancel_at_period_end=True)
+    state = State(SubscriptionStatus.ACTIVE, START, 1, START, cadence.boundary(START, 1), cancel_at_period_end=True)
     outcome = advance(state, Terms(cadence, 1000), START + timedelta(days=200))
     assert (outcome.state.status, outcome.state.ended_at, outcome.invoices, outcome.ended) == (
-        S.CANCELED, datetime(2026, 2, 28, 10, tzinfo=timezone.utc), [], True)
+        SubscriptionStatus.CANCELED, datetime(2026, 2, 28, 10, tzinfo=timezone.utc), [], True)
 
 
 def test_paused_and_canceled_subscriptions_do_not_move() -> None:
     cadence = Cadence(Interval.MONTH)
-    for status in (S.PAUSED, S.CANCELED):
+    for status in (SubscriptionStatus.PAUSED, SubscriptionStatus.CANCELED):
         state = State(status, START, 1, START, cadence.boundary(START, 1))
         assert advance(state, Terms(cadence, 1000), START + timedelta(days=400)).state == state
 
@@ -101,7 +101,7 @@ def test_many_capped_steps_equal_one_uncapped_run(cadence: Cadence, trial: int, 
         # The intermediate state is consistent: as of its last boundary, still due.
         assert outcome.invoices and state.period_start == outcome.invoices[-1].period.start <= now
         assert state.period_end <= now
-        assert state.status is (S.PAST_DUE if unpaid is not None and unpaid < state.period_start else S.ACTIVE)
+        assert state.status is (SubscriptionStatus.PAST_DUE if unpaid is not None and unpaid < state.period_start else SubscriptionStatus.ACTIVE)
     else:
         raise AssertionError("capped steps never finished")
     assert state == one.state

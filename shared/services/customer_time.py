@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
-
 from shared.clock import Clock
-from shared.db.tables import TestClock
 from shared.db.uow import UnitOfWork
 from shared.domain.errors import Conflict
 
@@ -19,13 +16,7 @@ async def now_for(uow: UnitOfWork, tenant_id: str, test_clock_id: str | None, cl
     it for update) cannot start under a write that read the old time."""
     if test_clock_id is None:
         return clock.now()
-    stmt = (
-        select(TestClock)
-        .where(TestClock.tenant_id == tenant_id, TestClock.id == test_clock_id)
-        .with_for_update(key_share=True)
-        .execution_options(populate_existing=True)
-    )
-    test_clock = (await uow.session.execute(stmt)).scalar_one()
+    test_clock = await uow.repo(tenant_id).test_clock_for_write(test_clock_id)
     if test_clock.status != "ready":
         raise Conflict("test clock is advancing: retry once its status is ready", field="test_clock")
     return test_clock.frozen_time

@@ -18,8 +18,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, text, update
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError
 
 from shared.db.tables import IdempotencyKey
@@ -46,10 +44,6 @@ def _in_progress() -> Conflict:
     return Conflict("a request with this Idempotency-Key is still in progress; retry later", field="Idempotency-Key")
 
 
-def _row(tenant_id: str, key: str):
-    return select(IdempotencyKey).where(IdempotencyKey.tenant_id == tenant_id, IdempotencyKey.key == key)
-
-
 def _replay(row: IdempotencyKey, fingerprint: str) -> StoredResponse:
     if row.fingerprint != fingerprint:
         raise _mismatch()
@@ -65,20 +59,18 @@ async def claim(tx: RequestTransaction, tenant_id: str, key: str, fingerprint: s
     """Take `key` in the request's transaction, before the operation writes anything.
     Returns None to go ahead, or the stored response to replay. Raises Invalid (another
     request used the key) or Conflict (an attempt with this key is still running)."""
-    session = tx.session
+    repo = tx.repo(tenant_id)
     wait_ms = max(1, int(CLAIM_WAIT.total_seconds() * 1000))
     try:
         # Bounded: only the key's row lock; the operation's own locks wait as they always did.
-        await session.execute(select(func.set_config("lock_timeout", f"{wait_ms}ms", True)))
-        inserted = await session.execute(
-            insert(IdempotencyKey)
-            .values(tenant_id=tenant_id, key=key, fingerprint=fingerprint, state="in_progress", created_at=now)
-            .on_conflict_do_nothing()
-            .returning(IdempotencyKey.key)
-        )
-        row = None if inserted.first() is not None else (
-            await session.execute(_row(tenant_id, key).with_for_update())).scalar_one()
-        await session.execute(text("SET LOCAL lock_timeout TO DEFAULT"))
+        await repo.bound_lock_waits(wait_ms)
+        inserted = await repo.insert_idempotency_key(key, fingerprint, now)
+        row = None
+        if not inserted:
+            row = await repo.idempotency_key(key, for_update=True)
+            if row is None:  # it conflicted, so it exists: keys are never deleted
+                raise LookupError(f"idempotency key '{key}' vanished")
+        await repo.bound_lock_waits(None)
     except DBAPIError as error:
         if getattr(error.orig, "sqlstate", None) == _LOCK_NOT_AVAILABLE:
             raise _in_progress() from error
@@ -88,18 +80,14 @@ async def claim(tx: RequestTransaction, tenant_id: str, key: str, fingerprint: s
     if row.created_at <= now - TTL:  # expired: the key starts a new life in this transaction
         row.fingerprint, row.state, row.created_at = fingerprint, "in_progress", now
         row.response_status = row.response_body = None
-        await session.flush()
+        await repo.flush()
         return None
     return _replay(row, fingerprint)
 
 
 async def finish(tx: RequestTransaction, tenant_id: str, key: str, status: int, body: str) -> None:
     """Store the response on the claimed key, in the transaction that commits the work."""
-    await tx.session.execute(
-        update(IdempotencyKey)
-        .where(IdempotencyKey.tenant_id == tenant_id, IdempotencyKey.key == key)
-        .values(state="done", response_status=status, response_body=body)
-    )
+    await tx.repo(tenant_id).finish_idempotency_key(key, status, body)
 
 
 # Operations that commit on their own connections (the renewal engine) cannot join the
@@ -109,7 +97,7 @@ async def finish(tx: RequestTransaction, tenant_id: str, key: str, status: int, 
 async def stored(uow: UnitOfWork, tenant_id: str, key: str, fingerprint: str, now: datetime) -> StoredResponse | None:
     """The live response stored for `key`, if any (read-only)."""
     async with uow:
-        row = (await uow.session.execute(_row(tenant_id, key))).scalar_one_or_none()
+        row = await uow.repo(tenant_id).idempotency_key(key)
         if row is None or row.created_at <= now - TTL:
             return None
         return _replay(row, fingerprint)
@@ -120,18 +108,11 @@ async def store(uow: UnitOfWork, tenant_id: str, key: str, fingerprint: str, now
     """Store a response for `key` unless a live one is there already: the first stored
     wins. Returns the one to answer with instead of ours, if any."""
     async with uow:
-        values = dict(fingerprint=fingerprint, state="done", response_status=status, response_body=body, created_at=now)
-        statement = insert(IdempotencyKey).values(tenant_id=tenant_id, key=key, **values)
-        written = await uow.session.execute(
-            statement.on_conflict_do_update(
-                index_elements=[IdempotencyKey.tenant_id, IdempotencyKey.key], set_=values,
-                where=IdempotencyKey.created_at <= now - TTL,
-            ).returning(IdempotencyKey.key)
-        )
-        if written.first() is not None:
+        repo = uow.repo(tenant_id)
+        if await repo.store_idempotency_key(key, fingerprint, now, now - TTL, status, body):
             await uow.commit()
             return None
-        row = (await uow.session.execute(_row(tenant_id, key))).scalar_one()
-        if row.fingerprint != fingerprint or row.state != "done":
+        row = await repo.idempotency_key(key)
+        if row is None or row.fingerprint != fingerprint or row.state != "done":
             return None  # another request's key: ours is the answer to this one
         return StoredResponse(row.response_status or 0, row.response_body or "")

@@ -1,4 +1,4 @@
-"""The Idempotency-Key header on authenticated POSTs (see shared.services.idempotency)."""
+"""The Idempotency-Key header on authenticated POSTs (see shared.services.idempotency_keys)."""
 from __future__ import annotations
 
 import hashlib
@@ -13,9 +13,9 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from shared import failpoints, metrics
 from shared.db.uow import RequestTransaction, UnitOfWork
 from shared.domain.errors import DomainError
-from shared.runtime.keys import CLOCK, SESSIONS, TENANT_ID
+from shared.runtime.app_state import CLOCK, SESSIONS, TENANT_ID
 from shared.runtime.problems import CONTENT_TYPE, from_domain, problem
-from shared.services import idempotency
+from shared.services import idempotency_keys
 
 log = logging.getLogger("billing.http")
 
@@ -48,7 +48,7 @@ def fingerprint(request: web.Request, body: bytes) -> str:
     return hashlib.sha256(b"\n".join([request.method.encode(), request.path.encode(), body])).hexdigest()
 
 
-def _replay(stored: idempotency.StoredResponse) -> web.Response:
+def _replay(stored: idempotency_keys.StoredResponse) -> web.Response:
     metrics.idempotent_replays.add(1)
     content_type = CONTENT_TYPE if stored.status >= 400 else "application/json"
     return web.Response(status=stored.status, text=stored.body, content_type=content_type, headers={REPLAYED: "true"})
@@ -87,11 +87,11 @@ async def _run_in_transaction(request: web.Request, tenant_id: str, key: str, pr
     """One attempt: claim the key, run, store the response, commit, all as one transaction."""
     try:
         async with RequestTransaction(request.app[SESSIONS]) as tx:
-            stored = await idempotency.claim(tx, tenant_id, key, print_, now)
+            stored = await idempotency_keys.claim(tx, tenant_id, key, print_, now)
             if stored is not None:
                 return _replay(stored)
             response = await _outcome(run)
-            await idempotency.finish(tx, tenant_id, key, response.status, (response.body or b"").decode())
+            await idempotency_keys.finish(tx, tenant_id, key, response.status, (response.body or b"").decode())
             try:
                 await tx.commit()
             except IntegrityError:
@@ -114,13 +114,13 @@ async def _run_alone(request: web.Request, tenant_id: str, key: str, print_: str
     """For OWN_TRANSACTIONS: replay a stored response, else run and store it."""
     uow = lambda: UnitOfWork(request.app[SESSIONS])  # noqa: E731
     try:
-        stored = await idempotency.stored(uow(), tenant_id, key, print_, request.app[CLOCK].now())
+        stored = await idempotency_keys.stored(uow(), tenant_id, key, print_, request.app[CLOCK].now())
     except DomainError as error:
         return from_domain(error)
     if stored is not None:
         return _replay(stored)
     response = await _outcome(run)
     failpoints.hit(failpoints.COMMITTED)
-    first = await idempotency.store(uow(), tenant_id, key, print_, request.app[CLOCK].now(),
+    first = await idempotency_keys.store(uow(), tenant_id, key, print_, request.app[CLOCK].now(),
                                     response.status, (response.body or b"").decode())
     return response if first is None else _replay(first)
