@@ -1,6 +1,8 @@
 """Batch renewal: claim a batch of subscriptions (FOR UPDATE SKIP LOCKED), play each one
-forward with the pure rules of shared.domain.renewal, write invoices, lines and new
-states with one set-based statement each, commit, repeat.
+forward with the pure rules of shared.domain.renewal, draft its invoices with
+shared.domain.invoices.next_invoice, write the new states and (through
+shared.db.invoice_writer, the one invoice writer) the invoices with one set-based
+statement per table, commit, repeat.
 
 Exactly once: a period is invoiced only by the transaction holding its subscription's
 row lock, the claim re-checks "period ended" under that lock, and the database's unique
