@@ -98,19 +98,15 @@ async def write_invoices(conn: asyncpg.Connection, drafts: Sequence[tuple[str, I
         return []
     numbers = await _reserve_numbers(conn, [(tenant_id, d.test_clock_id) for tenant_id, d in drafts])
     failpoints.hit(failpoints.NUMBERS_LOCKED)
-    written = [Written(tenant_id, new_id("in"), number, d) for (tenant_id, d), number in zip(drafts, numbers)]
-    await conn.execute(
-        INSERT_INVOICES,
-        [w.tenant_id for w in written], [w.id for w in written], numbers,
-        [w.draft.customer_id for w in written], [w.draft.subscription_id for w in written],
-        [w.draft.status.value for w in written], [w.draft.reason.value for w in written],
-        [w.draft.currency for w in written],
-        [w.draft.period.start for w in written], [w.draft.period.end for w in written],
-        [w.draft.total for w in written], [w.draft.amount_due for w in written],
-        [w.draft.amount_paid for w in written],
-        [w.draft.created_at for w in written], [w.draft.due_at for w in written], [w.draft.paid_at for w in written],
-        [w.draft.test_clock_id for w in written],
-    )
+    ids = [new_id("in") for _ in drafts]
+    rows = [
+        (tenant_id, invoice_id, number, d.customer_id, d.subscription_id, d.status.value, d.reason.value, d.currency,
+         d.period.start, d.period.end, d.total, d.amount_due, d.amount_paid, d.created_at, d.due_at, d.paid_at,
+         d.test_clock_id)
+        for (tenant_id, d), invoice_id, number in zip(drafts, ids, numbers)
+    ]
+    await conn.execute(INSERT_INVOICES, *map(list, zip(*rows)))
+    written = [Written(tenant_id, invoice_id, number, d) for (tenant_id, d), invoice_id, number in zip(drafts, ids, numbers)]
     lines = [
         (w.tenant_id, new_id("il"), w.id, position, line.description, line.amount, w.draft.currency,
          line.period_start, line.period_end, line.plan_id, line.proration)

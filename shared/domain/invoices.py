@@ -8,7 +8,7 @@ for the renewal engine and the upcoming-invoice preview alike, so the two cannot
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -88,7 +88,7 @@ class PendingItem:
 
 @dataclass(frozen=True)
 class InvoiceDraft:
-    """A finalized invoice before it is stored. Totals, amount due and the initial status
+    """A finalized invoice before it is stored. Total, amount due and the initial status
     are derived here, once, for every writer and preview."""
 
     reason: BillingReason
@@ -102,18 +102,18 @@ class InvoiceDraft:
     item_ids: tuple[str, ...] = ()  # pending items this invoice absorbs
     test_clock_id: str | None = None  # set: simulated, numbered in the clock's own sequence
 
-    @property
-    def total(self) -> int:
-        return total_of(self.lines)
+    # Derived from the lines once, when drafted (a renewal batch reads them for thousands).
+    total: int = field(init=False, compare=False)
+    amount_due: int = field(init=False, compare=False)
+    status: InvoiceStatus = field(init=False, compare=False)  # nothing to collect: paid on the spot
 
-    @property
-    def amount_due(self) -> int:
-        return amount_due(self.total)
-
-    @property
-    def status(self) -> InvoiceStatus:
-        """Nothing to collect means paid on the spot."""
-        return InvoiceStatus.PAID if self.amount_due == 0 else InvoiceStatus.OPEN
+    def __post_init__(self) -> None:
+        total = total_of(self.lines)
+        due = amount_due(total)
+        # A frozen dataclass sets its own fields this way; nothing else ever changes them.
+        object.__setattr__(self, "total", total)
+        object.__setattr__(self, "amount_due", due)
+        object.__setattr__(self, "status", InvoiceStatus.PAID if due == 0 else InvoiceStatus.OPEN)
 
     @property
     def amount_paid(self) -> int:
