@@ -41,6 +41,13 @@ def constraint_of(error: IntegrityError) -> str | None:
     return getattr(cause, "constraint_name", None)
 
 
+def conflict_for(constraint: str | None) -> Conflict | None:
+    """The 409 a client gets for a violated constraint; None when it is not the client's
+    doing. For statements run on the raw driver connection (shared.db.invoice_writer)."""
+    known = _CONFLICTS.get(constraint or "")
+    return None if known is None else Conflict(known[0], field=known[1])
+
+
 class RequestTransaction:
     """One transaction spanning a whole request, which every UnitOfWork opened on the same
     sessionmaker in this task joins. Rolls back unless commit() is called. Tasks started

@@ -1,11 +1,21 @@
-"""Invoice states, their legal transitions, and line arithmetic."""
+"""Invoices before they are stored: states and their legal transitions, line arithmetic,
+and the drafts every invoice is written from (shared.db.invoice_writer writes them).
+
+A draft decides everything about an invoice except its id and number: lines, totals, the
+amount due, whether it starts paid, its dates. `next_invoice` drafts a renewal invoice,
+for the renewal engine and the upcoming-invoice preview alike, so the two cannot drift.
+"""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from shared.domain.errors import Conflict
+from shared.domain.periods import Period
+from shared.domain.renewal import NewInvoice, State, Terms, advance
+from shared.domain.subscriptions import has_upcoming_invoice
 
 
 class InvoiceStatus(StrEnum):
@@ -58,7 +68,7 @@ def plan_description(plan_name: str, plan_code: str) -> str:
     return f"{plan_name} ({plan_code})"
 
 
-def total_of(lines: list[LineDraft]) -> int:
+def total_of(lines: Sequence[LineDraft]) -> int:
     """The invoice total is the sum of its lines: lines are rounded, the total never is."""
     return sum(line.amount for line in lines)
 
@@ -66,3 +76,124 @@ def total_of(lines: list[LineDraft]) -> int:
 def amount_due(total: int) -> int:
     """A negative total (credit exceeds charges) is owed to nobody on this invoice."""
     return max(total, 0)
+
+
+@dataclass(frozen=True)
+class PendingItem:
+    """A pending invoice item (e.g. a proration): its line joins the next invoice."""
+
+    id: str
+    line: LineDraft
+
+
+@dataclass(frozen=True)
+class InvoiceDraft:
+    """A finalized invoice before it is stored. Total, amount due and the initial status
+    are derived here, once, for every writer and preview."""
+
+    reason: BillingReason
+    currency: str
+    customer_id: str
+    subscription_id: str | None
+    period: Period
+    created_at: datetime  # also when it is finalized (invoices are issued final)
+    due_at: datetime
+    lines: tuple[LineDraft, ...]
+    item_ids: tuple[str, ...] = ()  # pending items this invoice absorbs
+    test_clock_id: str | None = None  # set: simulated, numbered in the clock's own sequence
+
+    # Derived from the lines once, when drafted (a renewal batch reads them for thousands).
+    total: int = field(init=False, compare=False)
+    amount_due: int = field(init=False, compare=False)
+    status: InvoiceStatus = field(init=False, compare=False)  # nothing to collect: paid on the spot
+
+    def __post_init__(self) -> None:
+        total = total_of(self.lines)
+        due = amount_due(total)
+        # A frozen dataclass sets its own fields this way; nothing else ever changes them.
+        object.__setattr__(self, "total", total)
+        object.__setattr__(self, "amount_due", due)
+        object.__setattr__(self, "status", InvoiceStatus.PAID if due == 0 else InvoiceStatus.OPEN)
+
+    @property
+    def amount_paid(self) -> int:
+        return self.amount_due if self.status is InvoiceStatus.PAID else 0
+
+    @property
+    def paid_at(self) -> datetime | None:
+        return self.created_at if self.status is InvoiceStatus.PAID else None
+
+
+def issued_now(
+    reason: BillingReason,
+    *,
+    currency: str,
+    customer_id: str,
+    subscription_id: str | None,
+    period: Period,
+    lines: Sequence[LineDraft],
+    now: datetime,
+    days_until_due: int,
+    pending: Sequence[PendingItem] = (),
+    test_clock_id: str | None = None,
+) -> InvoiceDraft:
+    """An invoice a request issues at `now` (subscription start, resume, prorations billed
+    at once): due the tenant's `days_until_due` later; pending items' lines come last."""
+    return InvoiceDraft(
+        reason=reason,
+        currency=currency,
+        customer_id=customer_id,
+        subscription_id=subscription_id,
+        period=period,
+        created_at=now,
+        due_at=now + timedelta(days=days_until_due),
+        lines=(*lines, *(item.line for item in pending)),
+        item_ids=tuple(item.id for item in pending),
+        test_clock_id=test_clock_id,
+    )
+
+
+@dataclass(frozen=True)
+class Billed:
+    """Who a subscription's renewal invoices bill, and for which plan."""
+
+    customer_id: str
+    subscription_id: str
+    test_clock_id: str | None
+    plan_id: str
+    plan_name: str
+    plan_code: str
+    amount: int  # the plan's price per period, minor units
+    currency: str
+
+
+def plan_line(billed: Billed, period: Period) -> LineDraft:
+    return LineDraft(plan_description(billed.plan_name, billed.plan_code), billed.amount, period.start, period.end,
+                     billed.plan_id)
+
+
+def next_invoice(billed: Billed, new: NewInvoice, pending: Sequence[PendingItem] = ()) -> InvoiceDraft:
+    """The renewal invoice for a period `advance` decided to bill: the plan's line, then the
+    pending items' lines if this is the run's first invoice, dated as `advance` dated it."""
+    carried = pending if new.includes_pending else ()
+    return InvoiceDraft(
+        reason=BillingReason.SUBSCRIPTION_CYCLE,
+        currency=billed.currency,
+        customer_id=billed.customer_id,
+        subscription_id=billed.subscription_id,
+        period=new.period,
+        created_at=new.created_at,
+        due_at=new.due_at,
+        lines=(plan_line(billed, new.period), *(item.line for item in carried)),
+        item_ids=tuple(item.id for item in carried),
+        test_clock_id=billed.test_clock_id,
+    )
+
+
+def upcoming_invoice(state: State, terms: Terms, billed: Billed, pending: Sequence[PendingItem] = ()) -> InvoiceDraft:
+    """The invoice the next renewal writes: `advance` played to the end of the current
+    period, as the renewal engine plays it (a preview cannot foresee payments, so no
+    dunning). 409 for a subscription that will not renew."""
+    has_upcoming_invoice(state.status, state.cancel_at_period_end)
+    outcome = advance(state, terms, state.period_end, max_invoices=1)
+    return next_invoice(billed, outcome.invoices[0], pending)

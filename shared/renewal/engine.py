@@ -1,6 +1,8 @@
 """Batch renewal: claim a batch of subscriptions (FOR UPDATE SKIP LOCKED), play each one
-forward with the pure rules of shared.domain.renewal, write invoices, lines and new
-states with one set-based statement each, commit, repeat.
+forward with the pure rules of shared.domain.renewal, draft its invoices with
+shared.domain.invoices.next_invoice, write the new states and (through
+shared.db.invoice_writer, the one invoice writer) the invoices with one set-based
+statement per table, commit, repeat.
 
 Exactly once: a period is invoiced only by the transaction holding its subscription's
 row lock, the claim re-checks "period ended" under that lock, and the database's unique
@@ -20,17 +22,15 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared import failpoints, metrics
-from shared.domain.ids import new_id
-from shared.domain.invoices import BillingReason
-from shared.domain.invoices import InvoiceStatus, amount_due, plan_description
+from shared.db.invoice_writer import Written, record_issued, write_invoices
+from shared.domain.invoices import Billed, InvoiceDraft, LineDraft, PendingItem, next_invoice
 from shared.domain.periods import Cadence, Interval
-from shared.domain.renewal import Outcome, State, Terms, advance
+from shared.domain.renewal import State, Terms, advance
 from shared.domain.subscriptions import SubscriptionStatus
 from shared.renewal import sql
 
@@ -76,8 +76,7 @@ Progress = Callable[[int], None]
 class _Batch:
     """What one batch did, counted into the report and metrics only once it committed."""
 
-    invoices: Counter[str] = field(default_factory=Counter)  # per currency
-    amounts: Counter[str] = field(default_factory=Counter)  # amount due per currency
+    written: list[Written] = field(default_factory=list)
     statuses: Counter[str] = field(default_factory=Counter)  # new statuses
     renewed: int = 0
     ended: int = 0
@@ -85,38 +84,37 @@ class _Batch:
     finished: int = 0  # subscriptions no longer due (not stopped at their invoice cap)
 
     def count_into(self, report: Report) -> None:
-        report.max_batch_invoices = max(report.max_batch_invoices, sum(self.invoices.values()))
+        report.max_batch_invoices = max(report.max_batch_invoices, len(self.written))
         report.renewed += self.renewed
         report.ended += self.ended
         report.past_due += self.past_due
-        report.invoices_created += sum(self.invoices.values())
-        report.invoiced.update(self.amounts)
-        for currency, count in self.invoices.items():
-            metrics.invoice_issued(currency, BillingReason.SUBSCRIPTION_CYCLE, self.amounts[currency], count)
+        report.invoices_created += len(self.written)
+        for invoice in self.written:
+            report.invoiced[invoice.draft.currency] += invoice.draft.amount_due
+        record_issued(self.written)
         metrics.renewed.add(self.renewed)
         metrics.ended.add(self.ended)
         for status, count in self.statuses.items():
             metrics.transition(status, count)
 
 
-@dataclass
-class _Invoice:
-    tenant_id: str
-    id: str
-    customer_id: str
-    subscription_id: str
-    test_clock_id: str | None  # set: simulated, numbered in the clock's own sequence
-    currency: str
-    period_start: datetime
-    period_end: datetime
-    created_at: datetime
-    due_at: datetime
-    lines: list[tuple[Any, ...]]  # (description, amount, period_start, period_end, plan_id, proration)
-    item_ids: list[str]
+def _billed(row: asyncpg.Record) -> Billed:
+    return Billed(
+        customer_id=row["customer_id"],
+        subscription_id=row["id"],
+        test_clock_id=row["test_clock_id"],
+        plan_id=row["plan_id"],
+        plan_name=row["plan_name"],
+        plan_code=row["plan_code"],
+        amount=row["amount"],
+        currency=row["currency"],
+    )
 
-    @property
-    def total(self) -> int:
-        return sum(line[1] for line in self.lines)
+
+def _pending_item(row: asyncpg.Record) -> PendingItem:
+    line = LineDraft(row["description"], row["amount"], row["period_start"], row["period_end"], row["plan_id"],
+                     row["proration"])
+    return PendingItem(row["id"], line)
 
 
 def _state(row: asyncpg.Record) -> State:
@@ -139,21 +137,6 @@ def _terms(row: asyncpg.Record) -> Terms:
     )
 
 
-def _invoices_for(row: asyncpg.Record, outcome: Outcome, pending: list[asyncpg.Record]) -> list[_Invoice]:
-    made = []
-    for new in outcome.invoices:
-        lines: list[tuple[Any, ...]] = [
-            (plan_description(row["plan_name"], row["plan_code"]), row["amount"], new.period.start, new.period.end, row["plan_id"], False)
-        ]
-        items = pending if new.includes_pending else []
-        lines += [(i["description"], i["amount"], i["period_start"], i["period_end"], i["plan_id"], i["proration"]) for i in items]
-        made.append(
-            _Invoice(row["tenant_id"], new_id("in"), row["customer_id"], row["id"], row["test_clock_id"], row["currency"],
-                     new.period.start, new.period.end, new.created_at, new.due_at, lines, [i["id"] for i in items])
-        )
-    return made
-
-
 def cap_per_subscription(rows: int, invoice_budget: int) -> int:
     return max(1, invoice_budget // max(1, rows))
 
@@ -162,19 +145,20 @@ async def _process(conn: asyncpg.Connection, rows: list[asyncpg.Record], as_of: 
                    invoice_budget: int = DEFAULT_INVOICE_BUDGET) -> None:
     cap = cap_per_subscription(len(rows), invoice_budget)
     keys = [(r["tenant_id"], r["id"]) for r in rows]
-    pending: dict[tuple[str, str], list[asyncpg.Record]] = defaultdict(list)
+    pending: dict[tuple[str, str], list[PendingItem]] = defaultdict(list)
     if rows:
         for item in await conn.fetch(sql.PENDING_ITEMS, [k[0] for k in keys], [k[1] for k in keys]):
-            pending[(item["tenant_id"], item["subscription_id"])].append(item)
+            pending[(item["tenant_id"], item["subscription_id"])].append(_pending_item(item))
 
-    invoices: list[_Invoice] = []
+    drafts: list[tuple[str, InvoiceDraft]] = []
     changes = []
     dunned = []
     for row in rows:
         items = pending.get((row["tenant_id"], row["id"]), [])
         outcome = advance(_state(row), _terms(row), as_of, oldest_unpaid_due=row["oldest_unpaid_due"],
-                          pending_total=sum(i["amount"] for i in items), max_invoices=cap)
-        invoices += _invoices_for(row, outcome, items)
+                          pending_total=sum(i.line.amount for i in items), max_invoices=cap)
+        billed = _billed(row)
+        drafts += [(row["tenant_id"], next_invoice(billed, new, items)) for new in outcome.invoices]
         s = outcome.state
         changes.append((row["tenant_id"], row["id"], s.status.value, s.cycle, s.period_start, s.period_end,
                         s.cancel_at_period_end, s.ended_at))
@@ -189,63 +173,12 @@ async def _process(conn: asyncpg.Connection, rows: list[asyncpg.Record], as_of: 
             dunned.append((row["tenant_id"], row["id"], s.ended_at))
 
     # Subscriptions first: their rows are already ours (claimed), so this takes no shared
-    # lock. The tenant row (invoice numbering) is then held only for the inserts and commit.
+    # lock. The numbering rows are then held only for the inserts and commit.
     if changes:
         await conn.execute(sql.UPDATE_SUBSCRIPTIONS, *map(list, zip(*changes)))
-    if invoices:
-        numbers = await _reserve_numbers(conn, invoices)
-        dues = [amount_due(inv.total) for inv in invoices]
-        await conn.execute(
-            sql.INSERT_INVOICES,
-            [i.tenant_id for i in invoices], [i.id for i in invoices], numbers, [i.customer_id for i in invoices],
-            [i.subscription_id for i in invoices],
-            [InvoiceStatus.OPEN.value if due else InvoiceStatus.PAID.value for due in dues],
-            [i.currency for i in invoices], [i.period_start for i in invoices], [i.period_end for i in invoices],
-            [i.total for i in invoices], dues, [i.created_at for i in invoices], [i.due_at for i in invoices],
-            [i.test_clock_id for i in invoices],
-        )
-        line_rows = [
-            (inv.tenant_id, new_id("il"), inv.id, position, *line[:2], inv.currency, *line[2:])
-            for inv in invoices for position, line in enumerate(inv.lines)
-        ]
-        await conn.execute(sql.INSERT_LINES, *map(list, zip(*line_rows)))
-        attached = [(inv.tenant_id, item_id, inv.id) for inv in invoices for item_id in inv.item_ids]
-        if attached:
-            await conn.execute(sql.ATTACH_ITEMS, *map(list, zip(*attached)))
-        failpoints.hit(failpoints.INVOICES_WRITTEN)
-        for inv, due in zip(invoices, dues):
-            batch.invoices[inv.currency] += 1
-            batch.amounts[inv.currency] += due
+    batch.written = await write_invoices(conn, drafts)
     if dunned:
         await conn.execute(sql.MARK_UNCOLLECTIBLE, *map(list, zip(*dunned)))
-
-
-async def _reserve_numbers(conn: asyncpg.Connection, invoices: list[_Invoice]) -> list[int]:
-    """Number the batch's invoices, gap-free per sequence: real ones from their tenant's
-    counter, simulated ones from their test clock's. Counter rows are locked tenants first,
-    then clocks, each in a stable order (see sql.LOCK_TENANTS), and stay locked until commit."""
-    per_tenant = Counter(inv.tenant_id for inv in invoices if inv.test_clock_id is None)
-    per_clock = Counter((inv.tenant_id, inv.test_clock_id) for inv in invoices if inv.test_clock_id is not None)
-    tenants, clocks = sorted(per_tenant), sorted(per_clock)
-    if tenants:
-        await conn.execute(sql.LOCK_TENANTS, tenants)
-    if clocks:
-        await conn.execute(sql.LOCK_TEST_CLOCKS, [c[0] for c in clocks], [c[1] for c in clocks])
-    failpoints.hit(failpoints.NUMBERS_LOCKED)
-    firsts: dict[tuple[str, str | None], int] = {}
-    if tenants:
-        reserved = await conn.fetch(sql.RESERVE_NUMBERS, tenants, [per_tenant[t] for t in tenants])
-        firsts.update({(r["id"], None): r["first"] for r in reserved})
-    if clocks:
-        reserved = await conn.fetch(sql.RESERVE_TEST_CLOCK_NUMBERS, [c[0] for c in clocks], [c[1] for c in clocks],
-                                    [per_clock[c] for c in clocks])
-        firsts.update({(r["tenant_id"], r["id"]): r["first"] for r in reserved})
-    numbers = []
-    for inv in invoices:
-        sequence = (inv.tenant_id, inv.test_clock_id)
-        numbers.append(firsts[sequence])
-        firsts[sequence] += 1
-    return numbers
 
 
 async def _drain(conn: asyncpg.Connection, claim: str, scope: Scope, as_of: datetime, batch_size: int,

@@ -1,5 +1,6 @@
 """The engine's SQL. Set-based: every write takes whole arrays (unnest), one statement
-per batch, never one round trip per subscription."""
+per batch, never one round trip per subscription. Invoices are written by
+shared.db.invoice_writer."""
 from shared.db.status_sql import BILLABLE_SQL, DUNNABLE_SQL
 
 _COLUMNS = """
@@ -104,60 +105,8 @@ WHERE ii.invoice_id IS NULL
 ORDER BY ii.tenant_id, ii.subscription_id, ii.id
 """
 
-# Invoice numbers come from one counter row per sequence: the tenant's row for real
-# invoices, the test clock's row for simulated ones (a clock's invoices never take a legal
-# number). Lock order, in every writer: tenant rows (by id), then clock rows (by tenant,
-# id), so runs never deadlock; then take number blocks. NO KEY UPDATE: numbering changes
-# no key, so inserts elsewhere whose foreign keys share-lock these rows (customers, plans,
-# idempotency keys) never wait on a renewal batch.
-LOCK_TENANTS = "SELECT id FROM tenants WHERE id = ANY($1::text[]) ORDER BY id FOR NO KEY UPDATE"
-RESERVE_NUMBERS = """
-UPDATE tenants t SET next_invoice_number = t.next_invoice_number + v.n
-FROM unnest($1::text[], $2::bigint[]) AS v(id, n)
-WHERE t.id = v.id
-RETURNING t.id, t.next_invoice_number - v.n AS first
-"""
-LOCK_TEST_CLOCKS = """
-SELECT c.tenant_id, c.id FROM test_clocks c
-JOIN unnest($1::text[], $2::text[]) AS v(tenant_id, id) ON c.tenant_id = v.tenant_id AND c.id = v.id
-ORDER BY c.tenant_id, c.id
-FOR NO KEY UPDATE OF c
-"""
-RESERVE_TEST_CLOCK_NUMBERS = """
-UPDATE test_clocks c SET next_invoice_number = c.next_invoice_number + v.n
-FROM unnest($1::text[], $2::text[], $3::bigint[]) AS v(tenant_id, id, n)
-WHERE c.tenant_id = v.tenant_id AND c.id = v.id
-RETURNING c.tenant_id, c.id, c.next_invoice_number - v.n AS first
-"""
-
-INSERT_INVOICES = """
-INSERT INTO invoices (tenant_id, id, number, customer_id, subscription_id, status, billing_reason,
-                      currency, period_start, period_end, subtotal, total, amount_due, amount_paid,
-                      created_at, due_at, finalized_at, paid_at, test_clock_id)
-SELECT v.tenant_id, v.id, v.number, v.customer_id, v.subscription_id, v.status, 'subscription_cycle',
-       v.currency, v.period_start, v.period_end, v.total, v.total, v.amount_due,
-       CASE WHEN v.status = 'paid' THEN v.amount_due ELSE 0 END,
-       v.created_at, v.due_at, v.created_at, CASE WHEN v.status = 'paid' THEN v.created_at END,
-       v.test_clock_id
-FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[],
-            $8::timestamptz[], $9::timestamptz[], $10::bigint[], $11::bigint[], $12::timestamptz[],
-            $13::timestamptz[], $14::text[])
-  AS v(tenant_id, id, number, customer_id, subscription_id, status, currency, period_start,
-       period_end, total, amount_due, created_at, due_at, test_clock_id)
-"""
-
-INSERT_LINES = """
-INSERT INTO invoice_lines (tenant_id, id, invoice_id, position, description, amount, currency,
-                           period_start, period_end, plan_id, proration)
-SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::bigint[],
-                     $7::text[], $8::timestamptz[], $9::timestamptz[], $10::text[], $11::bool[])
-"""
-
-ATTACH_ITEMS = """
-UPDATE invoice_items ii SET invoice_id = v.invoice_id
-FROM unnest($1::text[], $2::text[], $3::text[]) AS v(tenant_id, id, invoice_id)
-WHERE ii.tenant_id = v.tenant_id AND ii.id = v.id
-"""
+# Invoices, their lines and numbering are written by shared.db.invoice_writer (one writer
+# for requests and renewal runs, with the one lock order).
 
 UPDATE_SUBSCRIPTIONS = """
 UPDATE subscriptions s

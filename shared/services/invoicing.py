@@ -1,46 +1,45 @@
-"""Issuing invoices: numbering, due dates, lines. Shared by every use case that bills."""
+"""Invoices a request issues (subscription start, resume, prorations billed at once) and the
+upcoming-invoice preview: drafted in shared.domain.invoices, written by
+shared.db.invoice_writer in the request's own transaction."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from collections.abc import Sequence
+from datetime import datetime
+from typing import cast
 
-from sqlalchemy import text
+import asyncpg
+from sqlalchemy import select, text
 
-from shared import failpoints, metrics
-from shared.db.tables import Invoice, InvoiceLine
-from shared.db.uow import UnitOfWork
-from shared.domain.errors import NotFound
-from shared.domain.ids import new_id
-from shared.domain.invoices import BillingReason, InvoiceStatus, LineDraft, amount_due, total_of
-from shared.domain.periods import Period
-
-_RESERVE_NUMBERS = text(
-    "UPDATE tenants SET next_invoice_number = next_invoice_number + :n "
-    "WHERE id = :tenant_id RETURNING next_invoice_number - :n AS first, days_until_due"
+from shared.db.invoice_writer import Written, record_issued, write_invoices
+from shared.db.tables import InvoiceItem, Plan, Subscription
+from shared.db.uow import UnitOfWork, conflict_for
+from shared.domain.invoices import (
+    BillingReason, Billed, InvoiceDraft, LineDraft, PendingItem, issued_now, upcoming_invoice,
 )
-# A test clock's own sequence: only the clock row is locked (the tenant row is only read).
-_RESERVE_CLOCK_NUMBERS = text(
-    "UPDATE test_clocks c SET next_invoice_number = c.next_invoice_number + :n FROM tenants t "
-    "WHERE c.tenant_id = :tenant_id AND c.id = :test_clock_id AND t.id = c.tenant_id "
-    "RETURNING c.next_invoice_number - :n AS first, t.days_until_due"
+from shared.domain.periods import Cadence, Interval, Period
+from shared.domain.renewal import State, Terms
+from shared.domain.subscriptions import SubscriptionStatus
+
+# The customer's test clock (its invoices' numbering sequence) and the tenant's payment terms.
+_BILLING_TERMS = text(
+    "SELECT c.test_clock_id, t.days_until_due, t.grace_period_days FROM customers c JOIN tenants t ON t.id = c.tenant_id "
+    "WHERE c.tenant_id = :tenant_id AND c.id = :customer_id"
 )
-_CUSTOMER_CLOCK = text("SELECT test_clock_id FROM customers WHERE tenant_id = :tenant_id AND id = :customer_id")
 
 
-async def reserve_numbers(uow: UnitOfWork, tenant_id: str, count: int,
-                          test_clock_id: str | None = None) -> tuple[int, int]:
-    """Take `count` consecutive invoice numbers from the tenant's legal sequence, or from the
-    test clock's own one: simulations never consume a legal number. The row holding the
-    counter stays locked until the transaction ends, so numbers are gap-free (a rollback
-    returns them) and never shared. Returns (first number, the tenant's days_until_due)."""
-    if test_clock_id is None:
-        row = (await uow.session.execute(_RESERVE_NUMBERS, {"n": count, "tenant_id": tenant_id})).one()
-    else:
-        params = {"n": count, "tenant_id": tenant_id, "test_clock_id": test_clock_id}
-        found = (await uow.session.execute(_RESERVE_CLOCK_NUMBERS, params)).one_or_none()
-        if found is None:  # deleted while this request ran: nothing of it is written
-            raise NotFound(f"no such test clock: '{test_clock_id}' (it was deleted)", field="test_clock")
-        row = found
-    return row.first, row.days_until_due
+async def pending_items(uow: UnitOfWork, tenant_id: str, subscription_id: str) -> list[PendingItem]:
+    """The subscription's items waiting for its next invoice, in the order they join it."""
+    stmt = (
+        select(InvoiceItem)
+        .where(InvoiceItem.tenant_id == tenant_id, InvoiceItem.subscription_id == subscription_id,
+               InvoiceItem.invoice_id.is_(None))
+        .order_by(InvoiceItem.id)
+    )
+    items = (await uow.session.execute(stmt)).scalars().all()
+    return [
+        PendingItem(i.id, LineDraft(i.description, i.amount, i.period_start, i.period_end, i.plan_id, i.proration))
+        for i in items
+    ]
 
 
 async def issue_invoice(
@@ -52,58 +51,63 @@ async def issue_invoice(
     reason: BillingReason,
     currency: str,
     period: Period,
-    lines: list[LineDraft],
+    lines: Sequence[LineDraft],
     now: datetime,
-) -> Invoice:
-    """Create a finalized invoice in the caller's transaction. A zero-amount invoice is
-    paid on the spot (there is nothing to collect). The customer's test clock, if any,
-    decides the numbering sequence and marks the invoice as simulated."""
-    test_clock_id = (
-        await uow.session.execute(_CUSTOMER_CLOCK, {"tenant_id": tenant_id, "customer_id": customer_id})
-    ).scalar_one()
-    number, days_until_due = await reserve_numbers(uow, tenant_id, 1, test_clock_id)
-    failpoints.hit(failpoints.NUMBERS_LOCKED)
-    total = total_of(lines)
-    due = amount_due(total)
-    invoice = Invoice(
-        tenant_id=tenant_id,
-        id=new_id("in"),
-        number=number,
-        customer_id=customer_id,
-        subscription_id=subscription_id,
-        test_clock_id=test_clock_id,
-        status=InvoiceStatus.PAID if due == 0 else InvoiceStatus.OPEN,
-        billing_reason=reason,
-        currency=currency,
-        period_start=period.start,
-        period_end=period.end,
-        subtotal=total,
-        total=total,
-        amount_due=due,
-        amount_paid=0,
-        created_at=now,
-        finalized_at=now,
-        due_at=now + timedelta(days=days_until_due),
-        paid_at=now if due == 0 else None,
+    pending: Sequence[PendingItem] = (),
+) -> Written:
+    """Issue a finalized invoice at `now` in the caller's transaction, absorbing `pending`
+    items. The customer's test clock, if any, decides the numbering sequence and marks the
+    invoice as simulated. Counted in the metrics once the caller commits."""
+    terms = (await uow.session.execute(_BILLING_TERMS, {"tenant_id": tenant_id, "customer_id": customer_id})).one()
+    draft = issued_now(reason, currency=currency, customer_id=customer_id, subscription_id=subscription_id,
+                       period=period, lines=lines, now=now, days_until_due=terms.days_until_due, pending=pending,
+                       test_clock_id=terms.test_clock_id)
+    await uow.flush()  # the ORM's writes first (e.g. the new subscription the invoice refers to)
+    try:
+        [written] = await write_invoices(await _driver_connection(uow), [(tenant_id, draft)])
+    except asyncpg.IntegrityConstraintViolationError as error:
+        conflict = conflict_for(error.constraint_name)
+        if conflict is None:
+            raise
+        raise conflict from error
+    uow.after_commit(lambda: record_issued([written]))
+    return written
+
+
+async def _driver_connection(uow: UnitOfWork) -> asyncpg.Connection:
+    """The asyncpg connection under the unit of work's session: statements on it run in the
+    same transaction (and the same savepoint, inside a keyed request)."""
+    connection = await uow.session.connection()
+    raw = await connection.get_raw_connection()
+    return cast(asyncpg.Connection, raw.driver_connection)
+
+
+async def upcoming_draft(uow: UnitOfWork, tenant_id: str, subscription_id: str) -> InvoiceDraft:
+    """The invoice the subscription's next renewal writes, drafted as the renewal engine
+    drafts it (shared.domain.invoices.upcoming_invoice). Read-only; 409 if it will not renew."""
+    repo = uow.repo(tenant_id)
+    subscription = await repo.get(Subscription, subscription_id)
+    plan = await repo.get(Plan, subscription.plan_id)
+    terms = (await uow.session.execute(
+        _BILLING_TERMS, {"tenant_id": tenant_id, "customer_id": subscription.customer_id})).one()
+    state = State(
+        status=SubscriptionStatus(subscription.status),
+        anchor=subscription.billing_cycle_anchor,
+        cycle=subscription.cycle,
+        period_start=subscription.current_period_start,
+        period_end=subscription.current_period_end,
+        cancel_at_period_end=subscription.cancel_at_period_end,
     )
-    invoice.lines = [
-        InvoiceLine(
-            tenant_id=tenant_id,
-            id=new_id("il"),
-            invoice_id=invoice.id,
-            position=position,
-            description=line.description,
-            amount=line.amount,
-            currency=currency,
-            period_start=line.period_start,
-            period_end=line.period_end,
-            plan_id=line.plan_id,
-            proration=line.proration,
-        )
-        for position, line in enumerate(lines)
-    ]
-    uow.repo(tenant_id).add(invoice)
-    await uow.flush()  # written now (not at commit), so a crash test can die after the write
-    failpoints.hit(failpoints.INVOICES_WRITTEN)
-    uow.after_commit(lambda: metrics.invoice_issued(currency, reason, due))
-    return invoice
+    billed = Billed(
+        customer_id=subscription.customer_id,
+        subscription_id=subscription.id,
+        test_clock_id=subscription.test_clock_id,
+        plan_id=plan.id,
+        plan_name=plan.name,
+        plan_code=plan.code,
+        amount=plan.amount,
+        currency=plan.currency,
+    )
+    plan_terms = Terms(Cadence(Interval(plan.interval), plan.interval_count), plan.amount,
+                       days_until_due=terms.days_until_due, grace_days=terms.grace_period_days)
+    return upcoming_invoice(state, plan_terms, billed, await pending_items(uow, tenant_id, subscription.id))

@@ -18,8 +18,8 @@ from shared.domain.periods import Period
 from shared.domain.proration import Proration, change_lines
 from shared.domain.subscriptions import Action, require, require_pending_cancel
 from shared.domain.subscriptions import SubscriptionStatus
-from shared.services.invoicing import issue_invoice
-from shared.services.subscriptions import cadence_of, item_line, locked_subscription, pending_items, plan_line
+from shared.services.invoicing import issue_invoice, pending_items
+from shared.services.subscriptions import cadence_of, locked_subscription, plan_line
 
 async def cancel(uow: UnitOfWork, tenant_id: str, subscription_id: str, clock: Clock, *,
                  at_period_end: bool = False) -> Subscription:
@@ -77,14 +77,11 @@ async def resume(uow: UnitOfWork, tenant_id: str, subscription_id: str, clock: C
         subscription.billing_cycle_anchor = now
         subscription.cycle = 1
         subscription.current_period_start, subscription.current_period_end = period.start, period.end
-        items = await pending_items(uow, tenant_id, subscription.id)
-        invoice = await issue_invoice(
+        await issue_invoice(
             uow, tenant_id, customer_id=subscription.customer_id, subscription_id=subscription.id,
             reason=BillingReason.SUBSCRIPTION_CYCLE, currency=plan.currency, period=period,
-            lines=[plan_line(plan, period)] + [item_line(i) for i in items], now=now,
+            lines=[plan_line(plan, period)], pending=await pending_items(uow, tenant_id, subscription.id), now=now,
         )
-        for item in items:
-            item.invoice_id = invoice.id
         await uow.commit()
     return subscription
 

@@ -5,17 +5,17 @@ from datetime import datetime
 
 from shared.clock import Clock
 from shared.db.repository import Page
-from shared.db.tables import Customer, InvoiceItem, Plan, Subscription
+from shared.db.tables import Customer, Plan, Subscription
 from shared.db.uow import UnitOfWork
 from shared.domain import subscriptions as rules
 from shared.domain.errors import Conflict
 from shared.domain.ids import new_id
-from shared.domain.invoices import BillingReason, LineDraft, amount_due, plan_description, total_of
+from shared.domain.invoices import BillingReason, LineDraft, plan_description
 from shared.domain.periods import Cadence, Interval, Period
-from shared.domain.subscriptions import SubscriptionStatus, has_upcoming_invoice
+from shared.domain.subscriptions import SubscriptionStatus
 from shared.schemas.invoices import LineDetail, UpcomingInvoice
-from shared.services.invoicing import issue_invoice
 from shared.services.customer_time import now_for
+from shared.services.invoicing import issue_invoice, upcoming_draft
 
 
 def cadence_of(plan: Plan) -> Cadence:
@@ -30,14 +30,6 @@ def plan_line(plan: Plan, period: Period) -> LineDraft:
         period_end=period.end,
         plan_id=plan.id,
     )
-
-
-def item_line(item: InvoiceItem) -> LineDraft:
-    return LineDraft(item.description, item.amount, item.period_start, item.period_end, item.plan_id, item.proration)
-
-
-async def pending_items(uow: UnitOfWork, tenant_id: str, subscription_id: str) -> list[InvoiceItem]:
-    return await uow.repo(tenant_id).pending_items(subscription_id)
 
 
 async def create_subscription(
@@ -106,32 +98,21 @@ async def list_subscriptions(uow: UnitOfWork, tenant_id: str, *, limit: int, sta
         )
 
 
-def next_period(subscription: Subscription, cadence: Cadence) -> Period:
-    """The period the next renewal will bill (from the anchor: never drifts)."""
-    end = cadence.boundary(subscription.billing_cycle_anchor, subscription.cycle + 1)
-    return Period(subscription.current_period_end, end)
-
-
 async def upcoming_invoice(uow: UnitOfWork, tenant_id: str, subscription_id: str) -> UpcomingInvoice:
-    """Preview the next renewal invoice (plan line plus pending prorations). Read-only."""
+    """Preview the next renewal invoice (plan line plus pending prorations): the draft the
+    renewal engine would write. Read-only."""
     async with uow:
-        repo = uow.repo(tenant_id)
-        subscription = await repo.get(Subscription, subscription_id)
-        has_upcoming_invoice(subscription.status, subscription.cancel_at_period_end)
-        plan = await repo.get(Plan, subscription.plan_id)
-        period = next_period(subscription, cadence_of(plan))
-        lines = [plan_line(plan, period)] + [item_line(i) for i in await pending_items(uow, tenant_id, subscription.id)]
-        total = total_of(lines)
+        draft = await upcoming_draft(uow, tenant_id, subscription_id)
         return UpcomingInvoice(
-            customer_id=subscription.customer_id,
-            subscription_id=subscription.id,
-            currency=plan.currency,
-            period_start=period.start,
-            period_end=period.end,
-            subtotal=total,
-            total=total,
-            amount_due=amount_due(total),
-            lines=[LineDetail.model_validate(line, from_attributes=True) for line in lines],
+            customer_id=draft.customer_id,
+            subscription_id=subscription_id,
+            currency=draft.currency,
+            period_start=draft.period.start,
+            period_end=draft.period.end,
+            subtotal=draft.total,
+            total=draft.total,
+            amount_due=draft.amount_due,
+            lines=[LineDetail.model_validate(line, from_attributes=True) for line in draft.lines],
         )
 
 

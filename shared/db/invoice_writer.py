@@ -1,0 +1,162 @@
+"""The one place invoices and their lines are written, for requests and renewal runs alike.
+
+`write_invoices` runs inside the caller's transaction on its asyncpg connection (the
+renewal engine's own, or a request's session connection) and issues one set-based
+statement per table, whatever the number of invoices:
+
+1. number blocks, one per sequence: a tenant's legal sequence for real invoices, a test
+   clock's own for simulated ones (never a legal number). LOCK ORDER, in every writer:
+   tenant rows (sorted by id), then test-clock rows (sorted by tenant, id), so writers
+   never deadlock. The rows stay locked until the caller's commit, so numbers are
+   gap-free (a rollback gives them back) and never shared;
+2. the invoices, 3. their lines, 4. the pending items they absorb.
+
+Everything about an invoice but its id and number is decided by its draft
+(shared.domain.invoices.InvoiceDraft). Business metrics are the caller's to record after
+its commit (`record_issued`).
+"""
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import asyncpg
+
+from shared import failpoints, metrics
+from shared.domain.errors import NotFound
+from shared.domain.ids import new_id
+from shared.domain.invoices import BillingReason, InvoiceDraft
+
+# NO KEY UPDATE: numbering changes no key, so inserts elsewhere whose foreign keys
+# share-lock these rows (customers, plans, idempotency keys) never wait on a writer.
+LOCK_TENANTS = "SELECT id FROM tenants WHERE id = ANY($1::text[]) ORDER BY id FOR NO KEY UPDATE"
+RESERVE_NUMBERS = """
+UPDATE tenants t SET next_invoice_number = t.next_invoice_number + v.n
+FROM unnest($1::text[], $2::bigint[]) AS v(id, n)
+WHERE t.id = v.id
+RETURNING t.id, t.next_invoice_number - v.n AS first
+"""
+LOCK_TEST_CLOCKS = """
+SELECT c.tenant_id, c.id FROM test_clocks c
+JOIN unnest($1::text[], $2::text[]) AS v(tenant_id, id) ON c.tenant_id = v.tenant_id AND c.id = v.id
+ORDER BY c.tenant_id, c.id
+FOR NO KEY UPDATE OF c
+"""
+RESERVE_TEST_CLOCK_NUMBERS = """
+UPDATE test_clocks c SET next_invoice_number = c.next_invoice_number + v.n
+FROM unnest($1::text[], $2::text[], $3::bigint[]) AS v(tenant_id, id, n)
+WHERE c.tenant_id = v.tenant_id AND c.id = v.id
+RETURNING c.tenant_id, c.id, c.next_invoice_number - v.n AS first
+"""
+
+INSERT_INVOICES = """
+INSERT INTO invoices (tenant_id, id, number, customer_id, subscription_id, status, billing_reason,
+                      currency, period_start, period_end, subtotal, total, amount_due, amount_paid,
+                      created_at, due_at, finalized_at, paid_at, test_clock_id)
+SELECT v.tenant_id, v.id, v.number, v.customer_id, v.subscription_id, v.status, v.reason,
+       v.currency, v.period_start, v.period_end, v.total, v.total, v.amount_due, v.amount_paid,
+       v.created_at, v.due_at, v.created_at, v.paid_at, v.test_clock_id
+FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+            $9::timestamptz[], $10::timestamptz[], $11::bigint[], $12::bigint[], $13::bigint[],
+            $14::timestamptz[], $15::timestamptz[], $16::timestamptz[], $17::text[])
+  AS v(tenant_id, id, number, customer_id, subscription_id, status, reason, currency, period_start,
+       period_end, total, amount_due, amount_paid, created_at, due_at, paid_at, test_clock_id)
+"""
+
+INSERT_LINES = """
+INSERT INTO invoice_lines (tenant_id, id, invoice_id, position, description, amount, currency,
+                           period_start, period_end, plan_id, proration)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::bigint[],
+                     $7::text[], $8::timestamptz[], $9::timestamptz[], $10::text[], $11::bool[])
+"""
+
+ATTACH_ITEMS = """
+UPDATE invoice_items ii SET invoice_id = v.invoice_id
+FROM unnest($1::text[], $2::text[], $3::text[]) AS v(tenant_id, id, invoice_id)
+WHERE ii.tenant_id = v.tenant_id AND ii.id = v.id
+"""
+
+NumberSequence = tuple[str, str | None]  # (tenant id, test clock id or None): one numbering sequence
+
+
+@dataclass(frozen=True)
+class Written:
+    """One stored invoice: its draft, and what the writer gave it."""
+
+    tenant_id: str
+    id: str
+    number: int
+    draft: InvoiceDraft
+
+
+async def write_invoices(conn: asyncpg.Connection, drafts: Sequence[tuple[str, InvoiceDraft]]) -> list[Written]:
+    """Store `(tenant id, draft)` pairs, in order, in the caller's transaction; return them
+    with their ids and numbers. A test clock deleted meanwhile is a NotFound (nothing of
+    this call is kept once the caller rolls back)."""
+    if not drafts:
+        return []
+    numbers = await _reserve_numbers(conn, [(tenant_id, d.test_clock_id) for tenant_id, d in drafts])
+    failpoints.hit(failpoints.NUMBERS_LOCKED)
+    ids = [new_id("in") for _ in drafts]
+    rows = [
+        (tenant_id, invoice_id, number, d.customer_id, d.subscription_id, d.status.value, d.reason.value, d.currency,
+         d.period.start, d.period.end, d.total, d.amount_due, d.amount_paid, d.created_at, d.due_at, d.paid_at,
+         d.test_clock_id)
+        for (tenant_id, d), invoice_id, number in zip(drafts, ids, numbers)
+    ]
+    await conn.execute(INSERT_INVOICES, *map(list, zip(*rows)))
+    written = [Written(tenant_id, invoice_id, number, d) for (tenant_id, d), invoice_id, number in zip(drafts, ids, numbers)]
+    lines = [
+        (w.tenant_id, new_id("il"), w.id, position, line.description, line.amount, w.draft.currency,
+         line.period_start, line.period_end, line.plan_id, line.proration)
+        for w in written for position, line in enumerate(w.draft.lines)
+    ]
+    if lines:
+        await conn.execute(INSERT_LINES, *map(list, zip(*lines)))
+    attached = [(w.tenant_id, item_id, w.id) for w in written for item_id in w.draft.item_ids]
+    if attached:
+        await conn.execute(ATTACH_ITEMS, *map(list, zip(*attached)))
+    failpoints.hit(failpoints.INVOICES_WRITTEN)
+    return written
+
+
+async def _reserve_numbers(conn: asyncpg.Connection, sequences: list[NumberSequence]) -> list[int]:
+    """One block of consecutive numbers per sequence, in the documented lock order; the
+    numbers for `sequences`, in order. A single row needs no separate lock statement: its
+    UPDATE locks it, and with nothing else of its kind there is no order to keep."""
+    per_tenant = Counter(tenant_id for tenant_id, clock_id in sequences if clock_id is None)
+    per_clock = Counter((tenant_id, clock_id) for tenant_id, clock_id in sequences if clock_id is not None)
+    tenants, clocks = sorted(per_tenant), sorted(per_clock)
+    firsts: dict[NumberSequence, int] = {}
+    if len(tenants) > 1:
+        await conn.execute(LOCK_TENANTS, tenants)
+    if tenants:
+        reserved = await conn.fetch(RESERVE_NUMBERS, tenants, [per_tenant[t] for t in tenants])
+        firsts.update({(r["id"], None): r["first"] for r in reserved})
+    if clocks:
+        tenant_ids, clock_ids = [c[0] for c in clocks], [c[1] for c in clocks]
+        if len(clocks) > 1:
+            await conn.execute(LOCK_TEST_CLOCKS, tenant_ids, clock_ids)
+        reserved = await conn.fetch(RESERVE_TEST_CLOCK_NUMBERS, tenant_ids, clock_ids, [per_clock[c] for c in clocks])
+        firsts.update({(r["tenant_id"], r["id"]): r["first"] for r in reserved})
+    numbers = []
+    for sequence in sequences:
+        if sequence not in firsts:  # the clock (with its customers) was deleted while this ran
+            raise NotFound(f"no such test clock: '{sequence[1]}' (it was deleted)", field="test_clock")
+        numbers.append(firsts[sequence])
+        firsts[sequence] += 1
+    return numbers
+
+
+def record_issued(written: Sequence[Written]) -> None:
+    """Count issued invoices and the amounts due, per currency and reason. Call only after
+    the commit: rolled-back invoices were never issued."""
+    counts: Counter[tuple[str, BillingReason]] = Counter()
+    amounts: Counter[tuple[str, BillingReason]] = Counter()
+    for w in written:
+        key = (w.draft.currency, w.draft.reason)
+        counts[key] += 1
+        amounts[key] += w.draft.amount_due
+    for (currency, reason), count in counts.items():
+        metrics.invoice_issued(currency, reason, amounts[(currency, reason)], count)

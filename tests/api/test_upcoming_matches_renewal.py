@@ -1,0 +1,171 @@
+"""The upcoming-invoice preview is the invoice the next renewal writes, field for field.
+
+Random subscriptions (every interval, trials, pending prorations from plan changes, zero
+and credit totals, past_due, dunning, pause, resume, pending cancels), each on its own test
+clock: take the preview, move the clock to the end of the current period, and compare the
+renewal invoice the engine wrote with it. A subscription without a preview (409) must get
+no renewal invoice. The due date (not in the preview's response) is compared through the
+draft the preview is built from.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+import asyncpg
+from hypothesis import HealthCheck, event, example, given, settings
+from hypothesis import strategies as st
+
+from shared.db.engine import make_engine, make_sessionmaker
+from shared.db.uow import UnitOfWork
+from shared.services.invoicing import upcoming_draft
+from tests.client import Api
+
+BASE = datetime(2026, 1, 1, tzinfo=timezone.utc)
+INTERVALS = st.sampled_from(["day", "week", "month", "year"])
+
+
+@dataclass(frozen=True)
+class PlanSpec:
+    interval: str
+    count: int
+    amount: int
+
+
+@dataclass(frozen=True)
+class Story:
+    start_seconds: int  # the clock's start, after BASE
+    days_until_due: int
+    grace_days: int
+    plan: PlanSpec
+    trial_days: int
+    elapsed: float  # how far into the current period the changes and the action happen
+    changes: tuple[tuple[PlanSpec, str], ...]  # plan changes, each with its proration behaviour
+    action: str
+
+
+plans = st.builds(PlanSpec, INTERVALS, st.integers(1, 3), st.sampled_from([0, 1, 999, 1999, 50_000]) | st.integers(0, 100_000))
+stories = st.builds(
+    Story,
+    start_seconds=st.integers(0, 2 * 366 * 86_400),
+    days_until_due=st.integers(0, 30),
+    grace_days=st.sampled_from([0, 10, 30, 365]),
+    plan=plans,
+    trial_days=st.sampled_from([0, 0, 0, 1, 14]),
+    elapsed=st.sampled_from([0.0, 0.5, 0.99]) | st.floats(0.0, 0.999),
+    changes=st.lists(st.tuples(plans, st.sampled_from(["create_prorations", "none", "always_invoice"])),
+                     max_size=2).map(tuple),
+    action=st.sampled_from(["none", "none", "cancel_at_period_end", "cancel", "pause", "pause_resume"]),
+)
+
+
+def at(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def parse(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+async def _plan(api: Api, spec: PlanSpec) -> dict:
+    return await api.plan(code=f"p-{uuid.uuid4().hex[:10]}", amount=spec.amount, interval=spec.interval,
+                          interval_count=spec.count)
+
+
+async def _draft_due_at(api: Api, subscription_id: str) -> tuple[datetime, datetime]:
+    """The preview's draft dates (created, due), read through the service the preview uses."""
+    conn = await asyncpg.connect(api.database_url)
+    try:
+        tenant_id = await conn.fetchval("SELECT tenant_id FROM subscriptions WHERE id = $1", subscription_id)
+    finally:
+        await conn.close()
+    engine = make_engine(api.database_url, pool_size=1, max_overflow=0)
+    try:
+        async with UnitOfWork(make_sessionmaker(engine)) as uow:
+            draft = await upcoming_draft(uow, tenant_id, subscription_id)
+    finally:
+        await engine.dispose()
+    return draft.created_at, draft.due_at
+
+
+async def _pay_what_would_cancel(api: Api, subscription_id: str, until: datetime, grace_days: int) -> None:
+    """A preview cannot foresee payments: pay every invoice whose grace period would run
+    out before the renewal, so dunning does not cancel the subscription first."""
+    for invoice in await api.invoices(subscription_id=subscription_id, status="open"):
+        if parse(invoice["due_at"]) + timedelta(days=grace_days) <= until:
+            paid = await api.post(f"/v1/invoices/{invoice['id']}/pay")
+            assert paid.status == 200, paid
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(story=stories)
+# Always tried: pending prorations on an active and on a past_due subscription, a trial, a resume.
+@example(Story(0, 30, 365, PlanSpec("month", 1, 1000), 0, 0.5, ((PlanSpec("month", 1, 3000), "create_prorations"),), "none"))
+@example(Story(0, 5, 365, PlanSpec("month", 1, 1000), 0, 0.5, ((PlanSpec("week", 2, 300), "create_prorations"),), "none"))
+@example(Story(86_400 * 30, 30, 30, PlanSpec("year", 1, 0), 14, 0.5, (), "none"))
+@example(Story(0, 0, 0, PlanSpec("day", 1, 1), 0, 0.0, (), "none"))
+@example(Story(0, 0, 365, PlanSpec("day", 3, 500), 0, 0.4, ((PlanSpec("day", 1, 100), "create_prorations"),), "pause_resume"))
+async def test_the_preview_is_the_invoice_the_next_renewal_writes(api: Api, story: Story) -> None:
+    await api.settings(days_until_due=story.days_until_due, grace_period_days=story.grace_days)
+    start = BASE + timedelta(seconds=story.start_seconds)
+    clock = await api.test_clock(at(start))
+    customer = await api.customer(email=f"{uuid.uuid4().hex[:12]}@example.com", test_clock=clock["id"])
+    plan = await _plan(api, story.plan)
+    subscription = await api.subscribe(customer, plan, trial_period_days=story.trial_days)
+    sub_id = subscription["id"]
+
+    # Into the current period (possibly past a due date, or a grace period: past_due, canceled).
+    period_start, period_end = parse(subscription["current_period_start"]), parse(subscription["current_period_end"])
+    moment = period_start + timedelta(seconds=int((period_end - period_start).total_seconds() * story.elapsed))
+    if moment > start:
+        await api.advance(clock, at(moment))
+    for spec, proration in story.changes:
+        new = await _plan(api, spec)
+        changed = await api.post(f"/v1/subscriptions/{sub_id}/change_plan", {"plan_id": new["id"], "proration": proration})
+        assert changed.status in (200, 409), changed  # 409: no longer changeable (e.g. canceled by dunning)
+    if story.action == "cancel_at_period_end":
+        reply = await api.post(f"/v1/subscriptions/{sub_id}/cancel", {"at_period_end": True})
+    elif story.action == "cancel":
+        reply = await api.post(f"/v1/subscriptions/{sub_id}/cancel", {})
+    elif story.action in ("pause", "pause_resume"):
+        reply = await api.post(f"/v1/subscriptions/{sub_id}/pause")
+        if story.action == "pause_resume" and reply.status == 200:
+            reply = await api.post(f"/v1/subscriptions/{sub_id}/resume")
+    else:
+        reply = await api.get(f"/v1/subscriptions/{sub_id}")
+    assert reply.status in (200, 409), reply  # 409: not allowed in the status it reached
+    assert reply.status == 200 or reply.headers["Content-Type"].startswith("application/problem+json")
+
+    current = await api.subscription(subscription)
+    renewal_at = parse(current["current_period_end"])
+    preview = await api.get(f"/v1/subscriptions/{sub_id}/upcoming_invoice")
+    before = {i["id"] for i in await api.invoices(subscription_id=sub_id)}
+    event(f"preview {preview.status}, {current['status']}{', cancel pending' if current['cancel_at_period_end'] else ''}")
+
+    if preview.status == 409:
+        # No next invoice: the renewal at the end of the period must write none either.
+        assert current["status"] in ("paused", "canceled") or current["cancel_at_period_end"], (current, preview)
+        if renewal_at > parse((await api.get(f"/v1/test_clocks/{clock['id']}"))["frozen_time"]):
+            await api.advance(clock, at(renewal_at))
+        after = await api.invoices(subscription_id=sub_id)
+        assert [i for i in after if i["id"] not in before] == []
+        return
+
+    assert preview.status == 200, preview
+    created_at, due_at = await _draft_due_at(api, sub_id)
+    await _pay_what_would_cancel(api, sub_id, renewal_at, story.grace_days)
+    await api.advance(clock, at(renewal_at))
+    [written] = [i for i in await api.invoices(subscription_id=sub_id) if i["id"] not in before]
+    assert written["billing_reason"] == "subscription_cycle"
+    event("with pending items" if len(written["lines"]) > 1 else "plan line only")
+    event("credit or zero total" if written["total"] <= 0 else "positive total")
+    fields = ["customer_id", "subscription_id", "currency", "period_start", "period_end", "subtotal", "total", "amount_due"]
+    assert {f: written[f] for f in fields} == {f: preview[f] for f in fields}
+    line_fields = ["description", "amount", "period_start", "period_end", "plan_id", "proration"]
+    assert [{f: line[f] for f in line_fields} for line in written["lines"]] == [
+        {f: line[f] for f in line_fields} for line in preview["lines"]]
+    assert (parse(written["created_at"]), parse(written["due_at"])) == (created_at, due_at)
+    # Issued paid when there is nothing to collect, else open (and uncollectible at once if
+    # the grace period already ran out at the renewal, as with 0 days to pay and 0 of grace).
+    assert written["status"] in (("paid",) if written["amount_due"] == 0 else ("open", "uncollectible"))
