@@ -14,5 +14,7 @@ async def create_api_key(call: Call):
         # A replay would have to return the secret, so it would have to be stored in clear.
         raise Invalid(f"{idempotent_requests.HEADER} is not accepted here: a key's secret is never stored",
                       field=idempotent_requests.HEADER)
-    issued = await api_keys.create_api_key(call.uow(), call.tenant_id, call.body, call.clock)
+    body = call.body
+    issued = await api_keys.create_api_key(call.uow(), call.tenant_id, call.clock, name=body.name, scope=body.scope,
+                                           expires_at=body.expires_at)
     return {**ApiKey.model_validate(issued.row).model_dump(), "secret": issued.secret}

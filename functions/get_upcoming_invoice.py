@@ -1,10 +1,21 @@
 from shared.runtime.call import Call
 from shared.runtime.registry import operation
-from shared.schemas.invoices import UpcomingInvoice
+from shared.schemas.invoices import LineDetail, UpcomingInvoice
 from shared.services import subscriptions
 
 
 @operation("GET", "/v1/subscriptions/{id}/upcoming_invoice", family="subscriptions",
            summary="Preview the next renewal invoice (writes nothing)", response=UpcomingInvoice)
 async def get_upcoming_invoice(call: Call):
-    return await subscriptions.upcoming_invoice(call.uow(), call.tenant_id, call.path("id"))
+    draft = await subscriptions.upcoming_invoice(call.uow(), call.tenant_id, call.path("id"))
+    return UpcomingInvoice(
+        customer_id=draft.customer_id,
+        subscription_id=draft.subscription_id,
+        currency=draft.currency,
+        period_start=draft.period.start,
+        period_end=draft.period.end,
+        subtotal=draft.total,
+        total=draft.total,
+        amount_due=draft.amount_due,
+        lines=[LineDetail.model_validate(line, from_attributes=True) for line in draft.lines],
+    )

@@ -107,6 +107,16 @@ class Repository:
 
     # Subscriptions and invoices
 
+    async def billing_terms(self, customer_id: str) -> Any:
+        """The customer's test clock (its invoices' numbering sequence) and the tenant's
+        payment terms: a row with test_clock_id, days_until_due, grace_period_days."""
+        stmt = (
+            select(Customer.test_clock_id, Tenant.days_until_due, Tenant.grace_period_days)
+            .join(Tenant, Tenant.id == Customer.tenant_id)
+            .where(Customer.tenant_id == self.tenant_id, Customer.id == customer_id)
+        )
+        return (await self._session.execute(stmt)).one()
+
     async def pending_items(self, subscription_id: str) -> list[InvoiceItem]:
         """Items waiting for the subscription's next invoice, oldest first."""
         stmt = (

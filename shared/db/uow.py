@@ -11,7 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextvars import ContextVar
 from types import TracebackType
+from typing import cast
 
+import asyncpg
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -135,6 +137,14 @@ class UnitOfWork:
     def repo(self, tenant_id: str) -> Repository:
         """The tenant's queries: the only way services reach their tables."""
         return Repository(self.session, tenant_id)
+
+    async def driver_connection(self) -> asyncpg.Connection:
+        """The asyncpg connection under this unit of work: statements on it run in the same
+        transaction (and the same savepoint, inside a keyed request). For the set-based
+        invoice writer, which the API path and the renewal engine share."""
+        connection = await self.session.connection()
+        raw = await connection.get_raw_connection()
+        return cast(asyncpg.Connection, raw.driver_connection)
 
     def directory(self) -> Directory:
         """The lookups that span tenants by design (API key by hash, tenant by name)."""

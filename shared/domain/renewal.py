@@ -26,12 +26,12 @@ from datetime import datetime, timedelta
 
 from shared.domain.periods import Cadence, Period
 from shared.domain.subscriptions import BILLABLE
-from shared.domain.subscriptions import SubscriptionStatus as S
+from shared.domain.subscriptions import SubscriptionStatus
 
 
 @dataclass(frozen=True)
 class State:
-    status: S
+    status: SubscriptionStatus
     anchor: datetime
     cycle: int
     period_start: datetime
@@ -91,12 +91,12 @@ def advance(
         deadline = unpaid + grace if unpaid is not None else None
         boundary = state.period_end
         if deadline is not None and deadline <= now and deadline <= boundary:
-            ended = replace(state, status=S.CANCELED, ended_at=deadline, cancel_at_period_end=False)
+            ended = replace(state, status=SubscriptionStatus.CANCELED, ended_at=deadline, cancel_at_period_end=False)
             return Outcome(ended, invoices, ended=True, dunned=True, unpaid_since=unpaid)
         if boundary > now:
             break
         if state.cancel_at_period_end:
-            ended = replace(state, status=S.CANCELED, ended_at=boundary, cancel_at_period_end=False)
+            ended = replace(state, status=SubscriptionStatus.CANCELED, ended_at=boundary, cancel_at_period_end=False)
             return Outcome(ended, invoices, ended=True, unpaid_since=unpaid)
         if max_invoices is not None and len(invoices) >= max_invoices:
             # Stop before this boundary: the state is as of the last one processed.
@@ -104,14 +104,14 @@ def advance(
             break
         cycle = state.cycle + 1
         period = Period(boundary, terms.cadence.boundary(state.anchor, cycle))
-        state = replace(state, status=S.ACTIVE, cycle=cycle, period_start=period.start, period_end=period.end)
+        state = replace(state, status=SubscriptionStatus.ACTIVE, cycle=cycle, period_start=period.start, period_end=period.end)
         first = not invoices
         invoice = NewInvoice(period, boundary, boundary + timedelta(days=terms.days_until_due), first)
         invoices.append(invoice)
         if unpaid is None and terms.amount + (pending_total if first else 0) > 0:
             unpaid = invoice.due_at
     if unpaid is not None and unpaid < reached:
-        state = replace(state, status=S.PAST_DUE)
-    elif state.status is S.PAST_DUE:
-        state = replace(state, status=S.ACTIVE)  # everything overdue has been paid
+        state = replace(state, status=SubscriptionStatus.PAST_DUE)
+    elif state.status is SubscriptionStatus.PAST_DUE:
+        state = replace(state, status=SubscriptionStatus.ACTIVE)  # everything overdue has been paid
     return Outcome(state, invoices, unpaid_since=unpaid, capped=capped)

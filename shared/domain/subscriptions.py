@@ -22,12 +22,10 @@ class SubscriptionStatus(StrEnum):
     CANCELED = "canceled"
 
 
-S = SubscriptionStatus
-
 # Statuses whose periods roll over and get invoiced by the renewal run.
-BILLABLE: frozenset[SubscriptionStatus] = frozenset({S.TRIALING, S.ACTIVE, S.PAST_DUE})
+BILLABLE: frozenset[SubscriptionStatus] = frozenset({SubscriptionStatus.TRIALING, SubscriptionStatus.ACTIVE, SubscriptionStatus.PAST_DUE})
 # Statuses the dunning steps apply to inside a period (overdue -> past_due; grace -> canceled).
-DUNNABLE: frozenset[SubscriptionStatus] = frozenset({S.ACTIVE, S.PAST_DUE})
+DUNNABLE: frozenset[SubscriptionStatus] = frozenset({SubscriptionStatus.ACTIVE, SubscriptionStatus.PAST_DUE})
 
 
 class Action(StrEnum):
@@ -44,13 +42,13 @@ class Action(StrEnum):
 # The transition table: the actions each status allows. Anything else is a 409.
 # (resume cancel also needs a pending cancel; see `require_pending_cancel`.)
 ALLOWED: dict[SubscriptionStatus, frozenset[Action]] = {
-    S.TRIALING: frozenset({Action.CANCEL_NOW, Action.CANCEL_AT_PERIOD_END, Action.RESUME_CANCEL, Action.CHANGE_PLAN}),
-    S.ACTIVE: frozenset({Action.CANCEL_NOW, Action.CANCEL_AT_PERIOD_END, Action.RESUME_CANCEL, Action.PAUSE,
+    SubscriptionStatus.TRIALING: frozenset({Action.CANCEL_NOW, Action.CANCEL_AT_PERIOD_END, Action.RESUME_CANCEL, Action.CHANGE_PLAN}),
+    SubscriptionStatus.ACTIVE: frozenset({Action.CANCEL_NOW, Action.CANCEL_AT_PERIOD_END, Action.RESUME_CANCEL, Action.PAUSE,
                          Action.CHANGE_PLAN}),
-    S.PAST_DUE: frozenset({Action.CANCEL_NOW, Action.CANCEL_AT_PERIOD_END, Action.RESUME_CANCEL, Action.PAUSE,
+    SubscriptionStatus.PAST_DUE: frozenset({Action.CANCEL_NOW, Action.CANCEL_AT_PERIOD_END, Action.RESUME_CANCEL, Action.PAUSE,
                            Action.CHANGE_PLAN}),
-    S.PAUSED: frozenset({Action.CANCEL_NOW, Action.RESUME_CANCEL, Action.RESUME}),
-    S.CANCELED: frozenset(),
+    SubscriptionStatus.PAUSED: frozenset({Action.CANCEL_NOW, Action.RESUME_CANCEL, Action.RESUME}),
+    SubscriptionStatus.CANCELED: frozenset(),
 }
 
 _DONE = {
@@ -82,8 +80,8 @@ def require_pending_cancel(status: SubscriptionStatus | str, cancel_at_period_en
 def after_payment(status: SubscriptionStatus | str, *, still_overdue: bool) -> SubscriptionStatus:
     """Paying or voiding an invoice: a past-due subscription with nothing else overdue is active again."""
     status = SubscriptionStatus(status)
-    if status is S.PAST_DUE and not still_overdue:
-        return S.ACTIVE
+    if status is SubscriptionStatus.PAST_DUE and not still_overdue:
+        return SubscriptionStatus.ACTIVE
     return status
 
 

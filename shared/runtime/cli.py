@@ -286,7 +286,8 @@ def cmd_key_create(args: argparse.Namespace) -> int:
     except ValidationError as error:  # checked before any database is started or touched
         raise UsageError("; ".join(f"--{'-'.join(map(str, e['loc'])).replace('_', '-')}: {e['msg']}"
                                    for e in error.errors())) from None
-    issued = _key_command(args, lambda uow: create_api_key(uow, args.tenant, cmd, SystemClock()))
+    issued = _key_command(args, lambda uow: create_api_key(uow, args.tenant, SystemClock(), name=cmd.name,
+                                                           scope=cmd.scope, expires_at=cmd.expires_at))
     print(f"created API key {issued.row.id} ({issued.row.scope}) for {args.tenant}; "
           "its secret is shown once, on stdout", file=sys.stderr)
     print(issued.secret)
@@ -295,13 +296,12 @@ def cmd_key_create(args: argparse.Namespace) -> int:
 
 def cmd_key_list(args: argparse.Namespace) -> int:
     """Every key of the tenant, newest first, one JSON object a line (prefixes only)."""
-    from shared.schemas.common import ListQuery
     from shared.services.api_keys import list_api_keys
 
     async def print_every_key(uow) -> None:
         cursor = None
         for _ in range(10_000):  # bounded: a million keys at most, a page at a time
-            page = await list_api_keys(uow, args.tenant, ListQuery(limit=100, starting_after=cursor))
+            page = await list_api_keys(uow, args.tenant, limit=100, starting_after=cursor)
             for row in page.data:
                 print(_key_json(row))
             if not page.has_more:

@@ -16,8 +16,6 @@ from shared.db.uow import UnitOfWork
 from shared.domain.api_keys import Grant
 from shared.domain.errors import Invalid, NotFound
 from shared.domain.ids import new_id
-from shared.schemas.api_keys import ApiKeyCreate
-from shared.schemas.common import ListQuery
 
 KEY_PREFIX = "sk_"
 SHOWN_PREFIX = len(KEY_PREFIX) + 4  # enough to tell keys apart, far too little to guess one
@@ -58,16 +56,17 @@ async def find_grant(uow: UnitOfWork, key_hash: str) -> Grant | None:
         return await uow.directory().grant(key_hash)
 
 
-async def create_api_key(uow: UnitOfWork, tenant_id: str, cmd: ApiKeyCreate, clock: Clock) -> IssuedKey:
+async def create_api_key(uow: UnitOfWork, tenant_id: str, clock: Clock, *, name: str | None = None,
+                         scope: str = "write", expires_at: datetime | None = None) -> IssuedKey:
     now = clock.now()
-    if cmd.expires_at is not None and cmd.expires_at <= now:
+    if expires_at is not None and expires_at <= now:
         raise Invalid("expires_at must be in the future", field="expires_at")
     secret = generate_key()
     async with uow:
         repo = uow.repo(tenant_id)
         if not await repo.tenant_exists():  # only the CLI can name a tenant
             raise NotFound(f"no such tenant: '{tenant_id}'", field="tenant")
-        row = key_row(tenant_id, secret, now, name=cmd.name, scope=cmd.scope, expires_at=cmd.expires_at)
+        row = key_row(tenant_id, secret, now, name=name, scope=scope, expires_at=expires_at)
         repo.add(row)
         await uow.commit()
     return IssuedKey(row, secret)
@@ -78,9 +77,9 @@ async def get_api_key(uow: UnitOfWork, tenant_id: str, key_id: str) -> ApiKey:
         return await _get(uow, tenant_id, key_id)
 
 
-async def list_api_keys(uow: UnitOfWork, tenant_id: str, query: ListQuery) -> Page[ApiKey]:
+async def list_api_keys(uow: UnitOfWork, tenant_id: str, *, limit: int, starting_after: str | None = None) -> Page[ApiKey]:
     async with uow:
-        return await uow.repo(tenant_id).page(ApiKey, limit=query.limit, starting_after=query.starting_after)
+        return await uow.repo(tenant_id).page(ApiKey, limit=limit, starting_after=starting_after)
 
 
 async def revoke_api_key(uow: UnitOfWork, tenant_id: str, key_id: str, clock: Clock) -> ApiKey:

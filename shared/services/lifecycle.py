@@ -18,7 +18,7 @@ from shared.domain.periods import Period
 from shared.domain.proration import Proration, change_lines
 from shared.domain.subscriptions import Action, require, require_pending_cancel
 from shared.domain.subscriptions import SubscriptionStatus
-from shared.services.invoicing import issue_invoice, pending_items
+from shared.services.invoice_issuing import issue_invoice, pending_items
 from shared.services.subscriptions import cadence_of, locked_subscription, plan_line
 
 async def cancel(uow: UnitOfWork, tenant_id: str, subscription_id: str, clock: Clock, *,

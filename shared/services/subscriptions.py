@@ -10,12 +10,11 @@ from shared.db.uow import UnitOfWork
 from shared.domain import subscriptions as rules
 from shared.domain.errors import Conflict
 from shared.domain.ids import new_id
-from shared.domain.invoices import BillingReason, LineDraft, plan_description
+from shared.domain.invoices import BillingReason, InvoiceDraft, LineDraft, plan_description
 from shared.domain.periods import Cadence, Interval, Period
 from shared.domain.subscriptions import SubscriptionStatus
-from shared.schemas.invoices import LineDetail, UpcomingInvoice
 from shared.services.customer_time import now_for
-from shared.services.invoicing import issue_invoice, upcoming_draft
+from shared.services.invoice_issuing import issue_invoice, upcoming_draft
 
 
 def cadence_of(plan: Plan) -> Cadence:
@@ -98,22 +97,11 @@ async def list_subscriptions(uow: UnitOfWork, tenant_id: str, *, limit: int, sta
         )
 
 
-async def upcoming_invoice(uow: UnitOfWork, tenant_id: str, subscription_id: str) -> UpcomingInvoice:
+async def upcoming_invoice(uow: UnitOfWork, tenant_id: str, subscription_id: str) -> InvoiceDraft:
     """Preview the next renewal invoice (plan line plus pending prorations): the draft the
     renewal engine would write. Read-only."""
     async with uow:
-        draft = await upcoming_draft(uow, tenant_id, subscription_id)
-        return UpcomingInvoice(
-            customer_id=draft.customer_id,
-            subscription_id=subscription_id,
-            currency=draft.currency,
-            period_start=draft.period.start,
-            period_end=draft.period.end,
-            subtotal=draft.total,
-            total=draft.total,
-            amount_due=draft.amount_due,
-            lines=[LineDetail.model_validate(line, from_attributes=True) for line in draft.lines],
-        )
+        return await upcoming_draft(uow, tenant_id, subscription_id)
 
 
 async def locked_subscription(

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from shared.db.engine import make_engine, make_sessionmaker
 from shared.db.uow import UnitOfWork
-from shared.services.invoicing import upcoming_draft
+from shared.services.invoice_issuing import upcoming_draft
 from tests.client import Api
 
 BASE = datetime(2026, 1, 1, tzinfo=timezone.utc)

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import cast
 
 import asyncpg
-from sqlalchemy import select, text
 
 from shared.db.invoice_writer import Written, record_issued, write_invoices
-from shared.db.tables import InvoiceItem, Plan, Subscription
+from shared.db.tables import Plan, Subscription
 from shared.db.uow import UnitOfWork, conflict_for
 from shared.domain.invoices import (
     BillingReason, Billed, InvoiceDraft, LineDraft, PendingItem, issued_now, upcoming_invoice,
@@ -20,22 +18,9 @@ from shared.domain.periods import Cadence, Interval, Period
 from shared.domain.renewal import State, Terms
 from shared.domain.subscriptions import SubscriptionStatus
 
-# The customer's test clock (its invoices' numbering sequence) and the tenant's payment terms.
-_BILLING_TERMS = text(
-    "SELECT c.test_clock_id, t.days_until_due, t.grace_period_days FROM customers c JOIN tenants t ON t.id = c.tenant_id "
-    "WHERE c.tenant_id = :tenant_id AND c.id = :customer_id"
-)
-
-
 async def pending_items(uow: UnitOfWork, tenant_id: str, subscription_id: str) -> list[PendingItem]:
     """The subscription's items waiting for its next invoice, in the order they join it."""
-    stmt = (
-        select(InvoiceItem)
-        .where(InvoiceItem.tenant_id == tenant_id, InvoiceItem.subscription_id == subscription_id,
-               InvoiceItem.invoice_id.is_(None))
-        .order_by(InvoiceItem.id)
-    )
-    items = (await uow.session.execute(stmt)).scalars().all()
+    items = await uow.repo(tenant_id).pending_items(subscription_id)
     return [
         PendingItem(i.id, LineDraft(i.description, i.amount, i.period_start, i.period_end, i.plan_id, i.proration))
         for i in items
@@ -58,13 +43,13 @@ async def issue_invoice(
     """Issue a finalized invoice at `now` in the caller's transaction, absorbing `pending`
     items. The customer's test clock, if any, decides the numbering sequence and marks the
     invoice as simulated. Counted in the metrics once the caller commits."""
-    terms = (await uow.session.execute(_BILLING_TERMS, {"tenant_id": tenant_id, "customer_id": customer_id})).one()
+    terms = await uow.repo(tenant_id).billing_terms(customer_id)
     draft = issued_now(reason, currency=currency, customer_id=customer_id, subscription_id=subscription_id,
                        period=period, lines=lines, now=now, days_until_due=terms.days_until_due, pending=pending,
                        test_clock_id=terms.test_clock_id)
     await uow.flush()  # the ORM's writes first (e.g. the new subscription the invoice refers to)
     try:
-        [written] = await write_invoices(await _driver_connection(uow), [(tenant_id, draft)])
+        [written] = await write_invoices(await uow.driver_connection(), [(tenant_id, draft)])
     except asyncpg.IntegrityConstraintViolationError as error:
         conflict = conflict_for(error.constraint_name)
         if conflict is None:
@@ -74,22 +59,13 @@ async def issue_invoice(
     return written
 
 
-async def _driver_connection(uow: UnitOfWork) -> asyncpg.Connection:
-    """The asyncpg connection under the unit of work's session: statements on it run in the
-    same transaction (and the same savepoint, inside a keyed request)."""
-    connection = await uow.session.connection()
-    raw = await connection.get_raw_connection()
-    return cast(asyncpg.Connection, raw.driver_connection)
-
-
 async def upcoming_draft(uow: UnitOfWork, tenant_id: str, subscription_id: str) -> InvoiceDraft:
     """The invoice the subscription's next renewal writes, drafted as the renewal engine
     drafts it (shared.domain.invoices.upcoming_invoice). Read-only; 409 if it will not renew."""
     repo = uow.repo(tenant_id)
     subscription = await repo.get(Subscription, subscription_id)
     plan = await repo.get(Plan, subscription.plan_id)
-    terms = (await uow.session.execute(
-        _BILLING_TERMS, {"tenant_id": tenant_id, "customer_id": subscription.customer_id})).one()
+    terms = await repo.billing_terms(subscription.customer_id)
     state = State(
         status=SubscriptionStatus(subscription.status),
         anchor=subscription.billing_cycle_anchor,
