@@ -34,6 +34,7 @@ serve: $(SERVE_STAMP)
 
 test: $(TEST_STAMP)
 	$(BIN)/ruff check shared functions migrations bench tests
+	$(BIN)/ruff format --check shared functions migrations bench tests
 	$(BIN)/mypy
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

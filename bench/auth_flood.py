@@ -7,6 +7,7 @@ limit off (every made-up key costs a query) and at its default. In each, a tenan
 its customers one request at a time, first alone, then while 127.0.0.2 sends distinct bad
 keys at a fixed rate. Loopback only; bounded in time.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,11 +45,12 @@ async def flood(base: str, seconds: float, rate: int) -> dict[int, int]:
     async with aiohttp.ClientSession(connector=connector) as session:
 
         async def one(n: int) -> None:
-            async with in_flight:
-                async with session.get(f"{base}/v1/customers",
-                                       headers={"Authorization": f"Bearer sk_made_up_{n}"}) as reply:
-                    await reply.read()
-                    statuses[reply.status] = statuses.get(reply.status, 0) + 1
+            async with (
+                in_flight,
+                session.get(f"{base}/v1/customers", headers={"Authorization": f"Bearer sk_made_up_{n}"}) as reply,
+            ):
+                await reply.read()
+                statuses[reply.status] = statuses.get(reply.status, 0) + 1
 
         started = time.monotonic()
         tasks = []
@@ -61,8 +63,11 @@ async def flood(base: str, seconds: float, rate: int) -> dict[int, int]:
 
 def summary(latencies: list[float]) -> dict[str, float]:
     ordered = sorted(latencies)
-    return {"requests": len(ordered), "p50_ms": round(statistics.median(ordered), 1),
-            "p95_ms": round(ordered[int(len(ordered) * 0.95) - 1], 1)}
+    return {
+        "requests": len(ordered),
+        "p50_ms": round(statistics.median(ordered), 1),
+        "p95_ms": round(ordered[int(len(ordered) * 0.95) - 1], 1),
+    }
 
 
 async def measure(base: str, seconds: float, rate: int) -> dict[str, object]:
@@ -74,9 +79,16 @@ async def measure(base: str, seconds: float, rate: int) -> dict[str, object]:
 
 
 def run(url: str, failure_rate: str, seconds: float, rate: int) -> dict[str, object]:
-    server, base = serve({"DATABASE_URL": url, "BILLING_BOOTSTRAP_API_KEY": KEY, "BILLING_TELEMETRY": "off",
-                          "FUNCTION_TARGET": "", "BILLING_RATE_LIMIT_PER_SECOND": "0",
-                          "BILLING_AUTH_FAILURES_PER_SECOND": failure_rate})
+    server, base = serve(
+        {
+            "DATABASE_URL": url,
+            "BILLING_BOOTSTRAP_API_KEY": KEY,
+            "BILLING_TELEMETRY": "off",
+            "FUNCTION_TARGET": "",
+            "BILLING_RATE_LIMIT_PER_SECOND": "0",
+            "BILLING_AUTH_FAILURES_PER_SECOND": failure_rate,
+        }
+    )
     try:
         wait_ready(base, server)
         return asyncio.run(measure(base, seconds, rate))
@@ -91,8 +103,10 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=300, help="bad keys per second")
     args = parser.parse_args()
     with scratch_database() as url:
-        report = {"limit_off": run(url, "0", args.seconds, args.rate),
-                  "limit_default": run(url, "", args.seconds, args.rate)}
+        report = {
+            "limit_off": run(url, "0", args.seconds, args.rate),
+            "limit_default": run(url, "", args.seconds, args.rate),
+        }
     print(json.dumps(report, indent=2))
 
 

@@ -3,6 +3,7 @@ started alone as its own process, one after another, as Knative would start a po
 
     python -m bench.cold_start [--function NAME ...]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,8 +42,18 @@ def main() -> None:
         print(json.dumps(row))
     colds = sorted(r["cold_start_seconds"] for r in rows)
     rss = sorted(r["rss_mib"] for r in rows)
-    print(json.dumps({"benchmark": "cold_start", "functions": len(rows), "cold_start_median_seconds": colds[len(colds) // 2],
-                      "cold_start_max_seconds": colds[-1], "rss_median_mib": rss[len(rss) // 2], "rss_max_mib": rss[-1]}))
+    print(
+        json.dumps(
+            {
+                "benchmark": "cold_start",
+                "functions": len(rows),
+                "cold_start_median_seconds": colds[len(colds) // 2],
+                "cold_start_max_seconds": colds[-1],
+                "rss_median_mib": rss[len(rss) // 2],
+                "rss_max_mib": rss[-1],
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
 """A throw-away database for benchmarks: DATABASE_URL's server, or the embedded one."""
+
 from __future__ import annotations
 
 import asyncio

@@ -6,6 +6,7 @@ Starts `billing serve` twice as separate processes (BILLING_TELEMETRY=on / off) 
 same scratch database, and drives each with the same mix: GET a customer by id (auth,
 one query) and GET the customer list. Loopback only; bounded in count and time.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,7 +25,9 @@ KEY = "sk_bench_overhead_key_0123456789abcdef"
 async def load(base: str, requests: int, concurrency: int) -> float:
     headers = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}
     async with aiohttp.ClientSession(headers=headers) as session:
-        async with session.post(f"{base}/v1/customers", json={"email": f"{time.time_ns()}@bench.example", "name": "Bench"}) as reply:
+        async with session.post(
+            f"{base}/v1/customers", json={"email": f"{time.time_ns()}@bench.example", "name": "Bench"}
+        ) as reply:
             customer = (await reply.json())["id"]
         paths = [f"/v1/customers/{customer}", "/v1/customers?limit=5"]
         for path in paths:  # warm up
@@ -44,8 +47,15 @@ async def load(base: str, requests: int, concurrency: int) -> float:
 
 
 def measure(url: str, telemetry: str, requests: int, concurrency: int) -> float:
-    server, base = serve({"DATABASE_URL": url, "BILLING_TELEMETRY": telemetry, "BILLING_BOOTSTRAP_API_KEY": KEY,
-                          "FUNCTION_TARGET": "", "BILLING_RATE_LIMIT_PER_SECOND": "0"})  # measure serving, not 429s
+    server, base = serve(
+        {
+            "DATABASE_URL": url,
+            "BILLING_TELEMETRY": telemetry,
+            "BILLING_BOOTSTRAP_API_KEY": KEY,
+            "FUNCTION_TARGET": "",
+            "BILLING_RATE_LIMIT_PER_SECOND": "0",
+        }
+    )  # measure serving, not 429s
     try:
         wait_ready(base, server)
         return asyncio.run(load(base, requests, concurrency))
@@ -62,8 +72,18 @@ def main() -> None:
     with scratch_database() as url:
         off = measure(url, "off", args.requests, args.concurrency)
         on = measure(url, "on", args.requests, args.concurrency)
-    print(json.dumps({"benchmark": "http_overhead", "requests": args.requests, "concurrency": args.concurrency,
-                      "rps_telemetry_off": round(off), "rps_telemetry_on": round(on), "on_off_ratio": round(on / off, 3)}))
+    print(
+        json.dumps(
+            {
+                "benchmark": "http_overhead",
+                "requests": args.requests,
+                "concurrency": args.concurrency,
+                "rps_telemetry_off": round(off),
+                "rps_telemetry_on": round(on),
+                "on_off_ratio": round(on / off, 3),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Running `billing serve` as its own process, as Knative would: shared by the benchmarks
 and the process-level tests (loopback only). Every wait is bounded and generous: the
 machine may be shared and busy, and a slow start must not look like a failure."""
+
 from __future__ import annotations
 
 import os

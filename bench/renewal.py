@@ -5,13 +5,14 @@
 Seeds one tenant with N monthly subscriptions that are `months-due` periods behind, then
 times one full run of the batch engine (claim, invoice, lines, advance, commit per batch).
 """
+
 from __future__ import annotations
 
 import argparse
 import asyncio
 import json
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -21,7 +22,7 @@ from shared.db.engine import async_url
 from shared.renewal import Scope, renew
 from shared.renewal.engine import DEFAULT_WORKERS
 
-NOW = datetime(2026, 6, 15, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
 
 
 async def run(url: str, count: int, batch_size: int, months_due: int, workers: int) -> dict:

@@ -4,9 +4,23 @@ from shared.schemas.customers import Customer, CustomerCreate
 from shared.services import customers
 
 
-@operation("POST", "/v1/customers", family="customers", summary="Create a customer",
-           body=CustomerCreate, response=Customer, status=201)
+@operation(
+    "POST",
+    "/v1/customers",
+    family="customers",
+    summary="Create a customer",
+    body=CustomerCreate,
+    response=Customer,
+    status=201,
+)
 async def create_customer(call: Call):
     body: CustomerCreate = call.body
-    return await customers.create_customer(call.uow(), call.tenant_id, call.clock, email=body.email, name=body.name,
-                                           metadata=body.metadata, test_clock_id=body.test_clock)
+    return await customers.create_customer(
+        call.uow(),
+        call.tenant_id,
+        call.clock,
+        email=body.email,
+        name=body.name,
+        metadata=body.metadata,
+        test_clock_id=body.test_clock,
+    )

@@ -4,12 +4,26 @@ from shared.schemas.plans import Plan, PlanCreate
 from shared.services import plans
 
 
-@operation("POST", "/v1/plans", family="plans", summary="Create a plan (its price never changes)",
-           body=PlanCreate, response=Plan, status=201)
+@operation(
+    "POST",
+    "/v1/plans",
+    family="plans",
+    summary="Create a plan (its price never changes)",
+    body=PlanCreate,
+    response=Plan,
+    status=201,
+)
 async def create_plan(call: Call):
     body: PlanCreate = call.body
     return await plans.create_plan(
-        call.uow(), call.tenant_id, call.clock, code=body.code, name=body.name, amount=body.amount,
-        currency=body.currency, interval=body.interval, interval_count=body.interval_count,
+        call.uow(),
+        call.tenant_id,
+        call.clock,
+        code=body.code,
+        name=body.name,
+        amount=body.amount,
+        currency=body.currency,
+        interval=body.interval,
+        interval_count=body.interval_count,
         trial_period_days=body.trial_period_days,
     )

@@ -4,10 +4,22 @@ from shared.schemas.subscriptions import Subscription, SubscriptionCreate
 from shared.services import subscriptions
 
 
-@operation("POST", "/v1/subscriptions", family="subscriptions",
-           summary="Subscribe a customer to a plan (issues the first invoice unless trialing)",
-           body=SubscriptionCreate, response=Subscription, status=201)
+@operation(
+    "POST",
+    "/v1/subscriptions",
+    family="subscriptions",
+    summary="Subscribe a customer to a plan (issues the first invoice unless trialing)",
+    body=SubscriptionCreate,
+    response=Subscription,
+    status=201,
+)
 async def create_subscription(call: Call):
     body: SubscriptionCreate = call.body
-    return await subscriptions.create_subscription(call.uow(), call.tenant_id, call.clock, customer_id=body.customer_id,
-                                                   plan_id=body.plan_id, trial_period_days=body.trial_period_days)
+    return await subscriptions.create_subscription(
+        call.uow(),
+        call.tenant_id,
+        call.clock,
+        customer_id=body.customer_id,
+        plan_id=body.plan_id,
+        trial_period_days=body.trial_period_days,
+    )

@@ -4,7 +4,8 @@ from shared.schemas.invoices import Invoice
 from shared.services import invoices
 
 
-@operation("GET", "/v1/invoices/{id}", family="invoices", summary="Retrieve an invoice with its lines",
-           response=Invoice)
+@operation(
+    "GET", "/v1/invoices/{id}", family="invoices", summary="Retrieve an invoice with its lines", response=Invoice
+)
 async def get_invoice(call: Call):
     return await invoices.get_invoice(call.uow(), call.tenant_id, call.path("id"))

@@ -4,8 +4,13 @@ from shared.schemas.invoices import LineDetail, UpcomingInvoice
 from shared.services import subscriptions
 
 
-@operation("GET", "/v1/subscriptions/{id}/upcoming_invoice", family="subscriptions",
-           summary="Preview the next renewal invoice (writes nothing)", response=UpcomingInvoice)
+@operation(
+    "GET",
+    "/v1/subscriptions/{id}/upcoming_invoice",
+    family="subscriptions",
+    summary="Preview the next renewal invoice (writes nothing)",
+    response=UpcomingInvoice,
+)
 async def get_upcoming_invoice(call: Call):
     draft = await subscriptions.upcoming_invoice(call.uow(), call.tenant_id, call.path("id"))
     return UpcomingInvoice(

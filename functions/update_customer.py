@@ -4,9 +4,22 @@ from shared.schemas.customers import Customer, CustomerUpdate
 from shared.services import customers
 
 
-@operation("PATCH", "/v1/customers/{id}", family="customers", summary="Update a customer",
-           body=CustomerUpdate, response=Customer)
+@operation(
+    "PATCH",
+    "/v1/customers/{id}",
+    family="customers",
+    summary="Update a customer",
+    body=CustomerUpdate,
+    response=Customer,
+)
 async def update_customer(call: Call):
     body: CustomerUpdate = call.body
-    return await customers.update_customer(call.uow(), call.tenant_id, call.path("id"), call.clock,
-                                           email=body.email, name=body.name, metadata=body.metadata)
+    return await customers.update_customer(
+        call.uow(),
+        call.tenant_id,
+        call.path("id"),
+        call.clock,
+        email=body.email,
+        name=body.name,
+        metadata=body.metadata,
+    )

@@ -1,12 +1,19 @@
 from shared.runtime.call import Call
 from shared.runtime.registry import operation
-from shared.schemas.renewals import TenantSettings, SettingsUpdate
+from shared.schemas.renewals import SettingsUpdate, TenantSettings
 from shared.services import tenants
 
 
-@operation("PATCH", "/v1/settings", family="settings",
-           summary="Set days_until_due and the dunning grace period", body=SettingsUpdate, response=TenantSettings)
+@operation(
+    "PATCH",
+    "/v1/settings",
+    family="settings",
+    summary="Set days_until_due and the dunning grace period",
+    body=SettingsUpdate,
+    response=TenantSettings,
+)
 async def update_settings(call: Call):
     body: SettingsUpdate = call.body
-    return await tenants.update_settings(call.uow(), call.tenant_id, days_until_due=body.days_until_due,
-                                         grace_period_days=body.grace_period_days)
+    return await tenants.update_settings(
+        call.uow(), call.tenant_id, days_until_due=body.days_until_due, grace_period_days=body.grace_period_days
+    )

@@ -1,4 +1,5 @@
 """Alembic environment: async (asyncpg), schema taken from shared.db.tables."""
+
 from __future__ import annotations
 
 import asyncio

@@ -6,6 +6,7 @@ here: swap this module to use another server. It listens on a unix socket inside
 the data folder only, and, when run as root, runs PostgreSQL as an unprivileged
 system user (PostgreSQL refuses root) - the wheel does that itself.
 """
+
 from __future__ import annotations
 
 import asyncio

@@ -6,6 +6,7 @@ when the machine or container dies.
 The setting is read once, at import: with it unset (production), `hit` is a lookup in an
 empty frozenset. Unknown names refuse to start, so a typo cannot make a test pass vacuously.
 """
+
 from __future__ import annotations
 
 import os

@@ -5,6 +5,7 @@ never an API key, a body, or a customer's personal data. Exceptions are written 
 the values they carry: database errors keep their type, SQLSTATE, constraint and table,
 and lose their parameters, DETAIL, HINT and any quoted value in their message.
 """
+
 from __future__ import annotations
 
 import json
@@ -14,7 +15,7 @@ import sys
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
 
@@ -88,8 +89,9 @@ def format_exception(exc_info: ExcInfo | BaseException) -> str:
         if current.__cause__ is not None and id(current.__cause__) not in seen:
             walk(current.__cause__)
             lines.append("\nThe above exception was the direct cause of the following exception:\n\n")
-        elif (current.__context__ is not None and not current.__suppress_context__
-              and id(current.__context__) not in seen):
+        elif (
+            current.__context__ is not None and not current.__suppress_context__ and id(current.__context__) not in seen
+        ):
             walk(current.__context__)
             lines.append("\nDuring handling of the above exception, another exception occurred:\n\n")
         if current.__traceback__ is not None:
@@ -131,7 +133,7 @@ def _message(record: logging.LogRecord) -> str:
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry = {
-            "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": _message(record),
@@ -186,7 +188,10 @@ class MalformedHttp(logging.Filter):
         error = record.exc_info[1] if record.exc_info else None
         if isinstance(error, HttpProcessingError):
             peer = record.args[0] if isinstance(record.args, tuple) and record.args else "?"
-            record.msg, record.args = "malformed HTTP request from %s: %s (%s)", (peer, type(error).__name__, error.code)
+            record.msg, record.args = (
+                "malformed HTTP request from %s: %s (%s)",
+                (peer, type(error).__name__, error.code),
+            )
             record.exc_info, record.exc_text = None, None
             record.levelno, record.levelname = logging.INFO, "INFO"
         return True

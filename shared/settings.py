@@ -1,4 +1,5 @@
 """Process settings, read once from the environment (Functions Framework contract included)."""
+
 from __future__ import annotations
 
 import os

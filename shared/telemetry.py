@@ -5,6 +5,7 @@ instrumentation hooks Application creation). HTTP server metrics use the stable 
 conventions; database query durations come from the SQLAlchemy instrumentation's spans,
 which no exporter receives: a span processor turns them into a histogram.
 """
+
 from __future__ import annotations
 
 import os
@@ -86,11 +87,21 @@ def setup(settings: Settings, version: str) -> bool:
         os.environ.setdefault("OTEL_PYTHON_AIOHTTP_SERVER_EXCLUDED_URLS", r"/metrics$,/health$,/ready$,/docs")
         resource = Resource.create(resource_attributes(settings, version))
         views = [
-            View(instrument_name="http.server.request.duration", aggregation=ExplicitBucketHistogramAggregation(LATENCY_BUCKETS)),
-            View(instrument_name="db.client.operation.duration", aggregation=ExplicitBucketHistogramAggregation(LATENCY_BUCKETS)),
-            View(instrument_name="billing.renewal.duration", aggregation=ExplicitBucketHistogramAggregation(RUN_BUCKETS)),
+            View(
+                instrument_name="http.server.request.duration",
+                aggregation=ExplicitBucketHistogramAggregation(LATENCY_BUCKETS),
+            ),
+            View(
+                instrument_name="db.client.operation.duration",
+                aggregation=ExplicitBucketHistogramAggregation(LATENCY_BUCKETS),
+            ),
+            View(
+                instrument_name="billing.renewal.duration", aggregation=ExplicitBucketHistogramAggregation(RUN_BUCKETS)
+            ),
         ]
-        metrics.set_meter_provider(MeterProvider(resource=resource, metric_readers=[PrometheusMetricReader()], views=views))
+        metrics.set_meter_provider(
+            MeterProvider(resource=resource, metric_readers=[PrometheusMetricReader()], views=views)
+        )
         tracer_provider = TracerProvider(resource=resource, sampler=DatabaseSpansOnly())
         tracer_provider.add_span_processor(DatabaseSpanDurations())
         trace.set_tracer_provider(tracer_provider)

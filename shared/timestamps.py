@@ -1,15 +1,14 @@
 """RFC 3339 timestamps from outside (CloudEvent `time`, `billing renew --at`) and the window
 a renewal's as-of time must fall in. Pure: no clock is read here."""
+
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 # RFC 3339 section 5.6 exactly: datetime.fromisoformat alone also takes dates without a time,
 # basic formats, a space separator or no offset, none of which a sender should rely on.
-_RFC3339 = re.compile(
-    r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})", re.ASCII
-)
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})", re.ASCII)
 # A renewal may be triggered "as of" a little ahead of this server's clock (clock skew between
 # the scheduler and us); the run is still capped at now.
 MAX_AHEAD = timedelta(minutes=5)
@@ -26,7 +25,7 @@ def parse_rfc3339(raw: str) -> datetime:
     text = raw.upper().replace("Z", "+00:00")
     try:
         moment = datetime.fromisoformat(text)
-        return moment.astimezone(timezone.utc)
+        return moment.astimezone(UTC)
     except ValueError:
         raise BadTimestamp(f"{raw[:64]!r} is not a valid date and time") from None
     except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00 is before datetime.min in UTC
@@ -40,5 +39,6 @@ def check_as_of(moment: datetime, now: datetime, max_age: timedelta) -> None:
         hours = max_age.total_seconds() / 3600
         raise BadTimestamp(f"{moment.isoformat()} is more than {hours:g} hours before now ({now.isoformat()})")
     if moment > now + MAX_AHEAD:
-        raise BadTimestamp(f"{moment.isoformat()} is more than {MAX_AHEAD.seconds // 60} minutes after now "
-                           f"({now.isoformat()})")
+        raise BadTimestamp(
+            f"{moment.isoformat()} is more than {MAX_AHEAD.seconds // 60} minutes after now ({now.isoformat()})"
+        )

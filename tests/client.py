@@ -1,4 +1,5 @@
 """A thin HTTP client for the tests: JSON in, (status, JSON) out, with the tenant's key."""
+
 from __future__ import annotations
 
 import asyncio
@@ -26,8 +27,16 @@ class Api:
     key: str | None
     database_url: str
 
-    async def call(self, method: str, path: str, body: Any = None, *, raw: bytes | None = None,
-                   headers: dict[str, str] | None = None, **params: Any) -> Reply:
+    async def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        raw: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        **params: Any,
+    ) -> Reply:
         sent = {"Content-Type": "application/json"}
         if self.key:
             sent["Authorization"] = f"Bearer {self.key}"
@@ -74,10 +83,18 @@ class Api:
         assert reply.status == 201, reply
         return reply.body
 
-    async def plan(self, code: str = "pro-monthly", amount: int = 1999, currency: str = "USD",
-                   interval: str = "month", **extra: Any) -> dict:
-        reply = await self.post("/v1/plans", {"code": code, "name": code.title(), "amount": amount,
-                                              "currency": currency, "interval": interval, **extra})
+    async def plan(
+        self,
+        code: str = "pro-monthly",
+        amount: int = 1999,
+        currency: str = "USD",
+        interval: str = "month",
+        **extra: Any,
+    ) -> dict:
+        reply = await self.post(
+            "/v1/plans",
+            {"code": code, "name": code.title(), "amount": amount, "currency": currency, "interval": interval, **extra},
+        )
         assert reply.status == 201, reply
         return reply.body
 

@@ -5,6 +5,7 @@ into each other and run in any order.
 The server is DATABASE_URL when set (its database is used only to create others),
 else the embedded PostgreSQL in a temporary folder, deleted afterwards.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -12,7 +13,7 @@ import os
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
@@ -30,9 +31,13 @@ hypothesis_settings.register_profile("billing", deadline=None)
 hypothesis_settings.load_profile("billing")
 
 BOOTSTRAP_KEY = "sk_test_bootstrap_key_for_the_default_tenant"
-START = datetime(2026, 1, 31, 10, 0, tzinfo=timezone.utc)
-GENEROUS_LIMITS = {"rate_limit_per_second": 10_000.0, "rate_limit_burst": 100_000,
-                   "auth_failures_per_second": 10_000.0, "auth_failure_burst": 100_000}
+START = datetime(2026, 1, 31, 10, 0, tzinfo=UTC)
+GENEROUS_LIMITS = {
+    "rate_limit_per_second": 10_000.0,
+    "rate_limit_burst": 100_000,
+    "auth_failures_per_second": 10_000.0,
+    "auth_failure_burst": 100_000,
+}
 
 
 def with_database(url: str, name: str) -> str:

@@ -1,5 +1,6 @@
 """`billing` arguments: every wrong value is a usage error (one line, exit 2) before anything
 is started or touched; `--version` answers without a database."""
+
 from __future__ import annotations
 
 import os
@@ -12,8 +13,9 @@ from bench.processes import BILLING
 
 
 def billing(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([str(BILLING), *args], env={**os.environ, **(env or {})}, cwd=cwd, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [str(BILLING), *args], env={**os.environ, **(env or {})}, cwd=cwd, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_version() -> None:
@@ -37,15 +39,20 @@ BAD_ARGUMENTS = [
     (["key", "list", "--tenant", "acme"], "argument --tenant: expected an id like ten_"),
     (["key", "revoke", "--tenant", "ten_01abc", "my key"], "argument key_id: expected an id like key_"),
     (["key", "create", "--tenant", "ten_01abc", "--name", "ci", "--expires-at", "soon"], "--expires-at:"),
-    (["key", "create", "--tenant", "ten_01abc", "--name", "ci", "--scope", "admin"], "argument --scope: invalid choice"),
+    (
+        ["key", "create", "--tenant", "ten_01abc", "--name", "ci", "--scope", "admin"],
+        "argument --scope: invalid choice",
+    ),
     (["manifests", "--out", ""], "argument --out: must not be empty"),
 ]
 
 
-@pytest.mark.parametrize("args, message", BAD_ARGUMENTS, ids=lambda value: " ".join(value) if isinstance(value, list)
-                         else None)
-def test_a_bad_argument_is_one_line_and_exit_2_before_anything_starts(tmp_path: Path, args: list[str],
-                                                                       message: str) -> None:
+@pytest.mark.parametrize(
+    "args, message", BAD_ARGUMENTS, ids=lambda value: " ".join(value) if isinstance(value, list) else None
+)
+def test_a_bad_argument_is_one_line_and_exit_2_before_anything_starts(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
     data = tmp_path / "data"
     env = {"BILLING_DATA_DIR": str(data), "DATABASE_URL": "", "PORT": "", "HOST": ""}
     result = billing(*args, env=env, cwd=tmp_path)  # whatever it does, it does it in tmp_path

@@ -1,6 +1,7 @@
 """`billing renew` in a terminal: the progress bar is on stderr, log lines print above it
 (never glued to its end), and stdout carries only the JSON report. The terminal is a real
 pseudo-terminal (pty), the renewal a real run over seeded due subscriptions."""
+
 from __future__ import annotations
 
 import json
@@ -10,7 +11,7 @@ import re
 import select
 import subprocess
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from bench.processes import BILLING
 from bench.seed import seed_due_subscriptions
@@ -22,8 +23,13 @@ def in_a_terminal(database_url: str, *, stdout_too: bool) -> tuple[int, str, str
     """Run `billing renew` with stderr (and stdout_too) on a pty; (exit code, terminal text, stdout)."""
     terminal, child = pty.openpty()
     env = {**os.environ, "DATABASE_URL": database_url, "TERM": "xterm-256color", "COLUMNS": "120"}
-    process = subprocess.Popen([str(BILLING), "renew", "--batch-size", "100"], env=env, stdin=subprocess.DEVNULL,
-                               stdout=child if stdout_too else subprocess.PIPE, stderr=child)
+    process = subprocess.Popen(
+        [str(BILLING), "renew", "--batch-size", "100"],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=child if stdout_too else subprocess.PIPE,
+        stderr=child,
+    )
     os.close(child)
     received = b""
     deadline = time.monotonic() + 300
@@ -52,20 +58,20 @@ def in_a_terminal(database_url: str, *, stdout_too: bool) -> tuple[int, str, str
 
 
 async def test_log_lines_print_above_the_progress_bar_not_across_it(database_url: str) -> None:
-    await seed_due_subscriptions(database_url, 500, datetime.now(timezone.utc))
+    await seed_due_subscriptions(database_url, 500, datetime.now(UTC))
     code, text, _ = in_a_terminal(database_url, stdout_too=True)
     assert code == 0, text
     assert "renewing" in text and "\x1b[" in text  # a live bar was drawn
     starts = [m.start() for m in LOG_LINE.finditer(text)]
-    assert any("renewal run as of" in text[s:s + 200] for s in starts), text
+    assert any("renewal run as of" in text[s : s + 200] for s in starts), text
     for start in starts:
         before = text[:start]
         # A line of its own: at the start, after a newline, or after the bar was erased.
-        assert before == "" or before.endswith(("\n", "\x1b[2K")), repr(text[max(0, start - 80):start + 60])
+        assert before == "" or before.endswith(("\n", "\x1b[2K")), repr(text[max(0, start - 80) : start + 60])
 
 
 async def test_stdout_is_only_the_report_while_the_bar_is_on_the_terminal(database_url: str) -> None:
-    await seed_due_subscriptions(database_url, 200, datetime.now(timezone.utc))
+    await seed_due_subscriptions(database_url, 200, datetime.now(UTC))
     code, text, out = in_a_terminal(database_url, stdout_too=False)
     assert code == 0, text
     assert "renewing" in text  # the bar is on stderr

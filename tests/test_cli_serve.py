@@ -2,8 +2,10 @@
 (chosen: one line naming its holder; not chosen: the next free port), a database that does
 not answer (one line, then 503s) or refuses us (one line, exit), and what it says at start
 and at shutdown."""
+
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -29,8 +31,13 @@ SERVING = re.compile(r"serving (\d+) operations? on (http://127\.0\.0\.1:(\d+))"
 def served(tmp_path: Path, env: dict[str, str]) -> Iterator[tuple[subprocess.Popen, Path]]:
     """`billing serve` with stderr in a file (read it any time; a pipe could fill up)."""
     log = tmp_path / "serve.log"
-    full = {**os.environ, "HOST": "127.0.0.1", "BILLING_TELEMETRY": "off", "BILLING_DATA_DIR": str(tmp_path / "data"),
-            **env}
+    full = {
+        **os.environ,
+        "HOST": "127.0.0.1",
+        "BILLING_TELEMETRY": "off",
+        "BILLING_DATA_DIR": str(tmp_path / "data"),
+        **env,
+    }
     for name in [k for k, v in full.items() if v is None]:
         del full[name]
     with log.open("wb") as stderr:
@@ -92,7 +99,8 @@ def test_a_chosen_port_that_is_taken_is_one_line_naming_its_holder(tmp_path: Pat
             assert process.wait(timeout=300) != 0
     [line] = log.read_text().strip().splitlines()
     assert line.startswith(f"billing serve: port {port} is in use by pid {os.getpid()} (") and line.endswith(
-        ") on 127.0.0.1: stop it, or set another PORT"), line
+        ") on 127.0.0.1: stop it, or set another PORT"
+    ), line
     assert "python" in line  # the holder's command line: this test's interpreter
     assert not (tmp_path / "data").exists()
 
@@ -100,10 +108,8 @@ def test_a_chosen_port_that_is_taken_is_one_line_naming_its_holder(tmp_path: Pat
 def test_an_unchosen_port_that_is_taken_moves_to_the_next_free_one(tmp_path: Path, database_url: str) -> None:
     """Without PORT the default is 8080: take it (unless someone already has) and serve anyway."""
     holder = None
-    try:
+    with contextlib.suppress(OSError):  # 8080 may be taken already, which is the case under test
         holder = socket.create_server(("127.0.0.1", 8080))
-    except OSError:
-        pass  # 8080 is taken already, which is the case under test
     try:
         env = {"PORT": None, "DATABASE_URL": database_url, "BILLING_INTERNAL_PORT": str(free_port())}
         with served(tmp_path, env) as (process, log):
@@ -111,8 +117,10 @@ def test_an_unchosen_port_that_is_taken_moves_to_the_next_free_one(tmp_path: Pat
             port = int(found.group(3))
             assert port != 8080
             assert get(f"{found.group(2)}/health") == (200, {"status": "ok"})
-            assert any(line.startswith("port 8080 is in use") and line.endswith(f"PORT is not set, so using {port} instead")
-                       for line in lines(log)), lines(log)
+            assert any(
+                line.startswith("port 8080 is in use") and line.endswith(f"PORT is not set, so using {port} instead")
+                for line in lines(log)
+            ), lines(log)
     finally:
         if holder is not None:
             holder.close()
@@ -120,15 +128,17 @@ def test_an_unchosen_port_that_is_taken_moves_to_the_next_free_one(tmp_path: Pat
 
 def test_an_unchosen_internal_port_that_is_taken_moves_too(tmp_path: Path, database_url: str) -> None:
     port = free_pair()
-    with socket.create_server(("127.0.0.1", port + 1)):
-        with served(tmp_path, {"PORT": str(port), "DATABASE_URL": database_url}) as (process, log):
-            wait_ready(f"http://127.0.0.1:{port}", process)
-            moved = [line for line in lines(log) if line.startswith(f"port {port + 1} is in use by pid {os.getpid()}")]
-            assert moved and "BILLING_INTERNAL_PORT is not set, so using" in moved[0], lines(log)
-            internal = int(moved[0].rsplit("using ", 1)[1].split()[0])
-            request = urllib.request.Request(f"http://127.0.0.1:{internal}/metrics")  # served only there
-            with urllib.request.urlopen(request, timeout=60) as reply:
-                assert reply.status == 200
+    with (
+        socket.create_server(("127.0.0.1", port + 1)),
+        served(tmp_path, {"PORT": str(port), "DATABASE_URL": database_url}) as (process, log),
+    ):
+        wait_ready(f"http://127.0.0.1:{port}", process)
+        moved = [line for line in lines(log) if line.startswith(f"port {port + 1} is in use by pid {os.getpid()}")]
+        assert moved and "BILLING_INTERNAL_PORT is not set, so using" in moved[0], lines(log)
+        internal = int(moved[0].rsplit("using ", 1)[1].split()[0])
+        request = urllib.request.Request(f"http://127.0.0.1:{internal}/metrics")  # served only there
+        with urllib.request.urlopen(request, timeout=60) as reply:
+            assert reply.status == 200
 
 
 def test_start_up_counts_operations_and_shutdown_is_logged(tmp_path: Path, database_url: str) -> None:
@@ -141,17 +151,23 @@ def test_start_up_counts_operations_and_shutdown_is_logged(tmp_path: Path, datab
     operations = all_operations()
     internal = sum(1 for op in operations if not op.public)
     [serving] = [m for m in messages if m.startswith("serving ")]
-    assert serving == (f"serving {len(operations) - internal} operations on http://127.0.0.1:{port} (docs at "
-                       f"http://127.0.0.1:{port}/docs); internal: {internal} operation and /metrics on "
-                       f"http://127.0.0.1:{port + 1}")
-    assert messages[-1] == (f"stopped serving on http://127.0.0.1:{port}: in-flight requests finished, "
-                            "database connections closed")
+    assert serving == (
+        f"serving {len(operations) - internal} operations on http://127.0.0.1:{port} (docs at "
+        f"http://127.0.0.1:{port}/docs); internal: {internal} operation and /metrics on "
+        f"http://127.0.0.1:{port + 1}"
+    )
+    assert messages[-1] == (
+        f"stopped serving on http://127.0.0.1:{port}: in-flight requests finished, database connections closed"
+    )
 
 
 def test_a_database_that_does_not_answer_is_one_line_and_the_api_answers_503(tmp_path: Path) -> None:
     url = f"postgresql://billing:secret@127.0.0.1:{free_port()}/billing"  # nothing listens there
     port = free_pair()
-    with served(tmp_path, {"PORT": str(port), "DATABASE_URL": url, "BILLING_BOOTSTRAP_API_KEY": None}) as (process, log):
+    with served(tmp_path, {"PORT": str(port), "DATABASE_URL": url, "BILLING_BOOTSTRAP_API_KEY": None}) as (
+        process,
+        log,
+    ):
         base = f"http://127.0.0.1:{port}"
         wait_ready(base, process, path="/health")
         status, problem = get(f"{base}/v1/customers", BOOTSTRAP_KEY)
@@ -160,10 +176,14 @@ def test_a_database_that_does_not_answer_is_one_line_and_the_api_answers_503(tmp
     text = log.read_text()
     assert "Traceback" not in text and "secret" not in text
     [warning] = [m for m in lines(log) if "DATABASE_URL" in m]
-    assert warning.startswith(f"the database at DATABASE_URL=postgresql://billing:***@127.0.0.1:{url.rsplit(':', 1)[1]}"
-                              " does not answer (ConnectionRefusedError"), warning
-    assert warning.endswith("serving anyway, API calls answer 503 until it does; start PostgreSQL there, correct "
-                            "DATABASE_URL, or unset DATABASE_URL to use the embedded database"), warning
+    assert warning.startswith(
+        f"the database at DATABASE_URL=postgresql://billing:***@127.0.0.1:{url.rsplit(':', 1)[1]}"
+        " does not answer (ConnectionRefusedError"
+    ), warning
+    assert warning.endswith(
+        "serving anyway, API calls answer 503 until it does; start PostgreSQL there, correct "
+        "DATABASE_URL, or unset DATABASE_URL to use the embedded database"
+    ), warning
 
 
 @pytest.mark.parametrize("problem", ["no such database", "no such user"])
@@ -179,5 +199,6 @@ def test_a_database_that_refuses_us_is_one_line_and_exit(tmp_path: Path, databas
     assert "Traceback" not in text and "pw-x1" not in text
     [line] = [m for m in lines(log) if "DATABASE_URL" in m]
     assert line.startswith("billing serve: cannot use the database at DATABASE_URL=") and line.endswith(
-        "correct DATABASE_URL, or unset DATABASE_URL to use the embedded database"), line
+        "correct DATABASE_URL, or unset DATABASE_URL to use the embedded database"
+    ), line
     assert not any(m.startswith("serving ") for m in lines(log))

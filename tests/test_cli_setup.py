@@ -1,6 +1,7 @@
 """The two commands, checked with `make -n` on a copy of the Makefile (nothing is installed):
 `make serve` installs only the runtime and the embedded database, `make test` adds the test
 extras on top, and each stamp keeps the other command from installing again."""
+
 from __future__ import annotations
 
 import os
@@ -17,7 +18,13 @@ pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="make is no
 @pytest.fixture
 def checkout(tmp_path: Path) -> Path:
     (tmp_path / "requirements").mkdir()
-    for name in ("Makefile", "pyproject.toml", "requirements/runtime.txt", "requirements/serve.txt", "requirements/test.txt"):
+    for name in (
+        "Makefile",
+        "pyproject.toml",
+        "requirements/runtime.txt",
+        "requirements/serve.txt",
+        "requirements/test.txt",
+    ):
         shutil.copy(ROOT / name, tmp_path / name)
         os.utime(tmp_path / name, (1_000_000, 1_000_000))
     return tmp_path
@@ -26,7 +33,14 @@ def checkout(tmp_path: Path) -> Path:
 def planned(checkout: Path, target: str) -> list[str]:
     """The commands `make <target>` would run."""
     env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "PORT")}
-    result = subprocess.run(["make", "-n", "--no-print-directory", target], cwd=checkout, env=env, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        ["make", "-n", "--no-print-directory", target],
+        cwd=checkout,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     return [line for line in result.stdout.splitlines() if not line.startswith("echo ")]
 
@@ -60,8 +74,12 @@ def test_make_test_on_a_fresh_clone_installs_both_then_lints_and_tests(checkout:
     assert installs(commands) == ["'.[embedded]'", "'.[test]'"]
     assert locks(commands) == ["requirements/serve.txt", "requirements/test.txt"]
     assert all("--no-deps" in c for c in commands if " -e " in c)  # only the lock files resolve
-    assert commands[-3:] == [".venv/bin/ruff check shared functions migrations bench tests", ".venv/bin/mypy",
-                             ".venv/bin/python -m pytest "]
+    assert commands[-4:] == [
+        ".venv/bin/ruff check shared functions migrations bench tests",
+        ".venv/bin/ruff format --check shared functions migrations bench tests",
+        ".venv/bin/mypy",
+        ".venv/bin/python -m pytest ",
+    ]
 
 
 def test_make_test_after_make_serve_adds_only_the_test_extras(checkout: Path) -> None:

@@ -1,5 +1,6 @@
 """requirements/*.txt pin every transitive dependency; they must agree with pyproject.toml's
 direct pins (a bump without `make lock` fails here) and with each other."""
+
 from __future__ import annotations
 
 import re
@@ -21,9 +22,11 @@ def _locked(name: str) -> dict[str, str]:
 
 def test_every_direct_pin_is_locked_at_the_same_version() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    groups = {"runtime.txt": project["dependencies"],
-              "serve.txt": project["dependencies"] + project["optional-dependencies"]["embedded"],
-              "test.txt": project["dependencies"] + project["optional-dependencies"]["test"]}
+    groups = {
+        "runtime.txt": project["dependencies"],
+        "serve.txt": project["dependencies"] + project["optional-dependencies"]["embedded"],
+        "test.txt": project["dependencies"] + project["optional-dependencies"]["test"],
+    }
     for lock, requirements in groups.items():
         locked = _locked(lock)
         for requirement in requirements:

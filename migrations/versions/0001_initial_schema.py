@@ -6,8 +6,8 @@ Create Date: 2026-11-24 22:31:57.396689
 """
 from __future__ import annotations
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = '0001'

@@ -1,4 +1,5 @@
 """Engine creation: one async engine (asyncpg) per process."""
+
 from __future__ import annotations
 
 import sqlalchemy.ext.asyncio as sa_asyncio
@@ -30,7 +31,10 @@ def make_engine(url: str, *, pool_size: int = 5, max_overflow: int = 5, pool_tim
         pool_pre_ping=True,  # a connection that died with the server is replaced, not used
         hide_parameters=True,  # errors carry emails, names, metadata: never in logs
         # Every timestamp is UTC, whatever the server's default.
-        connect_args={"server_settings": {"timezone": "UTC", "application_name": "billing"}, "timeout": CONNECT_TIMEOUT_SECONDS},
+        connect_args={
+            "server_settings": {"timezone": "UTC", "application_name": "billing"},
+            "timeout": CONNECT_TIMEOUT_SECONDS,
+        },
     )
 
 

@@ -15,6 +15,7 @@ Everything about an invoice but its id and number is decided by its draft
 (shared.domain.invoices.InvoiceDraft). Business metrics are the caller's to record after
 its commit (`record_issued`).
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -100,17 +101,47 @@ async def write_invoices(conn: asyncpg.Connection, drafts: Sequence[tuple[str, I
     failpoints.hit(failpoints.NUMBERS_LOCKED)
     ids = [new_id("in") for _ in drafts]
     rows = [
-        (tenant_id, invoice_id, number, d.customer_id, d.subscription_id, d.status.value, d.reason.value, d.currency,
-         d.period.start, d.period.end, d.total, d.amount_due, d.amount_paid, d.created_at, d.due_at, d.paid_at,
-         d.test_clock_id)
+        (
+            tenant_id,
+            invoice_id,
+            number,
+            d.customer_id,
+            d.subscription_id,
+            d.status.value,
+            d.reason.value,
+            d.currency,
+            d.period.start,
+            d.period.end,
+            d.total,
+            d.amount_due,
+            d.amount_paid,
+            d.created_at,
+            d.due_at,
+            d.paid_at,
+            d.test_clock_id,
+        )
         for (tenant_id, d), invoice_id, number in zip(drafts, ids, numbers)
     ]
     await conn.execute(INSERT_INVOICES, *map(list, zip(*rows)))
-    written = [Written(tenant_id, invoice_id, number, d) for (tenant_id, d), invoice_id, number in zip(drafts, ids, numbers)]
+    written = [
+        Written(tenant_id, invoice_id, number, d) for (tenant_id, d), invoice_id, number in zip(drafts, ids, numbers)
+    ]
     lines = [
-        (w.tenant_id, new_id("il"), w.id, position, line.description, line.amount, w.draft.currency,
-         line.period_start, line.period_end, line.plan_id, line.proration)
-        for w in written for position, line in enumerate(w.draft.lines)
+        (
+            w.tenant_id,
+            new_id("il"),
+            w.id,
+            position,
+            line.description,
+            line.amount,
+            w.draft.currency,
+            line.period_start,
+            line.period_end,
+            line.plan_id,
+            line.proration,
+        )
+        for w in written
+        for position, line in enumerate(w.draft.lines)
     ]
     if lines:
         await conn.execute(INSERT_LINES, *map(list, zip(*lines)))

@@ -1,4 +1,5 @@
 """`billing migrate`: alembic upgrade head, without needing alembic.ini on disk."""
+
 from __future__ import annotations
 
 from pathlib import Path

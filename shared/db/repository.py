@@ -4,13 +4,13 @@ read cannot be written by accident, and another tenant's object is simply 'not f
 Services reach the database only through a Repository (one tenant) or the Directory
 (the few lookups that precede knowing the tenant: API keys by hash, tenants by name).
 tests/api/test_tenant_scoping.py checks every statement of the API stories."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
-
 from datetime import datetime
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Select, delete, exists, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
@@ -121,8 +121,11 @@ class Repository:
         """Items waiting for the subscription's next invoice, oldest first."""
         stmt = (
             select(InvoiceItem)
-            .where(InvoiceItem.tenant_id == self.tenant_id, InvoiceItem.subscription_id == subscription_id,
-                   InvoiceItem.invoice_id.is_(None))
+            .where(
+                InvoiceItem.tenant_id == self.tenant_id,
+                InvoiceItem.subscription_id == subscription_id,
+                InvoiceItem.invoice_id.is_(None),
+            )
             .order_by(InvoiceItem.id)
         )
         return list((await self._session.execute(stmt)).scalars().all())
@@ -165,8 +168,10 @@ class Repository:
     async def locked_test_clock(self, test_clock_id: str) -> TestClock | None:
         """The clock row, fresh and locked FOR UPDATE; None if it is gone."""
         stmt = (
-            select(TestClock).where(TestClock.tenant_id == self.tenant_id, TestClock.id == test_clock_id)
-            .with_for_update().execution_options(populate_existing=True)
+            select(TestClock)
+            .where(TestClock.tenant_id == self.tenant_id, TestClock.id == test_clock_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
         )
         return (await self._session.execute(stmt)).scalar_one_or_none()
 
@@ -181,7 +186,8 @@ class Repository:
             )
         await self._session.execute(delete(Customer).where(of_clock))
         await self._session.execute(
-            delete(TestClock).where(TestClock.tenant_id == self.tenant_id, TestClock.id == test_clock_id))
+            delete(TestClock).where(TestClock.tenant_id == self.tenant_id, TestClock.id == test_clock_id)
+        )
 
     # Idempotency keys
 
@@ -218,15 +224,17 @@ class Repository:
             .values(state="done", response_status=status, response_body=body)
         )
 
-    async def store_idempotency_key(self, key: str, fingerprint: str, now: datetime, expired_before: datetime,
-                                    status: int, body: str) -> bool:
+    async def store_idempotency_key(
+        self, key: str, fingerprint: str, now: datetime, expired_before: datetime, status: int, body: str
+    ) -> bool:
         """Write a done key unless a live one (created after `expired_before`) is there;
         True if written."""
         values = dict(fingerprint=fingerprint, state="done", response_status=status, response_body=body, created_at=now)
         statement = insert(IdempotencyKey).values(tenant_id=self.tenant_id, key=key, **values)
         written = await self._session.execute(
             statement.on_conflict_do_update(
-                index_elements=[IdempotencyKey.tenant_id, IdempotencyKey.key], set_=values,
+                index_elements=[IdempotencyKey.tenant_id, IdempotencyKey.key],
+                set_=values,
                 where=IdempotencyKey.created_at <= expired_before,
             ).returning(IdempotencyKey.key)
         )
@@ -243,7 +251,8 @@ class Directory:
     async def grant(self, key_hash: str) -> Grant | None:
         """The active key with this hash (expired ones included: the caller knows the time)."""
         stmt = select(ApiKey.tenant_id, ApiKey.id, ApiKey.scope, ApiKey.expires_at).where(
-            ApiKey.key_hash == key_hash, ApiKey.revoked_at.is_(None))
+            ApiKey.key_hash == key_hash, ApiKey.revoked_at.is_(None)
+        )
         found = (await self._session.execute(stmt)).one_or_none()
         return None if found is None else Grant(*found)
 
@@ -265,7 +274,8 @@ class Directory:
 
     async def revoke_bootstrap_keys(self, now: datetime) -> None:
         await self._session.execute(
-            update(ApiKey).where(ApiKey.bootstrap, ApiKey.revoked_at.is_(None)).values(revoked_at=now))
+            update(ApiKey).where(ApiKey.bootstrap, ApiKey.revoked_at.is_(None)).values(revoked_at=now)
+        )
 
     def add(self, row: Tenant) -> None:
         self._session.add(row)

@@ -1,5 +1,6 @@
 """Status sets of the domain rendered as SQL `IN` lists, so the renewal engine's claims and
 the partial indexes they must match are built from the same enums (a test checks both)."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable

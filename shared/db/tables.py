@@ -6,6 +6,7 @@ can be distributed by tenant (Citus) later without a rewrite. The invariants tha
 must never break are constraints, so a concurrency bug surfaces as a conflict,
 never as bad data.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -207,9 +208,7 @@ class Subscription(Base):
     __table_args__ = (
         ForeignKeyConstraint(["tenant_id", "customer_id"], ["customers.tenant_id", "customers.id"]),
         ForeignKeyConstraint(["tenant_id", "plan_id"], ["plans.tenant_id", "plans.id"]),
-        CheckConstraint(
-            "status IN ('trialing', 'active', 'past_due', 'paused', 'canceled')", name="status_known"
-        ),
+        CheckConstraint("status IN ('trialing', 'active', 'past_due', 'paused', 'canceled')", name="status_known"),
         CheckConstraint("current_period_end > current_period_start", name="period_nonempty"),
         CheckConstraint("cycle >= 0", name="cycle_nonnegative"),
         CheckConstraint("status <> 'canceled' OR ended_at IS NOT NULL", name="canceled_has_ended_at"),
@@ -262,9 +261,7 @@ class Invoice(Base):
     __tablename__ = "invoices"
     __table_args__ = (
         ForeignKeyConstraint(["tenant_id", "customer_id"], ["customers.tenant_id", "customers.id"]),
-        ForeignKeyConstraint(
-            ["tenant_id", "subscription_id"], ["subscriptions.tenant_id", "subscriptions.id"]
-        ),
+        ForeignKeyConstraint(["tenant_id", "subscription_id"], ["subscriptions.tenant_id", "subscriptions.id"]),
         ForeignKeyConstraint(["tenant_id", "test_clock_id"], ["test_clocks.tenant_id", "test_clocks.id"]),
         # Two kinds of gap-free sequence: the tenant's legal one, and one per test clock.
         Index("uq_invoices_number", "tenant_id", "number", unique=True, postgresql_where=text("test_clock_id IS NULL")),
@@ -276,9 +273,7 @@ class Invoice(Base):
             unique=True,
             postgresql_where=text("test_clock_id IS NOT NULL"),
         ),
-        CheckConstraint(
-            "status IN ('draft', 'open', 'paid', 'void', 'uncollectible')", name="status_known"
-        ),
+        CheckConstraint("status IN ('draft', 'open', 'paid', 'void', 'uncollectible')", name="status_known"),
         CheckConstraint(
             "billing_reason IN ('subscription_create', 'subscription_cycle', 'subscription_update')",
             name="billing_reason_known",
@@ -343,17 +338,13 @@ class Invoice(Base):
     def livemode(self) -> bool:
         return self.test_clock_id is None
 
-    lines: Mapped[list[InvoiceLine]] = relationship(
-        order_by="InvoiceLine.position", lazy="raise", passive_deletes=True
-    )
+    lines: Mapped[list[InvoiceLine]] = relationship(order_by="InvoiceLine.position", lazy="raise", passive_deletes=True)
 
 
 class InvoiceLine(LineColumns, Base):
     __tablename__ = "invoice_lines"
     __table_args__ = (
-        ForeignKeyConstraint(
-            ["tenant_id", "invoice_id"], ["invoices.tenant_id", "invoices.id"], ondelete="CASCADE"
-        ),
+        ForeignKeyConstraint(["tenant_id", "invoice_id"], ["invoices.tenant_id", "invoices.id"], ondelete="CASCADE"),
         UniqueConstraint("tenant_id", "invoice_id", "position"),
         *line_checks(),
     )
@@ -371,9 +362,7 @@ class InvoiceItem(LineColumns, Base):
     __tablename__ = "invoice_items"
     __table_args__ = (
         ForeignKeyConstraint(["tenant_id", "customer_id"], ["customers.tenant_id", "customers.id"]),
-        ForeignKeyConstraint(
-            ["tenant_id", "subscription_id"], ["subscriptions.tenant_id", "subscriptions.id"]
-        ),
+        ForeignKeyConstraint(["tenant_id", "subscription_id"], ["subscriptions.tenant_id", "subscriptions.id"]),
         ForeignKeyConstraint(["tenant_id", "invoice_id"], ["invoices.tenant_id", "invoices.id"]),
         *line_checks(),
         Index(

@@ -6,6 +6,7 @@ commit() still undoes exactly its own writes, commit() releases the savepoint, a
 after-commit callbacks wait for the real commit. So the operation's writes and the
 Idempotency-Key row holding its response commit together, or not at all.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -27,13 +28,16 @@ _CONFLICTS: dict[str, tuple[str, str | None]] = {
     "uq_plans_tenant_id_code": ("a plan with this code already exists", "code"),
     "uq_invoices_one_per_period": ("this period has already been invoiced", None),
     # A test clock deleted (with its customers) while this request wrote for one of them.
-    **{name: ("the test clock or customer was deleted while this request ran", None) for name in (
-        "fk_customers_tenant_id_test_clock_id_test_clocks",
-        "fk_subscriptions_tenant_id_customer_id_customers",
-        "fk_invoices_tenant_id_customer_id_customers",
-        "fk_invoices_tenant_id_test_clock_id_test_clocks",
-        "fk_invoice_items_tenant_id_customer_id_customers",
-    )},
+    **{
+        name: ("the test clock or customer was deleted while this request ran", None)
+        for name in (
+            "fk_customers_tenant_id_test_clock_id_test_clocks",
+            "fk_subscriptions_tenant_id_customer_id_customers",
+            "fk_invoices_tenant_id_customer_id_customers",
+            "fk_invoices_tenant_id_test_clock_id_test_clocks",
+            "fk_invoice_items_tenant_id_customer_id_customers",
+        )
+    },
 }
 
 

@@ -1,4 +1,5 @@
 """What an API key allows: pure rules, no I/O."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

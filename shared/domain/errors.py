@@ -1,4 +1,5 @@
 """Domain errors. The runtime maps each class to one problem+json type in one place."""
+
 from __future__ import annotations
 
 

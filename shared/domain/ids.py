@@ -3,6 +3,7 @@
 Sorting by id sorts by creation time (millisecond resolution), which is what
 cursor pagination (`starting_after`) needs, with no extra column.
 """
+
 from __future__ import annotations
 
 import base64
@@ -42,4 +43,3 @@ def new_id(prefix: str) -> str:
             random = secrets.randbits(79)  # headroom: increments never overflow 80 bits
         _last = (millis, random)
     return f"{prefix}_{_encode(millis << 80 | random)}"
-

@@ -5,6 +5,7 @@ A draft decides everything about an invoice except its id and number: lines, tot
 amount due, whether it starts paid, its dates. `next_invoice` drafts a renewal invoice,
 for the renewal engine and the upcoming-invoice preview alike, so the two cannot drift.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -168,8 +169,9 @@ class Billed:
 
 
 def plan_line(billed: Billed, period: Period) -> LineDraft:
-    return LineDraft(plan_description(billed.plan_name, billed.plan_code), billed.amount, period.start, period.end,
-                     billed.plan_id)
+    return LineDraft(
+        plan_description(billed.plan_name, billed.plan_code), billed.amount, period.start, period.end, billed.plan_id
+    )
 
 
 def next_invoice(billed: Billed, new: NewInvoice, pending: Sequence[PendingItem] = ()) -> InvoiceDraft:

@@ -4,6 +4,7 @@ Amounts are Python ints in the currency's minor unit (cents for USD, yen for JPY
 fils for KWD). Fractions only appear inside proration, which works on exact
 rationals and rounds once per line, half-up.
 """
+
 from __future__ import annotations
 
 from fractions import Fraction
@@ -60,4 +61,3 @@ def round_half_up(value: Fraction) -> int:
     if 2 * remainder >= magnitude.denominator:
         whole += 1
     return sign * whole
-

@@ -5,11 +5,12 @@ by chaining "add one month" to the previous end: chaining would drift
 (Jan 31 -> Feb 28 -> Mar 28). From the anchor, cycle n ends at anchor + n intervals,
 with the day clamped to the month's last day: Jan 31 -> Feb 28 (29) -> Mar 31.
 """
+
 from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 
@@ -73,4 +74,4 @@ def utc(moment: datetime) -> datetime:
     """Normalise to an aware UTC datetime; naive input is rejected, never guessed."""
     if moment.tzinfo is None:
         raise ValueError("naive datetime: every timestamp must carry a timezone")
-    return moment.astimezone(timezone.utc)
+    return moment.astimezone(UTC)

@@ -1,4 +1,5 @@
 """Proration: the unused part of a period, by seconds, rounded once per line (half-up)."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta

@@ -19,14 +19,14 @@ date is `past_due`.
 stopped at its cap is left as of the last boundary it processed, still due, and the
 next call continues from there; many capped calls equal one uncapped call.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from shared.domain.periods import Cadence, Period
-from shared.domain.subscriptions import BILLABLE
-from shared.domain.subscriptions import SubscriptionStatus
+from shared.domain.subscriptions import BILLABLE, SubscriptionStatus
 
 
 @dataclass(frozen=True)
@@ -104,7 +104,9 @@ def advance(
             break
         cycle = state.cycle + 1
         period = Period(boundary, terms.cadence.boundary(state.anchor, cycle))
-        state = replace(state, status=SubscriptionStatus.ACTIVE, cycle=cycle, period_start=period.start, period_end=period.end)
+        state = replace(
+            state, status=SubscriptionStatus.ACTIVE, cycle=cycle, period_start=period.start, period_end=period.end
+        )
         first = not invoices
         invoice = NewInvoice(period, boundary, boundary + timedelta(days=terms.days_until_due), first)
         invoices.append(invoice)

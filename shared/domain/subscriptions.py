@@ -4,6 +4,7 @@ Every rule about "may this subscription do X now?" is answered here, once. The S
 renewal engine and the partial indexes it relies on are built from the same sets
 (`BILLABLE`, `DUNNABLE`), and a test fails if any status list drifts from them.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -23,7 +24,9 @@ class SubscriptionStatus(StrEnum):
 
 
 # Statuses whose periods roll over and get invoiced by the renewal run.
-BILLABLE: frozenset[SubscriptionStatus] = frozenset({SubscriptionStatus.TRIALING, SubscriptionStatus.ACTIVE, SubscriptionStatus.PAST_DUE})
+BILLABLE: frozenset[SubscriptionStatus] = frozenset(
+    {SubscriptionStatus.TRIALING, SubscriptionStatus.ACTIVE, SubscriptionStatus.PAST_DUE}
+)
 # Statuses the dunning steps apply to inside a period (overdue -> past_due; grace -> canceled).
 DUNNABLE: frozenset[SubscriptionStatus] = frozenset({SubscriptionStatus.ACTIVE, SubscriptionStatus.PAST_DUE})
 
@@ -42,11 +45,15 @@ class Action(StrEnum):
 # The transition table: the actions each status allows. Anything else is a 409.
 # (resume cancel also needs a pending cancel; see `require_pending_cancel`.)
 ALLOWED: dict[SubscriptionStatus, frozenset[Action]] = {
-    SubscriptionStatus.TRIALING: frozenset({Action.CANCEL_NOW, Action.CANCEL_AT_PERIOD_END, Action.RESUME_CANCEL, Action.CHANGE_PLAN}),
-    SubscriptionStatus.ACTIVE: frozenset({Action.CANCEL_NOW, Action.CANCEL_AT_PERIOD_END, Action.RESUME_CANCEL, Action.PAUSE,
-                         Action.CHANGE_PLAN}),
-    SubscriptionStatus.PAST_DUE: frozenset({Action.CANCEL_NOW, Action.CANCEL_AT_PERIOD_END, Action.RESUME_CANCEL, Action.PAUSE,
-                           Action.CHANGE_PLAN}),
+    SubscriptionStatus.TRIALING: frozenset(
+        {Action.CANCEL_NOW, Action.CANCEL_AT_PERIOD_END, Action.RESUME_CANCEL, Action.CHANGE_PLAN}
+    ),
+    SubscriptionStatus.ACTIVE: frozenset(
+        {Action.CANCEL_NOW, Action.CANCEL_AT_PERIOD_END, Action.RESUME_CANCEL, Action.PAUSE, Action.CHANGE_PLAN}
+    ),
+    SubscriptionStatus.PAST_DUE: frozenset(
+        {Action.CANCEL_NOW, Action.CANCEL_AT_PERIOD_END, Action.RESUME_CANCEL, Action.PAUSE, Action.CHANGE_PLAN}
+    ),
     SubscriptionStatus.PAUSED: frozenset({Action.CANCEL_NOW, Action.RESUME_CANCEL, Action.RESUME}),
     SubscriptionStatus.CANCELED: frozenset(),
 }

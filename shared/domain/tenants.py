@@ -1,4 +1,5 @@
 """Tenant names: pure rules, no I/O."""
+
 from __future__ import annotations
 
 import unicodedata
@@ -16,8 +17,9 @@ def tenant_name(raw: str) -> str:
     if not name:
         raise Invalid("a tenant name must not be empty or only whitespace", field="name")
     if len(name) > MAX_NAME_LENGTH:
-        raise Invalid(f"a tenant name has at most {MAX_NAME_LENGTH} characters (this one has {len(name)})", field="name")
+        raise Invalid(
+            f"a tenant name has at most {MAX_NAME_LENGTH} characters (this one has {len(name)})", field="name"
+        )
     if any(unicodedata.category(c) == "Cc" for c in name):
         raise Invalid("a tenant name must not contain control characters (tabs, line breaks, NUL ...)", field="name")
     return name
-

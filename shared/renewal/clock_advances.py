@@ -14,6 +14,7 @@ woken by its own accepted advances, polling for abandoned ones), and the schedul
 renewal CloudEvent (bounded in time), so advances finish even if the pod that accepted
 them has scaled to zero.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -127,7 +128,9 @@ async def advance_one(
     beat = asyncio.create_task(heartbeat())
     try:
         for _ in range(RETRY_ATTEMPTS):
-            run.reports.append(await renew(engine, scope, as_of, invoice_budget=invoice_budget, should_stop=should_stop))
+            run.reports.append(
+                await renew(engine, scope, as_of, invoice_budget=invoice_budget, should_stop=should_stop)
+            )
             if should_stop():
                 break
             if not await left_to_do(engine, scope, as_of):
@@ -149,10 +152,15 @@ async def advance_one(
         run.finished = await _fetchval(engine, FINISH, tenant_id, clock_id, lease) is not None
     else:
         await _fetchval(engine, RELEASE, tenant_id, clock_id, lease)
-    log.info("test clock %s advance %s as of %s: %d invoices in %d batches", clock_id,
-             "finished" if run.finished else "paused", as_of.isoformat(),
-             sum(r.invoices_created for r in run.reports), sum(r.batches for r in run.reports),
-             extra={"event": "test_clock_advance", "test_clock_id": clock_id, "finished": run.finished})
+    log.info(
+        "test clock %s advance %s as of %s: %d invoices in %d batches",
+        clock_id,
+        "finished" if run.finished else "paused",
+        as_of.isoformat(),
+        sum(r.invoices_created for r in run.reports),
+        sum(r.batches for r in run.reports),
+        extra={"event": "test_clock_advance", "test_clock_id": clock_id, "finished": run.finished},
+    )
     return run
 
 
@@ -166,7 +174,9 @@ async def resume_advances(engine: AsyncEngine, *, lease_seconds: int, invoice_bu
         if time.monotonic() > deadline:
             break
         try:
-            run = await advance_one(engine, lease_seconds=lease_seconds, invoice_budget=invoice_budget, deadline=deadline)
+            run = await advance_one(
+                engine, lease_seconds=lease_seconds, invoice_budget=invoice_budget, deadline=deadline
+            )
         except Exception:
             log.exception("resuming test-clock advances failed; the next run tries again")
             break
@@ -210,8 +220,9 @@ class Advancer:
             self._wake.clear()
             for _ in range(MAX_PER_WAKE):
                 try:
-                    run = await advance_one(self._engine, lease_seconds=self._lease_seconds,
-                                            invoice_budget=self._invoice_budget)
+                    run = await advance_one(
+                        self._engine, lease_seconds=self._lease_seconds, invoice_budget=self._invoice_budget
+                    )
                 except Exception:  # the lease was handed back; a later poll retries
                     log.exception("test-clock advance failed; it will be retried")
                     break

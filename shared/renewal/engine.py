@@ -13,6 +13,7 @@ Bounded memory: a batch builds at most `invoice_budget` invoices (a subscription
 behind, e.g. a test clock moved by centuries, stops at its share and stays due, so the
 next batch continues it from the state it was left in).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -112,8 +113,9 @@ def _billed(row: asyncpg.Record) -> Billed:
 
 
 def _pending_item(row: asyncpg.Record) -> PendingItem:
-    line = LineDraft(row["description"], row["amount"], row["period_start"], row["period_end"], row["plan_id"],
-                     row["proration"])
+    line = LineDraft(
+        row["description"], row["amount"], row["period_start"], row["period_end"], row["plan_id"], row["proration"]
+    )
     return PendingItem(row["id"], line)
 
 
@@ -141,8 +143,13 @@ def cap_per_subscription(rows: int, invoice_budget: int) -> int:
     return max(1, invoice_budget // max(1, rows))
 
 
-async def _process(conn: asyncpg.Connection, rows: list[asyncpg.Record], as_of: datetime, batch: _Batch,
-                   invoice_budget: int = DEFAULT_INVOICE_BUDGET) -> None:
+async def _process(
+    conn: asyncpg.Connection,
+    rows: list[asyncpg.Record],
+    as_of: datetime,
+    batch: _Batch,
+    invoice_budget: int = DEFAULT_INVOICE_BUDGET,
+) -> None:
     cap = cap_per_subscription(len(rows), invoice_budget)
     keys = [(r["tenant_id"], r["id"]) for r in rows]
     pending: dict[tuple[str, str], list[PendingItem]] = defaultdict(list)
@@ -155,13 +162,29 @@ async def _process(conn: asyncpg.Connection, rows: list[asyncpg.Record], as_of: 
     dunned = []
     for row in rows:
         items = pending.get((row["tenant_id"], row["id"]), [])
-        outcome = advance(_state(row), _terms(row), as_of, oldest_unpaid_due=row["oldest_unpaid_due"],
-                          pending_total=sum(i.line.amount for i in items), max_invoices=cap)
+        outcome = advance(
+            _state(row),
+            _terms(row),
+            as_of,
+            oldest_unpaid_due=row["oldest_unpaid_due"],
+            pending_total=sum(i.line.amount for i in items),
+            max_invoices=cap,
+        )
         billed = _billed(row)
         drafts += [(row["tenant_id"], next_invoice(billed, new, items)) for new in outcome.invoices]
         s = outcome.state
-        changes.append((row["tenant_id"], row["id"], s.status.value, s.cycle, s.period_start, s.period_end,
-                        s.cancel_at_period_end, s.ended_at))
+        changes.append(
+            (
+                row["tenant_id"],
+                row["id"],
+                s.status.value,
+                s.cycle,
+                s.period_start,
+                s.period_end,
+                s.cancel_at_period_end,
+                s.ended_at,
+            )
+        )
         # A capped subscription is counted when its last batch finishes it.
         batch.renewed += bool(outcome.invoices) and not outcome.capped
         batch.finished += not outcome.capped
@@ -181,9 +204,17 @@ async def _process(conn: asyncpg.Connection, rows: list[asyncpg.Record], as_of: 
         await conn.execute(sql.MARK_UNCOLLECTIBLE, *map(list, zip(*dunned)))
 
 
-async def _drain(conn: asyncpg.Connection, claim: str, scope: Scope, as_of: datetime, batch_size: int,
-                 report: Report, progress: Progress | None, invoice_budget: int,
-                 should_stop: Callable[[], bool] | None) -> None:
+async def _drain(
+    conn: asyncpg.Connection,
+    claim: str,
+    scope: Scope,
+    as_of: datetime,
+    batch_size: int,
+    report: Report,
+    progress: Progress | None,
+    invoice_budget: int,
+    should_stop: Callable[[], bool] | None,
+) -> None:
     """Claim, process and commit batches until nothing claimable is left (or told to stop
     between batches: what is committed stays, and the next run continues)."""
     while True:
@@ -243,8 +274,9 @@ async def renew(
     async def drain(claim: str, progress: Progress | None) -> None:
         async with engine.connect() as sa_conn:
             raw = await sa_conn.get_raw_connection()
-            await _drain(raw.driver_connection, claim, scope, as_of, batch_size, report, progress,
-                         invoice_budget, should_stop)
+            await _drain(
+                raw.driver_connection, claim, scope, as_of, batch_size, report, progress, invoice_budget, should_stop
+            )
 
     async with engine.connect() as sa_conn:
         raw = await sa_conn.get_raw_connection()
@@ -257,15 +289,28 @@ async def renew(
     if report.complete:
         await drain(claim_dunning, None)
     report.duration_seconds = time.perf_counter() - started
-    metrics.renewal_runs.record(report.duration_seconds, {"scope": "test_clock" if scope.test_clock_id else "real_time"})
+    metrics.renewal_runs.record(
+        report.duration_seconds, {"scope": "test_clock" if scope.test_clock_id else "real_time"}
+    )
     if scope.test_clock_id is None:  # a simulated clock's lag says nothing about production
         metrics.renewal_lag.set(report.lag_seconds)
     log.info(
         "renewal run as of %s: %d renewed, %d invoices, %d ended, %d past due in %.3fs",
-        as_of.isoformat(), report.renewed, report.invoices_created, report.ended, report.past_due,
+        as_of.isoformat(),
+        report.renewed,
+        report.invoices_created,
+        report.ended,
+        report.past_due,
         report.duration_seconds,
-        extra={"event": "renewal_run", "as_of": as_of.isoformat(), "renewed": report.renewed,
-               "invoices_created": report.invoices_created, "ended": report.ended, "past_due": report.past_due,
-               "duration_seconds": round(report.duration_seconds, 3), "lag_seconds": round(report.lag_seconds, 3)},
+        extra={
+            "event": "renewal_run",
+            "as_of": as_of.isoformat(),
+            "renewed": report.renewed,
+            "invoices_created": report.invoices_created,
+            "ended": report.ended,
+            "past_due": report.past_due,
+            "duration_seconds": round(report.duration_seconds, 3),
+            "lag_seconds": round(report.lag_seconds, 3),
+        },
     )
     return report

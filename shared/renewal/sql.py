@@ -1,6 +1,7 @@
 """The engine's SQL. Set-based: every write takes whole arrays (unnest), one statement
 per batch, never one round trip per subscription. Invoices are written by
 shared.db.invoice_writer."""
+
 from shared.db.status_sql import BILLABLE_SQL, DUNNABLE_SQL
 
 _COLUMNS = """
@@ -33,6 +34,7 @@ _TEST_CLOCK = """
   AND s.test_clock_id = $3
 """
 
+
 # Subscriptions whose period has ended. FOR UPDATE ... SKIP LOCKED: concurrent runs take
 # disjoint batches, and a row another run has just advanced is re-checked after the lock.
 def claim_due(scope: str) -> str:
@@ -43,6 +45,7 @@ ORDER BY s.current_period_end
 LIMIT $4
 FOR UPDATE OF s SKIP LOCKED
 """
+
 
 # Subscriptions inside their period that have a dunning step due: an active one with an
 # overdue invoice (-> past_due), or any whose oldest unpaid invoice is past the grace
@@ -69,6 +72,7 @@ WHERE s.status IN {DUNNABLE_SQL} AND s.current_period_end > $1 {scope}
 
 def claim_dunning(scope: str) -> str:
     return _dunning(scope, _COLUMNS) + "LIMIT $4\nFOR UPDATE OF s SKIP LOCKED\n"
+
 
 # Before a run: how much is due, and since when (the renewal lag). Parameters $1-$3.
 def due_summary(scope: str) -> str:

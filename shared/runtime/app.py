@@ -1,4 +1,5 @@
 """The app factory: one aiohttp application serving the selected functions."""
+
 from __future__ import annotations
 
 import asyncio
@@ -11,17 +12,26 @@ from importlib.metadata import PackageNotFoundError, version
 from aiohttp import web
 from sqlalchemy import text
 
+from shared import logs, telemetry
 from shared.clock import Clock, SystemClock
 from shared.db.engine import make_engine, make_sessionmaker
 from shared.db.uow import UnitOfWork
-from shared import logs
+from shared.renewal.clock_advances import Advancer
 from shared.runtime import openapi, outages
+from shared.runtime.app_state import (
+    ADVANCES,
+    AUTH,
+    CLOCK,
+    ENGINE,
+    OPERATIONS,
+    REQUEST_ID,
+    SESSIONS,
+    SETTINGS,
+    TENANT_ID,
+)
+from shared.runtime.auth import Authenticator
 from shared.runtime.docs import add_docs_routes
 from shared.runtime.http import http_handler
-from shared import telemetry
-from shared.renewal.clock_advances import Advancer
-from shared.runtime.auth import Authenticator
-from shared.runtime.app_state import ADVANCES, AUTH, CLOCK, ENGINE, OPERATIONS, REQUEST_ID, SESSIONS, SETTINGS, TENANT_ID
 from shared.runtime.problems import problem, problems_middleware, unavailable
 from shared.runtime.registry import Operation, select
 from shared.services.tenants import ensure_bootstrap_key
@@ -54,9 +64,19 @@ async def request_log_middleware(request: web.Request, handler):
         route = getattr(request.match_info.route.resource, "canonical", None) if request.match_info.route else None
         duration_ms = round((time.perf_counter() - started) * 1000, 2)
         access.info(
-            "%s %s %d %.2fms", request.method, route or request.path, response.status, duration_ms,
-            extra={"method": request.method, "route": route, "status": response.status, "duration_ms": duration_ms,
-                   "request_id": rid, "tenant_id": request.get(TENANT_ID)},
+            "%s %s %d %.2fms",
+            request.method,
+            route or request.path,
+            response.status,
+            duration_ms,
+            extra={
+                "method": request.method,
+                "route": route,
+                "status": response.status,
+                "duration_ms": duration_ms,
+                "request_id": rid,
+                "tenant_id": request.get(TENANT_ID),
+            },
         )
     return response
 
@@ -65,8 +85,12 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     if not settings.database_url:
         raise SystemExit("DATABASE_URL is not set (billing serve starts an embedded database when it is unset)")
-    engine = make_engine(settings.database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow,
-                         pool_timeout=settings.db_pool_timeout)
+    engine = make_engine(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout,
+    )
     app[ENGINE] = engine
     app[outages.OUTAGES] = outages.watch(engine)
     app[SESSIONS] = make_sessionmaker(engine)
@@ -79,8 +103,12 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
 async def _clock_advances(app: web.Application) -> AsyncIterator[None]:
     """The background worker for test-clock advances (after the database, stopped before it)."""
     settings = app[SETTINGS]
-    advancer = Advancer(app[ENGINE], lease_seconds=settings.clock_lease_seconds,
-                        poll_seconds=settings.clock_poll_seconds, invoice_budget=settings.renewal_invoice_budget)
+    advancer = Advancer(
+        app[ENGINE],
+        lease_seconds=settings.clock_lease_seconds,
+        poll_seconds=settings.clock_poll_seconds,
+        invoice_budget=settings.renewal_invoice_budget,
+    )
     app[ADVANCES] = advancer
     advancer.start()
     yield
@@ -104,8 +132,7 @@ async def ready(request: web.Request) -> web.Response:
         if outage is not None:
             return unavailable(request.app, outage)
         log.warning("readiness check failed: %s", logs.describe(error))
-        return problem(503, "the database is not reachable",
-                       headers={"Retry-After": str(outages.RETRY_AFTER_SECONDS)})
+        return problem(503, "the database is not reachable", headers={"Retry-After": str(outages.RETRY_AFTER_SECONDS)})
     return web.json_response({"status": "ready"})
 
 

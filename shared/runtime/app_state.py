@@ -1,4 +1,5 @@
 """Typed application and request state (aiohttp AppKey / RequestKey)."""
+
 from __future__ import annotations
 
 from aiohttp import web

@@ -11,6 +11,7 @@
 - Requests are limited per tenant (token bucket, per process): 429 with Retry-After.
 Every table here is bounded in size.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -44,7 +45,9 @@ def client_address(peer: str | None, forwarded_for: list[str], trusted_hops: int
     """The caller's address: the peer's, or with `trusted_hops` proxies in front (each
     appending its peer to X-Forwarded-For) the entry that many places from the right.
     Entries further left are the client's own word and are never trusted."""
-    chain = [part.strip() for header in forwarded_for for part in header.split(",") if part.strip()] if trusted_hops else []
+    chain = (
+        [part.strip() for header in forwarded_for for part in header.split(",") if part.strip()] if trusted_hops else []
+    )
     chain.append(peer or "unknown")
     return chain[max(0, len(chain) - 1 - trusted_hops)][:MAX_ADDRESS]
 
@@ -68,8 +71,9 @@ class Authenticator:
             # so concurrent made-up keys from one client cannot all reach the database.
             wait = 0 if vouched else self.failures.take(client)
             if wait:
-                raise Refused(429, "too many failed authentications from this address; retry later",
-                              {"Retry-After": str(wait)})
+                raise Refused(
+                    429, "too many failed authentications from this address; retry later", {"Retry-After": str(wait)}
+                )
             if self.unknown.get(digest) is None:
                 grant = await find_grant(UnitOfWork(sessions), digest)
             if grant is None:

@@ -1,15 +1,15 @@
 """What a function handler receives: the parsed request, its tenant, and its resources."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.clock import Clock
 from shared.db.uow import UnitOfWork
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from shared.runtime.app_state import CLOCK, ENGINE, SESSIONS, TENANT_ID
 
 

@@ -1,4 +1,5 @@
 """The `billing` command: serve, migrate, tenant create, key create|list|revoke, renew, manifests."""
+
 from __future__ import annotations
 
 import argparse
@@ -33,6 +34,7 @@ def _package_version() -> str:
 
 
 # Argument types: a wrong value is one line and exit 2, before anything is started.
+
 
 def _positive_int(text: str) -> int:
     try:
@@ -102,8 +104,10 @@ def _database(settings: Settings) -> tuple[object | None, Settings]:
         try:
             async_url(settings.database_url)
         except ArgumentError:
-            raise SystemExit("DATABASE_URL is not a database URL: expected postgresql://user:password@host:5432/"
-                             f"database, or {EMBEDDED_HINT}") from None
+            raise SystemExit(
+                "DATABASE_URL is not a database URL: expected postgresql://user:password@host:5432/"
+                f"database, or {EMBEDDED_HINT}"
+            ) from None
         return None, settings
     from shared.db.migrate import upgrade
     from shared.devdb import embedded_url
@@ -135,17 +139,25 @@ def _check_database(url: str, *, needed_at_start: bool) -> None:
     except Exception as error:
         outage = classify(error)
         if outage is not None and needed_at_start:
-            raise SystemExit(f"billing serve: the database is unavailable ({outage.cause}) and "
-                             f"BILLING_BOOTSTRAP_API_KEY needs it at start-up: start PostgreSQL at "
-                             f"DATABASE_URL={_where(url)}, correct DATABASE_URL, or {EMBEDDED_HINT}") from None
+            raise SystemExit(
+                f"billing serve: the database is unavailable ({outage.cause}) and "
+                f"BILLING_BOOTSTRAP_API_KEY needs it at start-up: start PostgreSQL at "
+                f"DATABASE_URL={_where(url)}, correct DATABASE_URL, or {EMBEDDED_HINT}"
+            ) from None
         if outage is not None:
-            log.warning("the database at DATABASE_URL=%s does not answer (%s): serving anyway, API calls answer 503 "
-                        "until it does; start PostgreSQL there, correct DATABASE_URL, or %s",
-                        _where(url), outage.cause, EMBEDDED_HINT)
+            log.warning(
+                "the database at DATABASE_URL=%s does not answer (%s): serving anyway, API calls answer 503 "
+                "until it does; start PostgreSQL there, correct DATABASE_URL, or %s",
+                _where(url),
+                outage.cause,
+                EMBEDDED_HINT,
+            )
             return
         cause = describe(getattr(error, "orig", None) or error).split("\n", 1)[0]
-        raise SystemExit(f"billing serve: cannot use the database at DATABASE_URL={_where(url)} ({cause}): "
-                         f"correct DATABASE_URL, or {EMBEDDED_HINT}") from None
+        raise SystemExit(
+            f"billing serve: cannot use the database at DATABASE_URL={_where(url)} ({cause}): "
+            f"correct DATABASE_URL, or {EMBEDDED_HINT}"
+        ) from None
 
 
 def _listeners(settings: Settings, args: argparse.Namespace) -> tuple[Listener, Listener | None]:
@@ -167,8 +179,13 @@ def _listeners(settings: Settings, args: argparse.Namespace) -> tuple[Listener, 
         public.close()
         raise SystemExit(f"billing serve: BILLING_INTERNAL_PORT must differ from PORT ({internal_port})")
     try:
-        internal = claim(settings.internal_host, internal_port, setting="BILLING_INTERNAL_PORT",
-                         chosen=internal_chosen, avoid=frozenset({public.port}))
+        internal = claim(
+            settings.internal_host,
+            internal_port,
+            setting="BILLING_INTERNAL_PORT",
+            chosen=internal_chosen,
+            avoid=frozenset({public.port}),
+        )
     except SystemExit:
         public.close()
         raise
@@ -207,9 +224,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if internal is not None:
         app = make_app(settings, operations=operations, internal_port=internal.port)
         internal_ops = sum(1 for op in operations if not op.public)
-        log.info("serving %s on %s (docs at %s/docs); internal: %s and /metrics on http://%s:%d",
-                 _plural(len(operations) - internal_ops, "operation"), address, address,
-                 _plural(internal_ops, "operation"), settings.internal_host, internal.port)
+        log.info(
+            "serving %s on %s (docs at %s/docs); internal: %s and /metrics on http://%s:%d",
+            _plural(len(operations) - internal_ops, "operation"),
+            address,
+            address,
+            _plural(internal_ops, "operation"),
+            settings.internal_host,
+            internal.port,
+        )
     else:
         app = make_app(settings, operations=operations)
         log.info("serving %s on %s (docs at %s/docs)", _plural(len(operations), "operation"), address, address)
@@ -257,7 +280,10 @@ def cmd_tenant_create(args: argparse.Namespace) -> int:
     from shared.services.tenants import create_tenant
 
     created = _use_case("tenant create", lambda uow: create_tenant(uow, args.name, SystemClock()))
-    print(f"created tenant {created.tenant.id} ({created.tenant.name}); its API key is shown once, on stdout", file=sys.stderr)
+    print(
+        f"created tenant {created.tenant.id} ({created.tenant.name}); its API key is shown once, on stdout",
+        file=sys.stderr,
+    )
     print(created.api_key)
     return 0
 
@@ -284,12 +310,19 @@ def cmd_key_create(args: argparse.Namespace) -> int:
     try:
         cmd = ApiKeyCreate.model_validate_json(json.dumps(fields))
     except ValidationError as error:  # checked before any database is started or touched
-        raise UsageError("; ".join(f"--{'-'.join(map(str, e['loc'])).replace('_', '-')}: {e['msg']}"
-                                   for e in error.errors())) from None
-    issued = _key_command(args, lambda uow: create_api_key(uow, args.tenant, SystemClock(), name=cmd.name,
-                                                           scope=cmd.scope, expires_at=cmd.expires_at))
-    print(f"created API key {issued.row.id} ({issued.row.scope}) for {args.tenant}; "
-          "its secret is shown once, on stdout", file=sys.stderr)
+        raise UsageError(
+            "; ".join(f"--{'-'.join(map(str, e['loc'])).replace('_', '-')}: {e['msg']}" for e in error.errors())
+        ) from None
+    issued = _key_command(
+        args,
+        lambda uow: create_api_key(
+            uow, args.tenant, SystemClock(), name=cmd.name, scope=cmd.scope, expires_at=cmd.expires_at
+        ),
+    )
+    print(
+        f"created API key {issued.row.id} ({issued.row.scope}) for {args.tenant}; its secret is shown once, on stdout",
+        file=sys.stderr,
+    )
     print(issued.secret)
     return 0
 
@@ -336,8 +369,14 @@ def cmd_renew(args: argparse.Namespace) -> int:
     _, settings = _database(Settings.from_env())
 
     console = Console(stderr=True)
-    bar = Progress(TextColumn("renewing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                   disable=not console.is_terminal, console=console)
+    bar = Progress(
+        TextColumn("renewing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        disable=not console.is_terminal,
+        console=console,
+    )
     task = bar.add_task("renew", total=None)
 
     async def run():
@@ -345,21 +384,34 @@ def cmd_renew(args: argparse.Namespace) -> int:
 
         engine = make_engine(settings.database_url or "", pool_size=DEFAULT_WORKERS, max_overflow=1)
         try:
-            return await renew_all(engine, SystemClock(), args.at, batch_size=args.batch_size,
-                                   on_start=lambda due: bar.update(task, total=due),
-                                   progress=lambda n: bar.advance(task, n))
+            return await renew_all(
+                engine,
+                SystemClock(),
+                args.at,
+                batch_size=args.batch_size,
+                on_start=lambda due: bar.update(task, total=due),
+                progress=lambda n: bar.advance(task, n),
+            )
         finally:
             await engine.dispose()
 
     # While the bar is live, log lines print above it instead of across it.
     with bar, logs_through(console if not bar.disable else None):
         report = asyncio.run(run())
-    print(json.dumps({
-        "as_of": report.as_of.isoformat(), "renewed": report.renewed, "invoices_created": report.invoices_created,
-        "ended": report.ended, "past_due": report.past_due, "batches": report.batches,
-        "invoiced_minor_units": dict(report.invoiced),
-        "duration_seconds": round(report.duration_seconds, 3),
-    }))
+    print(
+        json.dumps(
+            {
+                "as_of": report.as_of.isoformat(),
+                "renewed": report.renewed,
+                "invoices_created": report.invoices_created,
+                "ended": report.ended,
+                "past_due": report.past_due,
+                "batches": report.batches,
+                "invoiced_minor_units": dict(report.invoiced),
+                "duration_seconds": round(report.duration_seconds, 3),
+            }
+        )
+    )
     return 0
 
 
@@ -390,8 +442,9 @@ def parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="serve the functions (FUNCTION_TARGET selects; unset = all)")
     serve.add_argument("--host", type=_nonblank, help="listen address (default $HOST or 0.0.0.0)")
-    serve.add_argument("--port", type=_port,
-                       help="listen port (default $PORT; if neither is set, 8080 or the next free port)")
+    serve.add_argument(
+        "--port", type=_port, help="listen port (default $PORT; if neither is set, 8080 or the next free port)"
+    )
     serve.add_argument("--migrate", action="store_true", help="migrate DATABASE_URL before serving")
     serve.set_defaults(run=cmd_serve)
 
@@ -399,10 +452,15 @@ def parser() -> argparse.ArgumentParser:
     migrate.set_defaults(run=cmd_migrate)
 
     renew = sub.add_parser("renew", help="renew every tenant's due subscriptions now (or as of --at, capped at now)")
-    renew.add_argument("--at", type=_timestamp,
-                       help="as-of time (RFC 3339, e.g. 2026-02-01T00:00:00Z); never later than now")
-    renew.add_argument("--batch-size", type=_positive_int, default=1000,
-                       help="subscriptions per transaction, at least 1 (default: 1000)")
+    renew.add_argument(
+        "--at", type=_timestamp, help="as-of time (RFC 3339, e.g. 2026-02-01T00:00:00Z); never later than now"
+    )
+    renew.add_argument(
+        "--batch-size",
+        type=_positive_int,
+        default=1000,
+        help="subscriptions per transaction, at least 1 (default: 1000)",
+    )
     renew.set_defaults(run=cmd_renew)
 
     manifests = sub.add_parser("manifests", help="generate the Knative/Traefik/Prometheus manifests from the registry")
@@ -452,8 +510,9 @@ def main(argv: list[str] | None = None) -> int:
         # The database being down is an operating condition, not a bug: one line, no traceback.
         where = os.environ.get("DATABASE_URL")
         hint = f"check DATABASE_URL={_where(where)}, or {EMBEDDED_HINT}" if where else "see the lines above"
-        command = " ".join(filter(None, (args.command, getattr(args, "tenant_command", None),
-                                         getattr(args, "key_command", None))))
+        command = " ".join(
+            filter(None, (args.command, getattr(args, "tenant_command", None), getattr(args, "key_command", None)))
+        )
         log.error("billing %s: the database is unavailable (%s): %s", command, outage.cause, hint)
         return 1
 

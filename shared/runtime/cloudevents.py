@@ -1,4 +1,5 @@
 """CloudEvents over HTTP (binary and structured mode), parsed by the official SDK (<2)."""
+
 from __future__ import annotations
 
 import json

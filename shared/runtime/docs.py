@@ -1,4 +1,5 @@
 """Swagger UI at /docs, its assets served from the swagger-ui-py wheel (no CDN)."""
+
 from __future__ import annotations
 
 from pathlib import Path

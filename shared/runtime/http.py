@@ -1,4 +1,5 @@
 """Turns a registry Operation into an aiohttp handler: authenticate, parse, call, render."""
+
 from __future__ import annotations
 
 import json
@@ -8,11 +9,11 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from shared.runtime.call import Call
 from shared.runtime import idempotent_requests
-from shared.runtime.cloudevents import NotACloudEvent, read_event
-from shared.runtime.auth import CHALLENGE, Refused, client_address
 from shared.runtime.app_state import API_KEY_ID, API_KEY_SCOPE, AUTH, CLOCK, SESSIONS, SETTINGS, TENANT_ID
+from shared.runtime.auth import CHALLENGE, Refused, client_address
+from shared.runtime.call import Call
+from shared.runtime.cloudevents import NotACloudEvent, read_event
 from shared.runtime.problems import from_validation, problem
 from shared.runtime.registry import Operation
 from shared.schemas.common import ID_PATTERN, Body, Query
@@ -71,8 +72,9 @@ async def authenticate(request: web.Request, op: Operation) -> None:
         raise Rejected(problem(401, "send your API key as 'Authorization: Bearer <key>'", headers=CHALLENGE))
     app = request.app
     auth = app[AUTH]
-    client = client_address(request.remote, request.headers.getall("X-Forwarded-For", []),
-                            app[SETTINGS].trusted_proxy_hops)
+    client = client_address(
+        request.remote, request.headers.getall("X-Forwarded-For", []), app[SETTINGS].trusted_proxy_hops
+    )
     try:
         grant = await auth.grant(key.strip(), client, app[SESSIONS], app[CLOCK].now())
         auth.admit(grant, write=op.method not in READ_METHODS)

@@ -1,4 +1,5 @@
 """The Idempotency-Key header on authenticated POSTs (see shared.services.idempotency_keys)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -61,13 +62,17 @@ async def _outcome(run: Callable[[], Awaitable[web.Response]]) -> web.Response:
         return from_domain(error)
 
 
-async def run_once(request: web.Request, operation: str, key: str, body: bytes,
-                   run: Callable[[], Awaitable[web.Response]]) -> web.Response:
+async def run_once(
+    request: web.Request, operation: str, key: str, body: bytes, run: Callable[[], Awaitable[web.Response]]
+) -> web.Response:
     """Run the operation at most once per key; replay the stored response afterwards.
     Requests that fail validation never reach here, so they claim no key."""
     if not _KEY.fullmatch(key):
-        return problem(422, f"{HEADER} must be 1 to 255 visible ASCII characters (inner spaces allowed)",
-                       errors=[{"field": HEADER, "message": "invalid key"}])
+        return problem(
+            422,
+            f"{HEADER} must be 1 to 255 visible ASCII characters (inner spaces allowed)",
+            errors=[{"field": HEADER, "message": "invalid key"}],
+        )
     tenant_id, now, print_ = request[TENANT_ID], request.app[CLOCK].now(), fingerprint(request, body)
     if operation in OWN_TRANSACTIONS:
         return await _run_alone(request, tenant_id, key, print_, run)
@@ -77,13 +82,22 @@ async def run_once(request: web.Request, operation: str, key: str, body: bytes,
         except DBAPIError as error:
             if getattr(error.orig, "sqlstate", None) not in _RETRIED_STATES or attempt == ATTEMPTS:
                 raise
-            log.warning("keyed request rolled back by %s; running it again (attempt %d)",
-                        getattr(error.orig, "sqlstate", None), attempt + 1)
+            log.warning(
+                "keyed request rolled back by %s; running it again (attempt %d)",
+                getattr(error.orig, "sqlstate", None),
+                attempt + 1,
+            )
     raise AssertionError("unreachable")
 
 
-async def _run_in_transaction(request: web.Request, tenant_id: str, key: str, print_: str, now: datetime,
-                              run: Callable[[], Awaitable[web.Response]]) -> web.Response:
+async def _run_in_transaction(
+    request: web.Request,
+    tenant_id: str,
+    key: str,
+    print_: str,
+    now: datetime,
+    run: Callable[[], Awaitable[web.Response]],
+) -> web.Response:
     """One attempt: claim the key, run, store the response, commit, all as one transaction."""
     try:
         async with RequestTransaction(request.app[SESSIONS]) as tx:
@@ -100,17 +114,21 @@ async def _run_in_transaction(request: web.Request, tenant_id: str, key: str, pr
                 # The connection died during COMMIT: only the database knows whether the work
                 # (and its key, with it) committed. The retry finds out: replay, or a fresh run.
                 log.warning("commit outcome unknown for an Idempotency-Key request", exc_info=True)
-                return problem(503, "the database connection was lost while committing, so the outcome is "
-                                    f"unknown; retry with the same {HEADER}: it replays the response if the "
-                                    "request took effect, or runs it if it did not")
+                return problem(
+                    503,
+                    "the database connection was lost while committing, so the outcome is "
+                    f"unknown; retry with the same {HEADER}: it replays the response if the "
+                    "request took effect, or runs it if it did not",
+                )
     except DomainError as error:  # the key itself: used for another request, or still in flight
         return from_domain(error)
     failpoints.hit(failpoints.COMMITTED)
     return response
 
 
-async def _run_alone(request: web.Request, tenant_id: str, key: str, print_: str,
-                     run: Callable[[], Awaitable[web.Response]]) -> web.Response:
+async def _run_alone(
+    request: web.Request, tenant_id: str, key: str, print_: str, run: Callable[[], Awaitable[web.Response]]
+) -> web.Response:
     """For OWN_TRANSACTIONS: replay a stored response, else run and store it."""
     uow = lambda: UnitOfWork(request.app[SESSIONS])  # noqa: E731
     try:
@@ -121,6 +139,7 @@ async def _run_alone(request: web.Request, tenant_id: str, key: str, print_: str
         return _replay(stored)
     response = await _outcome(run)
     failpoints.hit(failpoints.COMMITTED)
-    first = await idempotency_keys.store(uow(), tenant_id, key, print_, request.app[CLOCK].now(),
-                                    response.status, (response.body or b"").decode())
+    first = await idempotency_keys.store(
+        uow(), tenant_id, key, print_, request.app[CLOCK].now(), response.status, (response.body or b"").decode()
+    )
     return response if first is None else _replay(first)

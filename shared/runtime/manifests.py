@@ -9,6 +9,7 @@ Kourier's internal gateway with the Host header Knative routes by
 (<function>.<namespace>.svc.cluster.local). The renewal function has no public route: a
 PingSource calls it inside the cluster.
 """
+
 from __future__ import annotations
 
 import re
@@ -23,6 +24,8 @@ IMAGE = "billing-functions"  # kustomize `images` maps it to the registry and ta
 PART_OF = {"app.kubernetes.io/part-of": "billing-functions"}
 SECRET = "billing-database"
 KOURIER_INTERNAL = "kourier-internal.kourier-system.svc.cluster.local"
+
+
 class _Dumper(yaml.SafeDumper):
     """Indent sequences under their key, as yamllint (and most people) expect."""
 
@@ -82,8 +85,16 @@ def knative_service(op: Operation) -> dict[str, Any]:
                                 {"name": "BILLING_DB_POOL_SIZE", "value": "5"},
                             ],
                             "ports": [{"name": "http1", "containerPort": 8080}],
-                            "readinessProbe": {"httpGet": {"path": "/ready"}, "periodSeconds": 5, "failureThreshold": 3},
-                            "livenessProbe": {"httpGet": {"path": "/health"}, "periodSeconds": 15, "failureThreshold": 3},
+                            "readinessProbe": {
+                                "httpGet": {"path": "/ready"},
+                                "periodSeconds": 5,
+                                "failureThreshold": 3,
+                            },
+                            "livenessProbe": {
+                                "httpGet": {"path": "/health"},
+                                "periodSeconds": 15,
+                                "failureThreshold": 3,
+                            },
                             "resources": {
                                 "requests": {"cpu": "100m", "memory": "128Mi"},
                                 "limits": {"cpu": "1", "memory": "512Mi" if long_running else "256Mi"},
@@ -120,15 +131,33 @@ def routing(operations: tuple[Operation, ...]) -> list[dict[str, Any]]:
         "spec": {"type": "ExternalName", "externalName": KOURIER_INTERNAL, "ports": [{"name": "http", "port": 80}]},
     }
     limits = [
-        {"apiVersion": "traefik.io/v1alpha1", "kind": "Middleware", "metadata": {"name": "rate-limit"},
-         "spec": {"rateLimit": {"average": 100, "period": "1s", "burst": 200,
-                                "sourceCriterion": {"requestHeaderName": "Authorization"}}}},
-        {"apiVersion": "traefik.io/v1alpha1", "kind": "Middleware", "metadata": {"name": "body-limit"},
-         "spec": {"buffering": {"maxRequestBodyBytes": 65536, "memRequestBodyBytes": 65536}}},
+        {
+            "apiVersion": "traefik.io/v1alpha1",
+            "kind": "Middleware",
+            "metadata": {"name": "rate-limit"},
+            "spec": {
+                "rateLimit": {
+                    "average": 100,
+                    "period": "1s",
+                    "burst": 200,
+                    "sourceCriterion": {"requestHeaderName": "Authorization"},
+                }
+            },
+        },
+        {
+            "apiVersion": "traefik.io/v1alpha1",
+            "kind": "Middleware",
+            "metadata": {"name": "body-limit"},
+            "spec": {"buffering": {"maxRequestBodyBytes": 65536, "memRequestBodyBytes": 65536}},
+        },
     ]
     hosts = [
-        {"apiVersion": "traefik.io/v1alpha1", "kind": "Middleware", "metadata": {"name": f"host-{op.name}"},
-         "spec": {"headers": {"customRequestHeaders": {"Host": f"{op.name}.{NAMESPACE}.svc.cluster.local"}}}}
+        {
+            "apiVersion": "traefik.io/v1alpha1",
+            "kind": "Middleware",
+            "metadata": {"name": f"host-{op.name}"},
+            "spec": {"headers": {"customRequestHeaders": {"Host": f"{op.name}.{NAMESPACE}.svc.cluster.local"}}},
+        }
         for op in public
     ]
     route = {
@@ -163,8 +192,10 @@ def ping_source(operations: tuple[Operation, ...]) -> dict[str, Any]:
             "timezone": "UTC",
             "contentType": "application/json",
             "data": "{}",
-            "sink": {"ref": {"apiVersion": "serving.knative.dev/v1", "kind": "Service", "name": renew.name},
-                     "uri": renew.path},
+            "sink": {
+                "ref": {"apiVersion": "serving.knative.dev/v1", "kind": "Service", "name": renew.name},
+                "uri": renew.path,
+            },
         },
     }
 
@@ -182,15 +213,24 @@ def migrate_job() -> dict[str, Any]:
                 "metadata": {"labels": PART_OF},
                 "spec": {
                     "restartPolicy": "Never",
-                    "containers": [{
-                        "name": "migrate",
-                        "image": IMAGE,
-                        "args": ["migrate"],
-                        "env": [_database_env()],
-                        "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "1", "memory": "256Mi"}},
-                        "securityContext": {"runAsNonRoot": True, "allowPrivilegeEscalation": False,
-                                            "readOnlyRootFilesystem": True, "capabilities": {"drop": ["ALL"]}},
-                    }],
+                    "containers": [
+                        {
+                            "name": "migrate",
+                            "image": IMAGE,
+                            "args": ["migrate"],
+                            "env": [_database_env()],
+                            "resources": {
+                                "requests": {"cpu": "100m", "memory": "128Mi"},
+                                "limits": {"cpu": "1", "memory": "256Mi"},
+                            },
+                            "securityContext": {
+                                "runAsNonRoot": True,
+                                "allowPrivilegeEscalation": False,
+                                "readOnlyRootFilesystem": True,
+                                "capabilities": {"drop": ["ALL"]},
+                            },
+                        }
+                    ],
                 },
             },
         },
@@ -204,16 +244,20 @@ def pod_monitor() -> dict[str, Any]:
         "metadata": {"name": "billing-functions"},
         "spec": {
             "selector": {"matchLabels": PART_OF},
-            "podMetricsEndpoints": [{
-                # Knative names the user container's port "user-port" in the pods it makes.
-                "port": "user-port",
-                "path": "/metrics",
-                "interval": "30s",
-                "relabelings": [{
-                    "sourceLabels": ["__meta_kubernetes_pod_label_serving_knative_dev_service"],
-                    "targetLabel": "function",
-                }],
-            }],
+            "podMetricsEndpoints": [
+                {
+                    # Knative names the user container's port "user-port" in the pods it makes.
+                    "port": "user-port",
+                    "path": "/metrics",
+                    "interval": "30s",
+                    "relabelings": [
+                        {
+                            "sourceLabels": ["__meta_kubernetes_pod_label_serving_knative_dev_service"],
+                            "targetLabel": "function",
+                        }
+                    ],
+                }
+            ],
         },
     }
 
@@ -245,13 +289,27 @@ def _overlay(max_scale: str, schedule: str, memory: str) -> dict[str, Any]:
         "kind": "Kustomization",
         "resources": ["../../base"],
         "patches": [
-            {"target": {"group": "serving.knative.dev", "kind": "Service", "labelSelector": "billing.dev/signature=http"},
-             "patch": _yaml([
-                 {"op": "replace", "path": f"/spec/template/metadata/annotations/{escaped}", "value": max_scale},
-                 {"op": "replace", "path": "/spec/template/spec/containers/0/resources/limits/memory", "value": memory},
-             ])},
-            {"target": {"group": "sources.knative.dev", "kind": "PingSource", "name": "renewal-schedule"},
-             "patch": _yaml([{"op": "replace", "path": "/spec/schedule", "value": schedule}])},
+            {
+                "target": {
+                    "group": "serving.knative.dev",
+                    "kind": "Service",
+                    "labelSelector": "billing.dev/signature=http",
+                },
+                "patch": _yaml(
+                    [
+                        {"op": "replace", "path": f"/spec/template/metadata/annotations/{escaped}", "value": max_scale},
+                        {
+                            "op": "replace",
+                            "path": "/spec/template/spec/containers/0/resources/limits/memory",
+                            "value": memory,
+                        },
+                    ]
+                ),
+            },
+            {
+                "target": {"group": "sources.knative.dev", "kind": "PingSource", "name": "renewal-schedule"},
+                "patch": _yaml([{"op": "replace", "path": "/spec/schedule", "value": schedule}]),
+            },
         ],
     }
 
@@ -263,7 +321,14 @@ def _documents(docs: list[dict[str, Any]]) -> str:
 def render(operations: tuple[Operation, ...] | None = None) -> dict[str, str]:
     """Path under knative/ -> file content."""
     ops = all_operations() if operations is None else operations
-    base_resources = ["namespace.yaml", "services.yaml", "routing.yaml", "pingsource.yaml", "migrate-job.yaml", "podmonitor.yaml"]
+    base_resources = [
+        "namespace.yaml",
+        "services.yaml",
+        "routing.yaml",
+        "pingsource.yaml",
+        "migrate-job.yaml",
+        "podmonitor.yaml",
+    ]
     kustomization = {
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",

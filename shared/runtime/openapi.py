@@ -1,4 +1,5 @@
 """OpenAPI 3.1, derived from the registry and the pydantic models. Never written by hand."""
+
 from __future__ import annotations
 
 import re
@@ -53,16 +54,25 @@ _REQUEST_ID_HEADER = {
         "schema": {"type": "string", "minLength": 1, "maxLength": 128},
     }
 }
-IDEMPOTENCY_KEY_SCHEMA = {"type": "string", "minLength": 1, "maxLength": 255, "pattern": idempotent_requests.KEY_PATTERN}
+IDEMPOTENCY_KEY_SCHEMA = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": 255,
+    "pattern": idempotent_requests.KEY_PATTERN,
+}
 # Binary-mode CloudEvent attributes, as the cloudevents SDK and the renew function check them.
 _CLOUDEVENT_HEADERS = [
     ("ce-specversion", True, {"type": "string", "enum": ["1.0", "0.3"]}, "CloudEvents spec version"),
     ("ce-id", True, {"type": "string", "minLength": 1}, "event id"),
     ("ce-source", True, {"type": "string", "minLength": 1}, "event source (URI reference)"),
     ("ce-type", True, {"type": "string", "minLength": 1}, "event type, e.g. dev.knative.sources.ping"),
-    ("ce-time", False, {"type": "string", "format": "date-time"},
-     "RFC 3339 as-of time, at most BILLING_RENEW_MAX_AGE_HOURS (24) hours old and at most 5 minutes ahead of "
-     "the server's clock (else 422); omitted: now. The run is capped at now."),
+    (
+        "ce-time",
+        False,
+        {"type": "string", "format": "date-time"},
+        "RFC 3339 as-of time, at most BILLING_RENEW_MAX_AGE_HOURS (24) hours old and at most 5 minutes ahead of "
+        "the server's clock (else 422); omitted: now. The run is capped at now.",
+    ),
 ]
 
 
@@ -91,8 +101,9 @@ def _id_fields(schema: dict[str, Any] | None) -> list[str]:
     """The fields of a body or query that name one of our ids (customer_id, starting_after, ...)."""
     if not schema:
         return []
-    return [name for name, prop in schema.get("properties", {}).items()
-            if name in _ID_ARGUMENTS or _ID_PATTERN in str(prop)]
+    return [
+        name for name, prop in schema.get("properties", {}).items() if name in _ID_ARGUMENTS or _ID_PATTERN in str(prop)
+    ]
 
 
 def _refers_to_ids(schema: dict[str, Any] | None) -> bool:
@@ -231,8 +242,12 @@ def build(operations: tuple[Operation, ...], *, title: str, version: str) -> dic
             "tags": [op.family],
             "x-function": op.name,
             "parameters": [
-                {"name": name, "in": "path", "required": True,
-                 "schema": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": ID_PATTERN}}
+                {
+                    "name": name,
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": ID_PATTERN},
+                }
                 for name in _PATH_PARAM.findall(op.path)
             ]
             + _query_parameters(query_schema),
@@ -240,28 +255,40 @@ def build(operations: tuple[Operation, ...], *, title: str, version: str) -> dic
         }
         if not op.public:
             spec["x-internal"] = True
-            spec["description"] = "Internal: cluster-local on Knative; on `billing serve`, only on the internal listener."
+            spec["description"] = (
+                "Internal: cluster-local on Knative; on `billing serve`, only on the internal listener."
+            )
         if op.name in _REFUSES_IDEMPOTENCY_KEY:
             spec["description"] = "An Idempotency-Key header is refused (422): a replay would need the secret stored."
         elif op.auth and op.method == "POST":
-            spec["parameters"].append({
-                "name": "Idempotency-Key", "in": "header", "required": False,
-                "description": "Retries with the same key replay the first response instead of acting twice (24 h)",
-                "schema": IDEMPOTENCY_KEY_SCHEMA,
-            })
+            spec["parameters"].append(
+                {
+                    "name": "Idempotency-Key",
+                    "in": "header",
+                    "required": False,
+                    "description": "Retries with the same key replay the first response instead of acting twice (24 h)",
+                    "schema": IDEMPOTENCY_KEY_SCHEMA,
+                }
+            )
         if op.signature == "cloudevent":
             spec["parameters"] += [
                 {"name": name, "in": "header", "required": required, "schema": schema, "description": text}
                 for name, required, schema, text in _CLOUDEVENT_HEADERS
             ]
-            spec["description"] = (spec.get("description", "") + " A CloudEvent in binary mode (documented here) "
-                                   "or structured mode (application/cloudevents+json).").strip()
-        spec["parameters"].append({
-            "name": "X-Request-Id", "in": "header", "required": False,
-            "description": "Your id for this request, echoed back and logged if 1-128 printable characters "
-            "(otherwise replaced by a new one, never refused)",
-            "schema": {"type": "string"},
-        })
+            spec["description"] = (
+                spec.get("description", "") + " A CloudEvent in binary mode (documented here) "
+                "or structured mode (application/cloudevents+json)."
+            ).strip()
+        spec["parameters"].append(
+            {
+                "name": "X-Request-Id",
+                "in": "header",
+                "required": False,
+                "description": "Your id for this request, echoed back and logged if 1-128 printable characters "
+                "(otherwise replaced by a new one, never refused)",
+                "schema": {"type": "string"},
+            }
+        )
         spec["security"] = [{"bearerAuth": []}] if op.auth else []
         if op.body is not None:
             spec["requestBody"] = {

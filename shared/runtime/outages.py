@@ -7,6 +7,7 @@ starts and one when the database serves again (with how many requests were refus
 for how long), instead of a traceback per request. Recovery needs nothing from us: the
 pool pings connections before use (pool_pre_ping) and reconnects.
 """
+
 from __future__ import annotations
 
 import logging
@@ -36,8 +37,11 @@ EXHAUSTED = "pool-exhausted"
 
 # Connection exceptions (class 08), shutdown / starting up (57P01-57P03), too many connections.
 _SQLSTATES = {"57P01", "57P02", "57P03", "53300"}
-_DRIVER_ERRORS = (asyncpg.exceptions.PostgresConnectionError, asyncpg.exceptions.OperatorInterventionError,
-                  asyncpg.exceptions.TooManyConnectionsError)
+_DRIVER_ERRORS = (
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.TooManyConnectionsError,
+)
 
 
 @dataclass(frozen=True)
@@ -114,8 +118,13 @@ class Episodes:
             self._opened_at = now
             self._refused.clear()
             what = "connection pool exhausted" if outage.kind == EXHAUSTED else "database unavailable"
-            log.warning("%s (%s): answering 503 with Retry-After %ds until it serves again",
-                        what, outage.cause, RETRY_AFTER_SECONDS, extra={"outage": outage.kind})
+            log.warning(
+                "%s (%s): answering 503 with Retry-After %ds until it serves again",
+                what,
+                outage.cause,
+                RETRY_AFTER_SECONDS,
+                extra={"outage": outage.kind},
+            )
         self._refused[outage.kind] += 1
         self._last_refusal, self._back_at = now, None
 
@@ -129,9 +138,12 @@ class Episodes:
             return
         duration = round(self._back_at - self._opened_at, 3)
         refused = sum(self._refused.values())
-        log.warning("database serving again after %.1fs; %d request(s) were answered 503 meanwhile",
-                    duration, refused, extra={"outage_seconds": duration, "refused": refused,
-                                              "refused_by_kind": dict(self._refused)})
+        log.warning(
+            "database serving again after %.1fs; %d request(s) were answered 503 meanwhile",
+            duration,
+            refused,
+            extra={"outage_seconds": duration, "refused": refused, "refused_by_kind": dict(self._refused)},
+        )
         self._opened_at = None
 
 

@@ -4,6 +4,7 @@ A taken port is then one line naming the process that holds it (found through /p
 Linux; elsewhere the line just says the port is in use), instead of a traceback after the
 "serving" line. A port the user did not choose is replaced by the next free one.
 """
+
 from __future__ import annotations
 
 import errno
@@ -111,8 +112,9 @@ def claim(host: str, port: int, *, setting: str, chosen: bool, avoid: frozenset[
         except PortInUse:
             continue
         except OSError as error:  # a host that is not ours, a privileged port, an unknown name
-            raise SystemExit(f"billing serve: cannot listen on {host}:{candidate} ({setting}): "
-                             f"{error.strerror or error}") from None
+            raise SystemExit(
+                f"billing serve: cannot listen on {host}:{candidate} ({setting}): {error.strerror or error}"
+            ) from None
         bound = sockets[0].getsockname()[1]
         note = None if candidate == port else f"{_in_use(port)}; {setting} is not set, so using {bound} instead"
         return Listener(sockets, bound, note)

@@ -1,4 +1,5 @@
 """RFC 9457 problem details: every error response of the service is built here."""
+
 from __future__ import annotations
 
 import json

@@ -4,6 +4,7 @@ Each process keeps its own table: with N replicas a tenant may get up to N times
 The edge (Traefik's rate-limit middleware) is the cluster-wide limit; this one protects a
 process and its database pool from one noisy tenant or client.
 """
+
 from __future__ import annotations
 
 import math
@@ -17,8 +18,9 @@ MAX_KEYS = 10_000  # ~150 bytes a bucket: about 1.5 MB at most
 class Buckets:
     """`rate` tokens a second up to `burst`; rate 0 disables (every take succeeds)."""
 
-    def __init__(self, rate: float, burst: int, *, max_keys: int = MAX_KEYS,
-                 now: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, rate: float, burst: int, *, max_keys: int = MAX_KEYS, now: Callable[[], float] = time.monotonic
+    ) -> None:
         self.rate = rate
         self.burst = max(1, burst)
         self.max_keys = max_keys

@@ -4,6 +4,7 @@ Each module in `functions/` declares its operation once with `@operation(...)`.
 From this registry come the routes of the combined and single-function servers,
 the OpenAPI document and the Knative manifests. Nothing is listed twice.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -108,8 +109,5 @@ def select(target: str | None, operations: tuple[Operation, ...] | None = None) 
     known = {op.name for op in operations} | {op.family for op in operations}
     unknown = wanted - known
     if unknown:
-        raise SystemExit(
-            f"FUNCTION_TARGET names unknown function(s) {sorted(unknown)}; "
-            f"known: {sorted(known)}"
-        )
+        raise SystemExit(f"FUNCTION_TARGET names unknown function(s) {sorted(unknown)}; known: {sorted(known)}")
     return tuple(op for op in operations if op.name in wanted or op.family in wanted)

@@ -1,4 +1,5 @@
 """A small in-process cache whose entries expire after a fixed time, with a size bound."""
+
 from __future__ import annotations
 
 import time

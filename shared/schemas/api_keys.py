@@ -1,7 +1,8 @@
 """API key requests and responses (the secret appears once, on creation)."""
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, ConfigDict, Field
@@ -14,7 +15,7 @@ def _utc(value: datetime) -> datetime:
         raise ValueError("expires_at needs a timezone (e.g. 2026-12-31T00:00:00Z)")
     if not (2000 <= value.year <= 9000):
         raise ValueError("expires_at must be between the years 2000 and 9000")
-    return value.astimezone(timezone.utc)
+    return value.astimezone(UTC)
 
 
 class ApiKeyCreate(Body):
@@ -23,7 +24,8 @@ class ApiKeyCreate(Body):
     name: Name
     scope: Literal["read", "write"] = Field("write", description="'read' may only read (GET); 'write' may do anything")
     expires_at: Annotated[datetime, AfterValidator(_utc)] | None = Field(
-        None, description="RFC 3339 timestamp with a timezone, in the future; unset: never expires")
+        None, description="RFC 3339 timestamp with a timezone, in the future; unset: never expires"
+    )
 
 
 class ApiKey(Resource):

@@ -1,12 +1,18 @@
 """Shared shapes of the v1 JSON API: strict request bodies, lax query strings, lists."""
+
 from __future__ import annotations
 
-from typing import Annotated, Generic, Literal, TypeVar
-
-from typing import Any
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import (
-    BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, WithJsonSchema, field_validator, model_validator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
 )
 
 from shared.domain import money
@@ -62,6 +68,7 @@ def whole_number(ge: int, le: int | None = None, description: str | None = None)
     JSON Schema shows them as minimum/maximum."""
     return Annotated[int, Field(ge=ge, le=le, description=description), BeforeValidator(_integral)]
 
+
 ID_PATTERN = r"^[a-z]+_[0-9a-z]{1,60}$"
 # Realistic placeholders for the examples of bodies that name an existing object: Swagger's
 # "Try it out" prefills them, and the caller swaps in an id their own calls returned.
@@ -75,11 +82,14 @@ Name = Annotated[
     StringConstraints(strip_whitespace=True, min_length=1, max_length=256),
     # Surrounding whitespace is stripped, then 1-256 characters must remain: the documented
     # form says exactly that (a plain maxLength would count the stripped whitespace too).
-    WithJsonSchema({
-        "type": "string", "minLength": 1,
-        "pattern": f"^[{_WS}]*[^{_WS}](?:[\\s\\S]{{0,254}}[^{_WS}])?[{_WS}]*$",
-        "description": "1-256 characters once surrounding whitespace is removed (it is)",
-    }),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "minLength": 1,
+            "pattern": f"^[{_WS}]*[^{_WS}](?:[\\s\\S]{{0,254}}[^{_WS}])?[{_WS}]*$",
+            "description": "1-256 characters once surrounding whitespace is removed (it is)",
+        }
+    ),
 ]
 Amount = whole_number(0, MAX_AMOUNT, "Integer amount in the currency's minor unit")
 MetadataKey = Annotated[str, StringConstraints(min_length=1, max_length=40)]
@@ -101,7 +111,10 @@ _CURRENCY_PATTERN = "^(" + "|".join(_any_case(code) for code in sorted(money.CUR
 
 class CurrencyField(BaseModel):
     currency: str = Field(
-        min_length=3, max_length=3, description="ISO 4217 code; any case in, upper-case out", examples=["USD"],
+        min_length=3,
+        max_length=3,
+        description="ISO 4217 code; any case in, upper-case out",
+        examples=["USD"],
         json_schema_extra={"pattern": _CURRENCY_PATTERN},
     )
 

@@ -1,4 +1,5 @@
 """Customer requests and responses, and the email and name rules they enforce."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -18,19 +19,28 @@ Email = Annotated[
     EmailStr,
     StringConstraints(max_length=320),
     AfterValidator(str.lower),
-    WithJsonSchema({
-        "type": "string", "format": "email", "maxLength": 320, "pattern": _DOMAIN_RULE,
-        "description": "An email address; its domain needs a dot and may not be a special-use name "
-        f"({', '.join(SPECIAL_USE_DOMAIN_NAMES)})",
-    }),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "email",
+            "maxLength": 320,
+            "pattern": _DOMAIN_RULE,
+            "description": "An email address; its domain needs a dot and may not be a special-use name "
+            f"({', '.join(SPECIAL_USE_DOMAIN_NAMES)})",
+        }
+    ),
 ]
 
 
 class CustomerCreate(Body):
     # Swagger's "Try it out" sends this unedited: it must create a customer (once: emails are unique).
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"email": "ada@example.com", "name": "Ada Lovelace", "metadata": {"crm_id": "4711"}},
-    ]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"email": "ada@example.com", "name": "Ada Lovelace", "metadata": {"crm_id": "4711"}},
+            ]
+        }
+    )
 
     email: Email
     name: Name

@@ -1,4 +1,5 @@
 """Invoice responses, their lines, the upcoming-invoice preview and the list filters."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -1,4 +1,5 @@
 """Plan requests and responses: price in minor units, interval and trial."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -16,11 +17,22 @@ Code = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"
 def _plan_schema(schema: dict) -> None:
     """Document the per-interval limit of interval_count that _at_most_three_years enforces, and
     a realistic plan (Swagger would otherwise offer the maximum amount, daily)."""
-    schema["examples"] = [{"code": "pro-monthly", "name": "Pro", "amount": 2900, "currency": "USD",
-                           "interval": "month", "interval_count": 1, "trial_period_days": 14}]
+    schema["examples"] = [
+        {
+            "code": "pro-monthly",
+            "name": "Pro",
+            "amount": 2900,
+            "currency": "USD",
+            "interval": "month",
+            "interval_count": 1,
+            "trial_period_days": 14,
+        }
+    ]
     schema["allOf"] = [
-        {"if": {"properties": {"interval": {"const": interval.value}}, "required": ["interval"]},
-         "then": {"properties": {"interval_count": {"maximum": limit}}}}
+        {
+            "if": {"properties": {"interval": {"const": interval.value}}, "required": ["interval"]},
+            "then": {"properties": {"interval_count": {"maximum": limit}}},
+        }
         for interval, limit in MAX_INTERVAL_COUNT.items()
     ]
 
@@ -32,7 +44,9 @@ class PlanCreate(Body, CurrencyField):
     name: Name
     amount: Amount
     interval: IntervalName
-    interval_count: whole_number(1, max(MAX_INTERVAL_COUNT.values()), description="Bill every interval_count intervals (at most 3 years)") = 1  # type: ignore[valid-type]
+    interval_count: whole_number(  # type: ignore[valid-type]
+        1, max(MAX_INTERVAL_COUNT.values()), description="Bill every interval_count intervals (at most 3 years)"
+    ) = 1
     trial_period_days: whole_number(0, 730) = 0  # type: ignore[valid-type]
 
     @model_validator(mode="after")

@@ -1,4 +1,5 @@
 """A renewal run's report, and the tenant's billing terms (TenantSettings)."""
+
 from __future__ import annotations
 
 from datetime import datetime

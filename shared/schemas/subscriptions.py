@@ -1,4 +1,5 @@
 """Subscription requests (create, cancel, change plan) and responses."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -9,15 +10,25 @@ from pydantic import AliasChoices, ConfigDict, Field
 from shared.domain.proration import Proration
 from shared.domain.subscriptions import SubscriptionStatus
 from shared.schemas.common import (
-    EXAMPLE_CUSTOMER_ID, EXAMPLE_PLAN_ID, Body, Id, ListQuery, Resource, whole_number,
+    EXAMPLE_CUSTOMER_ID,
+    EXAMPLE_PLAN_ID,
+    Body,
+    Id,
+    ListQuery,
+    Resource,
+    whole_number,
 )
 
 
 class SubscriptionCreate(Body):
     # The ids are placeholders: use the ones create-customer and create-plan returned.
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"customer_id": EXAMPLE_CUSTOMER_ID, "plan_id": EXAMPLE_PLAN_ID},
-    ]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"customer_id": EXAMPLE_CUSTOMER_ID, "plan_id": EXAMPLE_PLAN_ID},
+            ]
+        }
+    )
 
     customer_id: Id
     plan_id: Id
@@ -57,9 +68,13 @@ class CancelSubscription(Body):
 
 
 class ChangePlan(Body):
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"plan_id": EXAMPLE_PLAN_ID, "proration": "create_prorations"},
-    ]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"plan_id": EXAMPLE_PLAN_ID, "proration": "create_prorations"},
+            ]
+        }
+    )
 
     plan_id: Id
     proration: Proration = Proration.CREATE_PRORATIONS

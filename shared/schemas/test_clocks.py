@@ -1,7 +1,8 @@
 """Test clock requests and responses: simulated time moves forward only."""
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, ConfigDict, Field
@@ -14,7 +15,7 @@ def _utc(value: datetime) -> datetime:
         raise ValueError("frozen_time needs a timezone (e.g. 2026-01-31T00:00:00Z)")
     if not (2000 <= value.year <= 2200):
         raise ValueError("frozen_time must be between the years 2000 and 2200")
-    return value.astimezone(timezone.utc)
+    return value.astimezone(UTC)
 
 
 FrozenTime = Annotated[datetime, AfterValidator(_utc), Field(description="RFC 3339 timestamp with a timezone")]
@@ -22,9 +23,13 @@ FrozenTime = Annotated[datetime, AfterValidator(_utc), Field(description="RFC 33
 
 class TestClockCreate(Body):
     __test__ = False  # not a pytest test class, despite the name
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"frozen_time": "2026-01-01T00:00:00Z", "name": "January renewals"},
-    ]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"frozen_time": "2026-01-01T00:00:00Z", "name": "January renewals"},
+            ]
+        }
+    )
     frozen_time: FrozenTime
     name: str | None = Field(None, max_length=256)
 

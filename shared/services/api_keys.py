@@ -2,6 +2,7 @@
 
 Keys are 256 random bits, shown once, stored as a SHA-256 hash (a slow hash buys nothing
 for random keys, and a lookup stays one index probe)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -29,8 +30,16 @@ def generate_key() -> str:
     return KEY_PREFIX + secrets.token_urlsafe(32)
 
 
-def key_row(tenant_id: str, key: str, now: datetime, *, name: str | None = None, scope: str = "write",
-            expires_at: datetime | None = None, bootstrap: bool = False) -> ApiKey:
+def key_row(
+    tenant_id: str,
+    key: str,
+    now: datetime,
+    *,
+    name: str | None = None,
+    scope: str = "write",
+    expires_at: datetime | None = None,
+    bootstrap: bool = False,
+) -> ApiKey:
     return ApiKey(
         tenant_id=tenant_id,
         id=new_id("key"),
@@ -56,8 +65,15 @@ async def find_grant(uow: UnitOfWork, key_hash: str) -> Grant | None:
         return await uow.directory().grant(key_hash)
 
 
-async def create_api_key(uow: UnitOfWork, tenant_id: str, clock: Clock, *, name: str | None = None,
-                         scope: str = "write", expires_at: datetime | None = None) -> IssuedKey:
+async def create_api_key(
+    uow: UnitOfWork,
+    tenant_id: str,
+    clock: Clock,
+    *,
+    name: str | None = None,
+    scope: str = "write",
+    expires_at: datetime | None = None,
+) -> IssuedKey:
     now = clock.now()
     if expires_at is not None and expires_at <= now:
         raise Invalid("expires_at must be in the future", field="expires_at")
@@ -77,7 +93,9 @@ async def get_api_key(uow: UnitOfWork, tenant_id: str, key_id: str) -> ApiKey:
         return await _get(uow, tenant_id, key_id)
 
 
-async def list_api_keys(uow: UnitOfWork, tenant_id: str, *, limit: int, starting_after: str | None = None) -> Page[ApiKey]:
+async def list_api_keys(
+    uow: UnitOfWork, tenant_id: str, *, limit: int, starting_after: str | None = None
+) -> Page[ApiKey]:
     async with uow:
         return await uow.repo(tenant_id).page(ApiKey, limit=limit, starting_after=starting_after)
 

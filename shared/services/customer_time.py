@@ -1,5 +1,6 @@
 """Whose time is it? A customer on a test clock lives in the clock's frozen time;
 everyone else in the injected (real) clock's."""
+
 from __future__ import annotations
 
 from datetime import datetime

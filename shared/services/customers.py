@@ -1,4 +1,5 @@
 """Customers: who is billed, and (for a customer on a test clock) in whose time."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -11,8 +12,16 @@ from shared.domain.ids import new_id
 from shared.services.customer_time import now_for
 
 
-async def create_customer(uow: UnitOfWork, tenant_id: str, clock: Clock, *, email: str, name: str,
-                          metadata: Mapping[str, str], test_clock_id: str | None = None) -> Customer:
+async def create_customer(
+    uow: UnitOfWork,
+    tenant_id: str,
+    clock: Clock,
+    *,
+    email: str,
+    name: str,
+    metadata: Mapping[str, str],
+    test_clock_id: str | None = None,
+) -> Customer:
     async with uow:
         now = clock.now()
         if test_clock_id is not None:
@@ -37,15 +46,22 @@ async def get_customer(uow: UnitOfWork, tenant_id: str, customer_id: str) -> Cus
         return await uow.repo(tenant_id).get(Customer, customer_id)
 
 
-async def list_customers(uow: UnitOfWork, tenant_id: str, *, limit: int,
-                         starting_after: str | None = None) -> Page[Customer]:
+async def list_customers(
+    uow: UnitOfWork, tenant_id: str, *, limit: int, starting_after: str | None = None
+) -> Page[Customer]:
     async with uow:
         return await uow.repo(tenant_id).page(Customer, limit=limit, starting_after=starting_after)
 
 
 async def update_customer(
-    uow: UnitOfWork, tenant_id: str, customer_id: str, clock: Clock, *, email: str | None = None,
-    name: str | None = None, metadata: Mapping[str, str] | None = None,
+    uow: UnitOfWork,
+    tenant_id: str,
+    customer_id: str,
+    clock: Clock,
+    *,
+    email: str | None = None,
+    name: str | None = None,
+    metadata: Mapping[str, str] | None = None,
 ) -> Customer:
     """Only the fields given change. In metadata, a key set to "" is removed."""
     async with uow:

@@ -13,6 +13,7 @@ exactly when the work is, with its response:
 Nothing waits for an expiry: an attempt's claim dies with its transaction. Keys live
 24 hours, like Stripe's; an expired key starts a new life.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -36,8 +37,9 @@ class StoredResponse:
 
 
 def _mismatch() -> Invalid:
-    return Invalid("this Idempotency-Key was used with a different request (method, path or body)",
-                   field="Idempotency-Key")
+    return Invalid(
+        "this Idempotency-Key was used with a different request (method, path or body)", field="Idempotency-Key"
+    )
 
 
 def _in_progress() -> Conflict:
@@ -54,8 +56,9 @@ def _replay(row: IdempotencyKey, fingerprint: str) -> StoredResponse:
     return StoredResponse(row.response_status or 0, row.response_body or "")
 
 
-async def claim(tx: RequestTransaction, tenant_id: str, key: str, fingerprint: str,
-                now: datetime) -> StoredResponse | None:
+async def claim(
+    tx: RequestTransaction, tenant_id: str, key: str, fingerprint: str, now: datetime
+) -> StoredResponse | None:
     """Take `key` in the request's transaction, before the operation writes anything.
     Returns None to go ahead, or the stored response to replay. Raises Invalid (another
     request used the key) or Conflict (an attempt with this key is still running)."""
@@ -103,8 +106,9 @@ async def stored(uow: UnitOfWork, tenant_id: str, key: str, fingerprint: str, no
         return _replay(row, fingerprint)
 
 
-async def store(uow: UnitOfWork, tenant_id: str, key: str, fingerprint: str, now: datetime,
-                status: int, body: str) -> StoredResponse | None:
+async def store(
+    uow: UnitOfWork, tenant_id: str, key: str, fingerprint: str, now: datetime, status: int, body: str
+) -> StoredResponse | None:
     """Store a response for `key` unless a live one is there already: the first stored
     wins. Returns the one to answer with instead of ours, if any."""
     async with uow:

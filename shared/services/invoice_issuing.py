@@ -1,6 +1,7 @@
 """Invoices a request issues (subscription start, resume, prorations billed at once) and the
 upcoming-invoice preview: drafted in shared.domain.invoices, written by
 shared.db.invoice_writer in the request's own transaction."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -12,11 +13,18 @@ from shared.db.invoice_writer import Written, record_issued, write_invoices
 from shared.db.tables import Plan, Subscription
 from shared.db.uow import UnitOfWork, conflict_for
 from shared.domain.invoices import (
-    BillingReason, Billed, InvoiceDraft, LineDraft, PendingItem, issued_now, upcoming_invoice,
+    Billed,
+    BillingReason,
+    InvoiceDraft,
+    LineDraft,
+    PendingItem,
+    issued_now,
+    upcoming_invoice,
 )
 from shared.domain.periods import Cadence, Interval, Period
 from shared.domain.renewal import State, Terms
 from shared.domain.subscriptions import SubscriptionStatus
+
 
 async def pending_items(uow: UnitOfWork, tenant_id: str, subscription_id: str) -> list[PendingItem]:
     """The subscription's items waiting for its next invoice, in the order they join it."""
@@ -44,9 +52,18 @@ async def issue_invoice(
     items. The customer's test clock, if any, decides the numbering sequence and marks the
     invoice as simulated. Counted in the metrics once the caller commits."""
     terms = await uow.repo(tenant_id).billing_terms(customer_id)
-    draft = issued_now(reason, currency=currency, customer_id=customer_id, subscription_id=subscription_id,
-                       period=period, lines=lines, now=now, days_until_due=terms.days_until_due, pending=pending,
-                       test_clock_id=terms.test_clock_id)
+    draft = issued_now(
+        reason,
+        currency=currency,
+        customer_id=customer_id,
+        subscription_id=subscription_id,
+        period=period,
+        lines=lines,
+        now=now,
+        days_until_due=terms.days_until_due,
+        pending=pending,
+        test_clock_id=terms.test_clock_id,
+    )
     await uow.flush()  # the ORM's writes first (e.g. the new subscription the invoice refers to)
     try:
         [written] = await write_invoices(await uow.driver_connection(), [(tenant_id, draft)])
@@ -84,6 +101,10 @@ async def upcoming_draft(uow: UnitOfWork, tenant_id: str, subscription_id: str) 
         amount=plan.amount,
         currency=plan.currency,
     )
-    plan_terms = Terms(Cadence(Interval(plan.interval), plan.interval_count), plan.amount,
-                       days_until_due=terms.days_until_due, grace_days=terms.grace_period_days)
+    plan_terms = Terms(
+        Cadence(Interval(plan.interval), plan.interval_count),
+        plan.amount,
+        days_until_due=terms.days_until_due,
+        grace_days=terms.grace_period_days,
+    )
     return upcoming_invoice(state, plan_terms, billed, await pending_items(uow, tenant_id, subscription.id))

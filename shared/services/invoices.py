@@ -1,4 +1,5 @@
 """Invoices: read, list, and settle (pay or void), which may bring a past_due subscription back."""
+
 from __future__ import annotations
 
 from shared import metrics
@@ -16,9 +17,16 @@ async def get_invoice(uow: UnitOfWork, tenant_id: str, invoice_id: str) -> Invoi
         return await uow.repo(tenant_id).get(Invoice, invoice_id)
 
 
-async def list_invoices(uow: UnitOfWork, tenant_id: str, *, limit: int, starting_after: str | None = None,
-                        customer_id: str | None = None, subscription_id: str | None = None,
-                        status: InvoiceStatus | None = None) -> Page[Invoice]:
+async def list_invoices(
+    uow: UnitOfWork,
+    tenant_id: str,
+    *,
+    limit: int,
+    starting_after: str | None = None,
+    customer_id: str | None = None,
+    subscription_id: str | None = None,
+    status: InvoiceStatus | None = None,
+) -> Page[Invoice]:
     async with uow:
         return await uow.repo(tenant_id).page(
             Invoice,
@@ -60,7 +68,6 @@ async def _settle(uow: UnitOfWork, tenant_id: str, invoice_id: str, target: Invo
             subscription.status = status
             uow.after_commit(lambda: metrics.transition(status))
     return invoice
-
 
 
 async def pay_invoice(uow: UnitOfWork, tenant_id: str, invoice_id: str, clock: Clock) -> Invoice:

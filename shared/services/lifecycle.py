@@ -3,6 +3,7 @@
 Every use case locks the subscription row first (then invoices, then the tenant row for
 numbering): one lock order everywhere, so these never deadlock with a renewal run.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -16,13 +17,14 @@ from shared.domain.ids import new_id
 from shared.domain.invoices import BillingReason, LineDraft
 from shared.domain.periods import Period
 from shared.domain.proration import Proration, change_lines
-from shared.domain.subscriptions import Action, require, require_pending_cancel
-from shared.domain.subscriptions import SubscriptionStatus
+from shared.domain.subscriptions import Action, SubscriptionStatus, require, require_pending_cancel
 from shared.services.invoice_issuing import issue_invoice, pending_items
 from shared.services.subscriptions import cadence_of, locked_subscription, plan_line
 
-async def cancel(uow: UnitOfWork, tenant_id: str, subscription_id: str, clock: Clock, *,
-                 at_period_end: bool = False) -> Subscription:
+
+async def cancel(
+    uow: UnitOfWork, tenant_id: str, subscription_id: str, clock: Clock, *, at_period_end: bool = False
+) -> Subscription:
     async with uow:
         subscription, now = await locked_subscription(uow, tenant_id, subscription_id, clock)
         if at_period_end:
@@ -78,9 +80,16 @@ async def resume(uow: UnitOfWork, tenant_id: str, subscription_id: str, clock: C
         subscription.cycle = 1
         subscription.current_period_start, subscription.current_period_end = period.start, period.end
         await issue_invoice(
-            uow, tenant_id, customer_id=subscription.customer_id, subscription_id=subscription.id,
-            reason=BillingReason.SUBSCRIPTION_CYCLE, currency=plan.currency, period=period,
-            lines=[plan_line(plan, period)], pending=await pending_items(uow, tenant_id, subscription.id), now=now,
+            uow,
+            tenant_id,
+            customer_id=subscription.customer_id,
+            subscription_id=subscription.id,
+            reason=BillingReason.SUBSCRIPTION_CYCLE,
+            currency=plan.currency,
+            period=period,
+            lines=[plan_line(plan, period)],
+            pending=await pending_items(uow, tenant_id, subscription.id),
+            now=now,
         )
         await uow.commit()
     return subscription
@@ -97,8 +106,15 @@ def _proration_lines(old: Plan, new: Plan, period: Period, at: datetime) -> list
     ]
 
 
-async def change_plan(uow: UnitOfWork, tenant_id: str, subscription_id: str, clock: Clock, *, plan_id: str,
-                      proration: Proration = Proration.CREATE_PRORATIONS) -> Subscription:
+async def change_plan(
+    uow: UnitOfWork,
+    tenant_id: str,
+    subscription_id: str,
+    clock: Clock,
+    *,
+    plan_id: str,
+    proration: Proration = Proration.CREATE_PRORATIONS,
+) -> Subscription:
     """Switch plans now. Proration is by seconds left in the current period: a credit for
     the old plan's unused part and a charge for the new plan's remainder, each rounded
     half-up once, invoiced now (always_invoice), on the next renewal (create_prorations),
@@ -114,23 +130,45 @@ async def change_plan(uow: UnitOfWork, tenant_id: str, subscription_id: str, clo
         if not new.active:
             raise Conflict(f"plan '{new.id}' is archived and takes no new subscriptions", field="plan_id")
         if new.currency != old.currency:
-            raise Invalid(f"a plan change keeps the currency ({old.currency}); '{new.id}' is {new.currency}", field="plan_id")
+            raise Invalid(
+                f"a plan change keeps the currency ({old.currency}); '{new.id}' is {new.currency}", field="plan_id"
+            )
 
         period = Period(subscription.current_period_start, subscription.current_period_end)
-        lines = [] if subscription.status == SubscriptionStatus.TRIALING or proration is Proration.NONE else _proration_lines(old, new, period, now)
+        lines = (
+            []
+            if subscription.status == SubscriptionStatus.TRIALING or proration is Proration.NONE
+            else _proration_lines(old, new, period, now)
+        )
         if proration is Proration.ALWAYS_INVOICE and lines:
             await issue_invoice(
-                uow, tenant_id, customer_id=subscription.customer_id, subscription_id=subscription.id,
-                reason=BillingReason.SUBSCRIPTION_UPDATE, currency=new.currency, period=Period(now, period.end),
-                lines=lines, now=now,
+                uow,
+                tenant_id,
+                customer_id=subscription.customer_id,
+                subscription_id=subscription.id,
+                reason=BillingReason.SUBSCRIPTION_UPDATE,
+                currency=new.currency,
+                period=Period(now, period.end),
+                lines=lines,
+                now=now,
             )
         for line in lines if proration is Proration.CREATE_PRORATIONS else []:
-            repo.add(InvoiceItem(
-                tenant_id=tenant_id, id=new_id("ii"), customer_id=subscription.customer_id,
-                subscription_id=subscription.id, description=line.description, amount=line.amount,
-                currency=new.currency, period_start=line.period_start, period_end=line.period_end,
-                plan_id=line.plan_id, proration=True, created_at=now,
-            ))
+            repo.add(
+                InvoiceItem(
+                    tenant_id=tenant_id,
+                    id=new_id("ii"),
+                    customer_id=subscription.customer_id,
+                    subscription_id=subscription.id,
+                    description=line.description,
+                    amount=line.amount,
+                    currency=new.currency,
+                    period_start=line.period_start,
+                    period_end=line.period_end,
+                    plan_id=line.plan_id,
+                    proration=True,
+                    created_at=now,
+                )
+            )
         if cadence_of(new) != cadence_of(old):
             # A new cadence starts at the end of the current period: re-anchor there.
             subscription.billing_cycle_anchor = subscription.current_period_end

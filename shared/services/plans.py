@@ -1,4 +1,5 @@
 """Plans: what a subscription costs and how often it renews."""
+
 from __future__ import annotations
 
 from shared.clock import Clock
@@ -8,8 +9,19 @@ from shared.db.uow import UnitOfWork
 from shared.domain.ids import new_id
 
 
-async def create_plan(uow: UnitOfWork, tenant_id: str, clock: Clock, *, code: str, name: str, amount: int,
-                      currency: str, interval: str, interval_count: int, trial_period_days: int) -> Plan:
+async def create_plan(
+    uow: UnitOfWork,
+    tenant_id: str,
+    clock: Clock,
+    *,
+    code: str,
+    name: str,
+    amount: int,
+    currency: str,
+    interval: str,
+    interval_count: int,
+    trial_period_days: int,
+) -> Plan:
     """`amount` in the currency's minor units."""
     async with uow:
         plan = Plan(
@@ -35,8 +47,9 @@ async def get_plan(uow: UnitOfWork, tenant_id: str, plan_id: str) -> Plan:
         return await uow.repo(tenant_id).get(Plan, plan_id)
 
 
-async def list_plans(uow: UnitOfWork, tenant_id: str, *, limit: int, starting_after: str | None = None,
-                     active: bool | None = None) -> Page[Plan]:
+async def list_plans(
+    uow: UnitOfWork, tenant_id: str, *, limit: int, starting_after: str | None = None, active: bool | None = None
+) -> Page[Plan]:
     async with uow:
         return await uow.repo(tenant_id).page(Plan, limit=limit, starting_after=starting_after, active=active)
 

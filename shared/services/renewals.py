@@ -1,5 +1,6 @@
 """Renewal runs as use cases: for everyone (the PingSource trigger, `billing renew`), or
 for one tenant (`POST /v1/renewals`). Never ahead of the real clock."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -11,9 +12,15 @@ from shared.renewal import Report, Scope, renew
 from shared.renewal.engine import DEFAULT_BATCH, Progress
 
 
-async def renew_all(engine: AsyncEngine, clock: Clock, as_of: datetime | None = None, *,
-                    batch_size: int = DEFAULT_BATCH, progress: Progress | None = None,
-                    on_start=None) -> Report:
+async def renew_all(
+    engine: AsyncEngine,
+    clock: Clock,
+    as_of: datetime | None = None,
+    *,
+    batch_size: int = DEFAULT_BATCH,
+    progress: Progress | None = None,
+    on_start=None,
+) -> Report:
     """Renew every real-time subscription of every tenant as of `as_of` (e.g. a CloudEvent's
     time), capped at now: a future timestamp must never bill a period before it ends."""
     now = clock.now()

@@ -1,4 +1,5 @@
 """Subscriptions: start (with the first invoice), read, list, and preview the next invoice."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -32,7 +33,12 @@ def plan_line(plan: Plan, period: Period) -> LineDraft:
 
 
 async def create_subscription(
-    uow: UnitOfWork, tenant_id: str, clock: Clock, *, customer_id: str, plan_id: str,
+    uow: UnitOfWork,
+    tenant_id: str,
+    clock: Clock,
+    *,
+    customer_id: str,
+    plan_id: str,
     trial_period_days: int | None = None,
 ) -> Subscription:
     """Start a subscription and, unless it is trialing, issue its first invoice in the
@@ -84,9 +90,15 @@ async def get_subscription(uow: UnitOfWork, tenant_id: str, subscription_id: str
         return await uow.repo(tenant_id).get(Subscription, subscription_id)
 
 
-async def list_subscriptions(uow: UnitOfWork, tenant_id: str, *, limit: int, starting_after: str | None = None,
-                             customer_id: str | None = None,
-                             status: SubscriptionStatus | None = None) -> Page[Subscription]:
+async def list_subscriptions(
+    uow: UnitOfWork,
+    tenant_id: str,
+    *,
+    limit: int,
+    starting_after: str | None = None,
+    customer_id: str | None = None,
+    status: SubscriptionStatus | None = None,
+) -> Page[Subscription]:
     async with uow:
         return await uow.repo(tenant_id).page(
             Subscription,

@@ -1,4 +1,5 @@
 """Tenants, their first API key, and the bootstrap key (see shared.services.api_keys)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -30,15 +31,18 @@ async def create_tenant(uow: UnitOfWork, name: str, clock: Clock) -> NewTenant:
     async with uow:
         directory = uow.directory()
         if await directory.tenant_named(name) is not None:
-            raise Conflict(f"a tenant named '{name}' already exists (names are unique regardless of case)", field="name")
+            raise Conflict(
+                f"a tenant named '{name}' already exists (names are unique regardless of case)", field="name"
+            )
         tenant = Tenant(id=new_id("ten"), name=name, created_at=clock.now())
         directory.add(tenant)
         try:
             await uow.flush()
         except IntegrityError as error:  # created at the same moment by someone else
             if constraint_of(error) == "uq_tenants_name":
-                raise Conflict(f"a tenant named '{name}' already exists (names are unique regardless of case)",
-                               field="name") from None
+                raise Conflict(
+                    f"a tenant named '{name}' already exists (names are unique regardless of case)", field="name"
+                ) from None
             raise
         uow.repo(tenant.id).add(key_row(tenant.id, key, clock.now(), name="first key"))
         await uow.commit()
@@ -81,8 +85,9 @@ async def get_settings(uow: UnitOfWork, tenant_id: str) -> Tenant:
         return await uow.repo(tenant_id).get_tenant()
 
 
-async def update_settings(uow: UnitOfWork, tenant_id: str, *, days_until_due: int | None = None,
-                          grace_period_days: int | None = None) -> Tenant:
+async def update_settings(
+    uow: UnitOfWork, tenant_id: str, *, days_until_due: int | None = None, grace_period_days: int | None = None
+) -> Tenant:
     """Billing terms for invoices issued from now on (existing due dates stay). None: unchanged."""
     async with uow:
         tenant = await uow.repo(tenant_id).get_tenant(for_update=True)

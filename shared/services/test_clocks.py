@@ -1,4 +1,5 @@
 """Test clocks: simulated time for the customers attached to them, and only them."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -16,11 +17,18 @@ from shared.domain.ids import new_id
 READY, ADVANCING = "ready", "advancing"
 
 
-async def create_test_clock(uow: UnitOfWork, tenant_id: str, clock: Clock, *, frozen_time: datetime,
-                            name: str | None = None) -> TestClock:
+async def create_test_clock(
+    uow: UnitOfWork, tenant_id: str, clock: Clock, *, frozen_time: datetime, name: str | None = None
+) -> TestClock:
     async with uow:
-        test_clock = TestClock(tenant_id=tenant_id, id=new_id("clock"), name=name,
-                               frozen_time=frozen_time, status=READY, created_at=clock.now())
+        test_clock = TestClock(
+            tenant_id=tenant_id,
+            id=new_id("clock"),
+            name=name,
+            frozen_time=frozen_time,
+            status=READY,
+            created_at=clock.now(),
+        )
         uow.repo(tenant_id).add(test_clock)
         await uow.commit()
     return test_clock
@@ -31,8 +39,9 @@ async def get_test_clock(uow: UnitOfWork, tenant_id: str, clock_id: str) -> Test
         return await uow.repo(tenant_id).get(TestClock, clock_id)
 
 
-async def list_test_clocks(uow: UnitOfWork, tenant_id: str, *, limit: int,
-                           starting_after: str | None = None) -> Page[TestClock]:
+async def list_test_clocks(
+    uow: UnitOfWork, tenant_id: str, *, limit: int, starting_after: str | None = None
+) -> Page[TestClock]:
     async with uow:
         return await uow.repo(tenant_id).page(TestClock, limit=limit, starting_after=starting_after)
 
@@ -76,8 +85,14 @@ async def _delete_simulation(uow: UnitOfWork, tenant_id: str, clock_id: str) -> 
     await repo.delete_test_clock_simulation(clock_id)
 
 
-async def advance_test_clock(uow: UnitOfWork, tenant_id: str, clock_id: str, *, frozen_time: datetime,
-                             on_accepted: Callable[[], None] | None = None) -> TestClock:
+async def advance_test_clock(
+    uow: UnitOfWork,
+    tenant_id: str,
+    clock_id: str,
+    *,
+    frozen_time: datetime,
+    on_accepted: Callable[[], None] | None = None,
+) -> TestClock:
     """Accept an advance in one short transaction: the clock shows the target time at once
     and is `advancing` until a background worker (shared.renewal.clock_advances) has
     renewed its customers up to it; then it is `ready` again. The work itself never runs

@@ -1,4 +1,5 @@
 """`billing key create|list|revoke` against the test database, as separate processes."""
+
 import asyncio
 import json
 import os
@@ -12,8 +13,14 @@ REVOKED_WITHIN_SECONDS = 1.0  # the promise: every process refuses a revoked key
 
 def billing(database_url: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
     env = {**os.environ, "DATABASE_URL": database_url}
-    return subprocess.run([sys.executable, "-m", "shared.runtime.cli", *args], env=env,
-                          capture_output=True, text=True, timeout=120, check=check)
+    return subprocess.run(
+        [sys.executable, "-m", "shared.runtime.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=check,
+    )
 
 
 async def test_billing_key_create_list_and_revoke(api: Api, database_url: str) -> None:
@@ -21,8 +28,19 @@ async def test_billing_key_create_list_and_revoke(api: Api, database_url: str) -
     tenant_id = tenant.stderr.split("created tenant ", 1)[1].split()[0]
     acme = api.with_key(tenant.stdout.strip())
 
-    created = billing(database_url, "key", "create", "--tenant", tenant_id, "--name", "reporting", "--scope", "read",
-                      "--expires-at", "2099-01-01T00:00:00Z")
+    created = billing(
+        database_url,
+        "key",
+        "create",
+        "--tenant",
+        tenant_id,
+        "--name",
+        "reporting",
+        "--scope",
+        "read",
+        "--expires-at",
+        "2099-01-01T00:00:00Z",
+    )
     secret = created.stdout.strip()
     assert secret.startswith("sk_") and len(created.stdout.splitlines()) == 1  # the secret alone on stdout
     reader = api.with_key(secret)

@@ -1,5 +1,6 @@
 """API keys: create (secret shown once), list and get (prefix only), revoke, read scope,
 expiry, tenant isolation, revocation seen by another instance, bootstrap key rotation."""
+
 import asyncio
 from datetime import timedelta
 
@@ -77,11 +78,13 @@ async def test_a_read_key_reads_but_every_write_is_403(api: Api) -> None:
     assert (await reader.get("/v1/api_keys")).status == 200
     assert (await reader.get("/v1/settings")).status == 200
 
-    writes = [("POST", "/v1/customers", {"email": "r@example.com", "name": "R"}),
-              ("PATCH", f"/v1/customers/{customer['id']}", {"name": "Changed"}),
-              ("PATCH", "/v1/settings", {"grace_period_days": 5}),
-              ("POST", "/v1/api_keys", {"name": "escalate"}),
-              ("POST", "/v1/renewals", None)]
+    writes = [
+        ("POST", "/v1/customers", {"email": "r@example.com", "name": "R"}),
+        ("PATCH", f"/v1/customers/{customer['id']}", {"name": "Changed"}),
+        ("PATCH", "/v1/settings", {"grace_period_days": 5}),
+        ("POST", "/v1/api_keys", {"name": "escalate"}),
+        ("POST", "/v1/renewals", None),
+    ]
     for method, path, body in writes:
         reply = await reader.call(method, path, body)
         assert reply.status == 403, (method, path, reply)
@@ -110,10 +113,16 @@ async def test_an_expired_key_is_401(api: Api, clock: FrozenClock) -> None:
 
 
 async def test_invalid_creations_are_422_and_create_nothing(api: Api) -> None:
-    for body in ({}, {"name": ""}, {"name": "x", "scope": "admin"}, {"name": "x", "secret": "sk_mine"},
-                 {"name": "x", "expires_at": "2020-01-01T00:00:00Z"},  # in the past (clock: 2026)
-                 {"name": "x", "expires_at": (START + timedelta(days=1)).replace(tzinfo=None).isoformat()},
-                 {"name": "x", "expires_at": "soon"}, {"name": 5}):
+    for body in (
+        {},
+        {"name": ""},
+        {"name": "x", "scope": "admin"},
+        {"name": "x", "secret": "sk_mine"},
+        {"name": "x", "expires_at": "2020-01-01T00:00:00Z"},  # in the past (clock: 2026)
+        {"name": "x", "expires_at": (START + timedelta(days=1)).replace(tzinfo=None).isoformat()},
+        {"name": "x", "expires_at": "soon"},
+        {"name": 5},
+    ):
         reply = await api.post("/v1/api_keys", body)
         assert reply.status == 422, (body, reply)
         assert reply.headers["Content-Type"].startswith(PROBLEM)
@@ -135,7 +144,8 @@ async def test_another_tenants_key_is_not_found(api: Api) -> None:
 
 
 async def test_a_revoked_key_stops_working_on_another_instance_within_a_second(
-        aiohttp_client, api: Api, database_url: str) -> None:  # type: ignore[no-untyped-def]
+    aiohttp_client, api: Api, database_url: str
+) -> None:  # type: ignore[no-untyped-def]
     settings = Settings(database_url=database_url, **GENEROUS_LIMITS)
     elsewhere = Api(await aiohttp_client(make_app(settings)), None, database_url)
     created = await new_key(api)

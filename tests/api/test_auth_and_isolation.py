@@ -1,4 +1,5 @@
 """Every resource belongs to a tenant, and the tenant comes only from the API key."""
+
 from tests.client import Api
 
 
@@ -25,8 +26,12 @@ async def test_another_tenants_objects_are_not_found_and_never_shown(api: Api) -
     [invoice] = await api.invoices()
     other = await api.as_new_tenant()
 
-    for path in (f"/v1/customers/{customer['id']}", f"/v1/plans/{plan['id']}",
-                 f"/v1/subscriptions/{subscription['id']}", f"/v1/invoices/{invoice['id']}"):
+    for path in (
+        f"/v1/customers/{customer['id']}",
+        f"/v1/plans/{plan['id']}",
+        f"/v1/subscriptions/{subscription['id']}",
+        f"/v1/invoices/{invoice['id']}",
+    ):
         reply = await other.get(path)
         assert reply.status == 404, path
         assert customer["email"] not in str(reply.body)

@@ -1,4 +1,5 @@
 """Billing stories: plans, subscriptions and test clocks moving through time."""
+
 from tests.client import Api
 
 
@@ -24,11 +25,15 @@ async def test_monthly_from_jan_31_across_a_leap_year(api: Api) -> None:
     invoices = await api.invoices(subscription_id=subscription["id"])
     # The clock's own sequence, simulated: no legal invoice number was taken.
     assert sorted((i["number"], i["livemode"], i["test_clock"]) for i in invoices) == [
-        (n, False, clock["id"]) for n in range(1, 6)]
+        (n, False, clock["id"]) for n in range(1, 6)
+    ]
     assert {i["created_at"] for i in invoices} == {p[0] for p in await api.periods(subscription)}
     after = await api.subscription(subscription)
     assert after["status"] == "past_due"  # nothing was paid; days_until_due is 0
-    assert (after["current_period_start"], after["current_period_end"]) == ("2028-05-31T00:00:00Z", "2028-06-30T00:00:00Z")
+    assert (after["current_period_start"], after["current_period_end"]) == (
+        "2028-05-31T00:00:00Z",
+        "2028-06-30T00:00:00Z",
+    )
     for invoice in invoices:
         assert (await api.post(f"/v1/invoices/{invoice['id']}/pay")).status == 200
     assert (await api.subscription(subscription))["status"] == "active"
@@ -58,8 +63,11 @@ async def test_yearly_from_feb_29(api: Api) -> None:
             await api.post(f"/v1/invoices/{invoice['id']}/pay")
         await api.advance(clock, f"{year}-03-01T00:00:00Z")
     assert [p[1] for p in await api.periods(subscription)] == [
-        "2029-02-28T12:00:00Z", "2030-02-28T12:00:00Z", "2031-02-28T12:00:00Z",
-        "2032-02-29T12:00:00Z", "2033-02-28T12:00:00Z",
+        "2029-02-28T12:00:00Z",
+        "2030-02-28T12:00:00Z",
+        "2031-02-28T12:00:00Z",
+        "2032-02-29T12:00:00Z",
+        "2033-02-28T12:00:00Z",
     ]
     assert (await api.subscription(subscription))["status"] == "past_due"  # the 2032 invoice is unpaid
 
@@ -87,7 +95,11 @@ async def test_trial_then_cancel_at_period_end_never_bills(api: Api) -> None:
     assert (await api.get(f"/v1/subscriptions/{subscription['id']}/upcoming_invoice")).status == 409
     await api.advance(clock, "2026-05-01T00:00:00Z")
     after = await api.subscription(subscription)
-    assert (after["status"], after["ended_at"], after["cancel_at_period_end"]) == ("canceled", "2026-03-17T09:00:00Z", False)
+    assert (after["status"], after["ended_at"], after["cancel_at_period_end"]) == (
+        "canceled",
+        "2026-03-17T09:00:00Z",
+        False,
+    )
     assert await api.invoices() == []
 
 
@@ -113,7 +125,11 @@ async def test_cancel_immediately(api: Api) -> None:
     subscription = await api.subscribe(await api.customer(test_clock=clock["id"]), await api.plan())
     await api.advance(clock, "2026-01-20T00:00:00Z")
     canceled = await api.post(f"/v1/subscriptions/{subscription['id']}/cancel", {})
-    assert (canceled["status"], canceled["ended_at"], canceled["canceled_at"]) == ("canceled", "2026-01-20T00:00:00Z", "2026-01-20T00:00:00Z")
+    assert (canceled["status"], canceled["ended_at"], canceled["canceled_at"]) == (
+        "canceled",
+        "2026-01-20T00:00:00Z",
+        "2026-01-20T00:00:00Z",
+    )
     assert (await api.post(f"/v1/subscriptions/{subscription['id']}/cancel", {})).status == 409
     await api.advance(clock, "2026-05-01T00:00:00Z")
     assert len(await api.periods(subscription)) == 1
@@ -131,7 +147,10 @@ async def test_pause_bills_nothing_and_resume_starts_a_new_period(api: Api) -> N
     assert len(await api.invoices(subscription_id=subscription["id"])) == 1
     resumed = await api.post(f"/v1/subscriptions/{subscription['id']}/resume")
     assert resumed["status"] == "active" and resumed["paused_at"] is None
-    assert (resumed["current_period_start"], resumed["current_period_end"]) == ("2026-04-05T06:00:00Z", "2026-05-05T06:00:00Z")
+    assert (resumed["current_period_start"], resumed["current_period_end"]) == (
+        "2026-04-05T06:00:00Z",
+        "2026-05-05T06:00:00Z",
+    )
     await api.advance(clock, "2026-05-06T00:00:00Z")
     assert await api.periods(subscription) == [
         ("2026-01-01T00:00:00Z", "2026-02-01T00:00:00Z"),
@@ -206,4 +225,6 @@ async def test_test_clocks_only_move_forward_and_belong_to_their_tenant(api: Api
     assert (await api.get(f"/v1/test_clocks/{clock['id']}"))["frozen_time"] == "2026-01-01T00:00:00Z"
     other = await api.as_new_tenant()
     assert (await other.get(f"/v1/test_clocks/{clock['id']}")).status == 404
-    assert (await other.post("/v1/customers", {"email": "x@example.com", "name": "X", "test_clock": clock["id"]})).status == 404
+    assert (
+        await other.post("/v1/customers", {"email": "x@example.com", "name": "X", "test_clock": clock["id"]})
+    ).status == 404

@@ -1,11 +1,12 @@
 """Test-clock advances run outside the request: the reply comes at once (`advancing`), a
 background worker renews the clock's customers in bounded batches, and the clock turns
 `ready` only when nothing of it is left due."""
+
 from __future__ import annotations
 
 import asyncio
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -25,7 +26,7 @@ async def app_api(aiohttp_client: Any, database_url: str, clock: FrozenClock, **
 
 
 def days(start: str, end: str) -> int:
-    parse = lambda s: datetime.fromisoformat(s.replace("Z", "+00:00")).astimezone(timezone.utc)  # noqa: E731
+    parse = lambda s: datetime.fromisoformat(s.replace("Z", "+00:00")).astimezone(UTC)  # noqa: E731
     return (parse(end) - parse(start)).days
 
 
@@ -67,8 +68,11 @@ async def test_ten_concurrent_advances_do_not_starve_the_pool(api: Api) -> None:
     async def other_tenant() -> None:
         for n in range(2000):  # bounded in count; stops once the advances are done
             started = time.perf_counter()
-            reply = (await other.get(f"/v1/customers/{other_customer['id']}") if n % 2
-                     else await other.post("/v1/customers", {"email": f"o{n}@example.com", "name": "O"}))
+            reply = (
+                await other.get(f"/v1/customers/{other_customer['id']}")
+                if n % 2
+                else await other.post("/v1/customers", {"email": f"o{n}@example.com", "name": "O"})
+            )
             latencies.append(time.perf_counter() - started)
             statuses.append(reply.status)
             if done.is_set() and n >= 20:
@@ -76,8 +80,12 @@ async def test_ten_concurrent_advances_do_not_starve_the_pool(api: Api) -> None:
 
     background = asyncio.create_task(other_tenant())
     try:
-        replies = await asyncio.gather(*(api.post(f"/v1/test_clocks/{c['id']}/advance",
-                                                  {"frozen_time": "2027-01-01T00:00:00Z"}) for c, _ in clocks))
+        replies = await asyncio.gather(
+            *(
+                api.post(f"/v1/test_clocks/{c['id']}/advance", {"frozen_time": "2027-01-01T00:00:00Z"})
+                for c, _ in clocks
+            )
+        )
         assert [r.status for r in replies] == [200] * 10, replies
         for clock, _ in clocks:
             assert (await api.wait_ready(clock))["frozen_time"] == "2027-01-01T00:00:00Z"
@@ -92,18 +100,25 @@ async def test_ten_concurrent_advances_do_not_starve_the_pool(api: Api) -> None:
             assert len(periods) == 13 and periods[-1][0] == "2027-01-01T00:00:00Z", periods
     ordered = sorted(latencies)
     p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
-    print(f"\nother tenant during 10 concurrent advances: {len(ordered)} requests, "
-          f"p50 {ordered[len(ordered) // 2] * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms")
+    print(
+        f"\nother tenant during 10 concurrent advances: {len(ordered)} requests, "
+        f"p50 {ordered[len(ordered) // 2] * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms"
+    )
 
 
-async def test_a_long_advance_replies_at_once_and_renews_in_bounded_batches(aiohttp_client, database_url, clock) -> None:  # type: ignore[no-untyped-def]
+async def test_a_long_advance_replies_at_once_and_renews_in_bounded_batches(
+    aiohttp_client, database_url, clock
+) -> None:  # type: ignore[no-untyped-def]
     budget = 1000
     api = await app_api(aiohttp_client, database_url, clock, renewal_invoice_budget=budget)
     frozen = await api.test_clock("2030-01-01T00:00:00Z")
-    daily = await api.subscribe(await api.customer(email="d@example.com", test_clock=frozen["id"]),
-                                await api.plan(code="daily", amount=0, interval="day"))
-    monthly = await api.subscribe(await api.customer(email="m@example.com", test_clock=frozen["id"]),
-                                  await api.plan(code="monthly", amount=0))
+    daily = await api.subscribe(
+        await api.customer(email="d@example.com", test_clock=frozen["id"]),
+        await api.plan(code="daily", amount=0, interval="day"),
+    )
+    monthly = await api.subscribe(
+        await api.customer(email="m@example.com", test_clock=frozen["id"]), await api.plan(code="monthly", amount=0)
+    )
     target = "2060-01-01T00:00:00Z"
     # A request holds the monthly subscription while the advance starts: the clock cannot
     # be ready before it is released, so "meanwhile" below is not a race.
@@ -122,8 +137,8 @@ async def test_a_long_advance_replies_at_once_and_renews_in_bounded_batches(aioh
     expected = days("2030-01-01T00:00:00Z", target) + 1  # the first invoice, then one a day
     invoices = await invoices_of(database_url, daily["id"])
     assert len(invoices) == expected
-    assert invoices[0]["period_start"] == datetime(2030, 1, 1, tzinfo=timezone.utc)
-    assert invoices[-1]["period_start"] == datetime(2060, 1, 1, tzinfo=timezone.utc)
+    assert invoices[0]["period_start"] == datetime(2030, 1, 1, tzinfo=UTC)
+    assert invoices[-1]["period_start"] == datetime(2060, 1, 1, tzinfo=UTC)
     assert all(a["period_end"] == b["period_start"] for a, b in zip(invoices, invoices[1:]))
     assert len(await invoices_of(database_url, monthly["id"])) == 30 * 12 + 1
     from shared.runtime.app_state import ADVANCES
@@ -139,8 +154,10 @@ async def test_a_long_advance_replies_at_once_and_renews_in_bounded_batches(aioh
 async def invoices_of(database_url: str, subscription_id: str) -> list:
     conn = await asyncpg.connect(database_url)
     try:
-        return await conn.fetch("SELECT number, period_start, period_end FROM invoices WHERE subscription_id = $1 "
-                                "ORDER BY period_start", subscription_id)
+        return await conn.fetch(
+            "SELECT number, period_start, period_end FROM invoices WHERE subscription_id = $1 ORDER BY period_start",
+            subscription_id,
+        )
     finally:
         await conn.close()
 
@@ -177,7 +194,6 @@ async def test_a_locked_subscription_keeps_the_clock_advancing_until_it_is_renew
     assert (await api.post(f"/v1/subscriptions/{free['id']}/cancel", {"at_period_end": False})).status == 200
 
 
-
 async def test_the_renewal_cloudevent_finishes_an_advance_nobody_works_on(aiohttp_client, database_url, clock) -> None:  # type: ignore[no-untyped-def]
     """On Knative the pod that accepted an advance may scale to zero right after replying:
     the every-minute renewal ping picks the advance up."""
@@ -202,17 +218,29 @@ async def test_the_renewal_cloudevent_finishes_an_advance_nobody_works_on(aiohtt
             tenant_id = await conn.fetchval("SELECT tenant_id FROM test_clocks WHERE id = $1", frozen["id"])
         finally:
             await conn.close()
-        accepted = await advance_test_clock(UnitOfWork(make_sessionmaker(engine)), tenant_id, frozen["id"],
-                                            frozen_time=TestClockAdvance.model_validate_json(
-                                                '{"frozen_time": "2026-07-01T00:00:00Z"}').frozen_time)
+        accepted = await advance_test_clock(
+            UnitOfWork(make_sessionmaker(engine)),
+            tenant_id,
+            frozen["id"],
+            frozen_time=TestClockAdvance.model_validate_json('{"frozen_time": "2026-07-01T00:00:00Z"}').frozen_time,
+        )
     finally:
         await engine.dispose()
     assert accepted.status == "advancing"
     assert (await api.get(f"/v1/test_clocks/{frozen['id']}"))["status"] == "advancing"
 
-    ping = await api.with_key(None).call("POST", "/cloudevents/renew", raw=b"{}", headers={
-        "ce-specversion": "1.0", "ce-type": "dev.knative.sources.ping", "ce-source": "/ping", "ce-id": "p1",
-        "Content-Type": "application/json"})
+    ping = await api.with_key(None).call(
+        "POST",
+        "/cloudevents/renew",
+        raw=b"{}",
+        headers={
+            "ce-specversion": "1.0",
+            "ce-type": "dev.knative.sources.ping",
+            "ce-source": "/ping",
+            "ce-id": "p1",
+            "Content-Type": "application/json",
+        },
+    )
     assert ping.status == 200, ping
     assert (await api.get(f"/v1/test_clocks/{frozen['id']}"))["status"] == "ready"
     assert len(await api.periods(subscription)) == 7
@@ -225,8 +253,9 @@ def test_advance_settings_come_from_the_environment() -> None:
 
     defaults = Settings.from_env({})
     assert (defaults.clock_lease_seconds, defaults.clock_poll_seconds, defaults.renewal_invoice_budget) == (30, 5, 5000)
-    chosen = Settings.from_env({"BILLING_CLOCK_LEASE_SECONDS": "3", "BILLING_CLOCK_POLL_SECONDS": "1",
-                                "BILLING_RENEWAL_INVOICE_BUDGET": "500"})
+    chosen = Settings.from_env(
+        {"BILLING_CLOCK_LEASE_SECONDS": "3", "BILLING_CLOCK_POLL_SECONDS": "1", "BILLING_RENEWAL_INVOICE_BUDGET": "500"}
+    )
     assert (chosen.clock_lease_seconds, chosen.clock_poll_seconds, chosen.renewal_invoice_budget) == (3, 1, 500)
     for bad in ("0", "-1", "soon"):
         with pytest.raises(SystemExit):
@@ -249,15 +278,20 @@ async def test_a_worker_that_lost_its_lease_never_marks_the_clock_ready(aiohttp_
     settings = Settings(database_url=database_url, bootstrap_api_key=BOOTSTRAP_KEY)
     api = Api(await aiohttp_client(make_app(settings, operations=operations, clock=clock)), BOOTSTRAP_KEY, database_url)
     frozen = await api.test_clock("2030-01-01T00:00:00Z")
-    subscription = await api.subscribe(await api.customer(test_clock=frozen["id"]),
-                                       await api.plan(code="daily", amount=0, interval="day"))
+    subscription = await api.subscribe(
+        await api.customer(test_clock=frozen["id"]), await api.plan(code="daily", amount=0, interval="day")
+    )
     target = "2060-01-01T00:00:00Z"
     engine = make_engine(database_url, pool_size=4, max_overflow=0)
     conn = await asyncpg.connect(database_url)
     try:
         tenant_id = await conn.fetchval("SELECT tenant_id FROM test_clocks WHERE id = $1", frozen["id"])
-        await advance_test_clock(UnitOfWork(make_sessionmaker(engine)), tenant_id, frozen["id"],
-                                 frozen_time=TestClockAdvance.model_validate_json(f'{{"frozen_time": "{target}"}}').frozen_time)
+        await advance_test_clock(
+            UnitOfWork(make_sessionmaker(engine)),
+            tenant_id,
+            frozen["id"],
+            frozen_time=TestClockAdvance.model_validate_json(f'{{"frozen_time": "{target}"}}').frozen_time,
+        )
         first = asyncio.create_task(advance_one(engine, lease_seconds=3, invoice_budget=100))
         for _ in range(6000):  # bounded: until it has committed some batches
             if await conn.fetchval("SELECT count(*) FROM invoices") >= 300 or first.done():

@@ -1,4 +1,5 @@
 """Customers through the HTTP API: create, read, list with cursors, update, and every error class."""
+
 from tests.client import Api
 
 

@@ -1,6 +1,7 @@
 """The API as a newcomer reads it: the root leads to the docs, every request body carries a
 realistic example that Swagger's "Try it out" sends unedited, operations come in the order of
 the README walk-through. (The browser itself is driven in tests/browser.)"""
+
 from __future__ import annotations
 
 import json
@@ -97,20 +98,30 @@ async def test_operations_are_grouped_in_walkthrough_order(api: Api) -> None:
     for op in all_operations():
         assert doc["paths"][op.path][op.method.lower()]["tags"] == [op.family], op.name
     # Within a family: create first, then list, then retrieve.
-    customers = [(method, path) for path, methods in doc["paths"].items() for method, spec in methods.items()
-                 if spec["tags"] == ["customers"]]
+    customers = [
+        (method, path)
+        for path, methods in doc["paths"].items()
+        for method, spec in methods.items()
+        if spec["tags"] == ["customers"]
+    ]
     assert customers[:3] == [("post", "/v1/customers"), ("get", "/v1/customers"), ("get", "/v1/customers/{id}")]
 
 
 async def test_not_found_says_which_ids_can_miss(api: Api) -> None:
     doc = await document(api)
-    responses = {(method, path): spec["responses"] for path, methods in doc["paths"].items()
-                 for method, spec in methods.items()}
+    responses = {
+        (method, path): spec["responses"] for path, methods in doc["paths"].items() for method, spec in methods.items()
+    }
     assert "customer_id, plan_id" in responses[("post", "/v1/subscriptions")]["404"]["description"]
     assert "starting_after" in responses[("get", "/v1/customers")]["404"]["description"]
     assert "path id" in responses[("get", "/v1/customers/{id}")]["404"]["description"]
-    for unreachable in (("post", "/v1/plans"), ("get", "/v1/settings"), ("patch", "/v1/settings"),
-                        ("post", "/v1/renewals"), ("post", "/v1/test_clocks")):
+    for unreachable in (
+        ("post", "/v1/plans"),
+        ("get", "/v1/settings"),
+        ("patch", "/v1/settings"),
+        ("post", "/v1/renewals"),
+        ("post", "/v1/test_clocks"),
+    ):
         assert "404" not in responses[unreachable], unreachable
     # Every documented 404 is real: an unknown id of the right form is refused as 404.
     gone = "cus_0000000000000000000000000"
@@ -125,8 +136,9 @@ async def test_create_api_key_does_not_offer_the_idempotency_key_it_refuses(api:
     spec = doc["paths"]["/v1/api_keys"]["post"]
     assert "Idempotency-Key" not in [p["name"] for p in spec["parameters"]]
     assert "409" not in spec["responses"] and "Idempotency-Key" in spec["description"]
-    refused = await api.post("/v1/api_keys", example_of(doc, "post", "/v1/api_keys"),
-                             headers={"Idempotency-Key": "retry-1"})
+    refused = await api.post(
+        "/v1/api_keys", example_of(doc, "post", "/v1/api_keys"), headers={"Idempotency-Key": "retry-1"}
+    )
     assert refused.status == 422  # as now documented: the runtime's rule, unchanged
     customers = doc["paths"]["/v1/customers"]["post"]
     assert "Idempotency-Key" in [p["name"] for p in customers["parameters"]] and "409" in customers["responses"]

@@ -1,4 +1,5 @@
 """A renewal trigger's time: RFC 3339 only, within a recent window, never a 500 or a traceback."""
+
 import json
 import os
 import subprocess
@@ -13,16 +14,27 @@ from tests.client import Api
 from tests.conftest import START
 
 RANGE_EDGES = ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"]
-NOT_RFC3339 = ["2026-03-12", "2026-03-12T10:00:00", "2026-03-12 10:00:00Z", "20260312T100000Z",
-               "2026-02-30T00:00:00Z", "2026-03-12T10:00:00+25:00", "2026-03-12T10:00:60Z"]
+NOT_RFC3339 = [
+    "2026-03-12",
+    "2026-03-12T10:00:00",
+    "2026-03-12 10:00:00Z",
+    "20260312T100000Z",
+    "2026-02-30T00:00:00Z",
+    "2026-03-12T10:00:00+25:00",
+    "2026-03-12T10:00:60Z",
+]
 
 
 async def post_ping(api: Api, time: str, *, structured: bool = False):  # type: ignore[no-untyped-def]
     anonymous = api.with_key(None)
     if structured:
         event = {"specversion": "1.0", "type": "dev.knative.sources.ping", "source": "/ping", "id": "p", "time": time}
-        return await anonymous.call("POST", "/cloudevents/renew", raw=json.dumps(event).encode(),
-                                    headers={"Content-Type": "application/cloudevents+json"})
+        return await anonymous.call(
+            "POST",
+            "/cloudevents/renew",
+            raw=json.dumps(event).encode(),
+            headers={"Content-Type": "application/cloudevents+json"},
+        )
     return await anonymous.call("POST", "/cloudevents/renew", raw=b"{}", headers={**PING, "ce-time": time})
 
 
@@ -70,13 +82,19 @@ async def test_the_window_is_a_setting(database_url: str, aiohttp_client, clock:
 def test_renew_at_a_bad_time_is_a_one_line_error(at: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
     # An unreachable database: the time must be refused before any connection is tried.
     env = {**os.environ, "DATABASE_URL": "postgresql://nobody@127.0.0.1:9/none", "BILLING_DATA_DIR": str(tmp_path)}
-    done = subprocess.run([sys.executable, "-m", "shared.runtime.cli", "renew", "--at", at], env=env,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "shared.runtime.cli", "renew", "--at", at],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 2  # a usage error, like every bad argument
     assert "Traceback" not in done.stderr
     usage, error = [line for line in done.stderr.splitlines() if line.strip()]
-    assert usage.startswith("usage: billing renew") and error.startswith("billing renew: error: argument --at:"), \
+    assert usage.startswith("usage: billing renew") and error.startswith("billing renew: error: argument --at:"), (
         done.stderr
+    )
 
 
 async def test_empty_required_cloudevent_attributes_are_400(api: Api) -> None:

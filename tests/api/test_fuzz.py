@@ -1,4 +1,5 @@
 """No input may produce a 500: random JSON at every write operation gets a 2xx or a 4xx."""
+
 import json
 
 from hypothesis import HealthCheck, given, settings
@@ -8,9 +9,26 @@ from shared.runtime.registry import all_operations
 from tests.client import Api
 
 scalars = st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats(allow_nan=False) | st.text(max_size=30)
-json_values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=5), max_leaves=12)
-field_names = st.sampled_from(["email", "name", "metadata", "code", "amount", "currency", "interval", "interval_count",
-                               "trial_period_days", "customer_id", "plan_id"])
+json_values = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=5),
+    max_leaves=12,
+)
+field_names = st.sampled_from(
+    [
+        "email",
+        "name",
+        "metadata",
+        "code",
+        "amount",
+        "currency",
+        "interval",
+        "interval_count",
+        "trial_period_days",
+        "customer_id",
+        "plan_id",
+    ]
+)
 bodies = st.dictionaries(field_names, json_values, max_size=6) | json_values
 
 WRITES = [op for op in all_operations() if op.method in ("POST", "PATCH")]

@@ -1,4 +1,5 @@
 """The HTTP contract every function honours: problem+json errors, limits, health and docs."""
+
 import json
 
 from openapi_spec_validator import validate
@@ -24,7 +25,9 @@ async def test_bodies_over_64_kib_are_413_and_write_nothing(api: Api) -> None:
 
 
 async def test_non_json_content_type_is_415(api: Api) -> None:
-    reply = await api.post("/v1/customers", raw=b"email=a@example.com", headers={"Content-Type": "application/x-www-form-urlencoded"})
+    reply = await api.post(
+        "/v1/customers", raw=b"email=a@example.com", headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
     assert reply.status == 415
 
 

@@ -1,6 +1,7 @@
 """Idempotency keys: a client may retry any POST safely; it never acts twice."""
+
 import asyncio
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
@@ -30,8 +31,9 @@ async def test_the_same_key_with_another_body_is_refused_and_changes_nothing(api
     await api.post("/v1/customers", {"email": "a@example.com", "name": "A"}, headers=keyed("k1"))
     reply = await api.post("/v1/customers", {"email": "b@example.com", "name": "B"}, headers=keyed("k1"))
     assert reply.status == 422 and reply["errors"][0]["field"] == "Idempotency-Key"
-    other_path = await api.post("/v1/plans", {"code": "p", "name": "P", "amount": 1, "currency": "USD", "interval": "day"},
-                                headers=keyed("k1"))
+    other_path = await api.post(
+        "/v1/plans", {"code": "p", "name": "P", "amount": 1, "currency": "USD", "interval": "day"}, headers=keyed("k1")
+    )
     assert other_path.status == 422
     assert [c["email"] for c in (await api.get("/v1/customers"))["data"]] == ["a@example.com"]
 
@@ -105,12 +107,20 @@ async def _count(api: Api, table: str) -> int:
 async def test_an_outage_while_storing_the_response_commits_nothing_and_the_retry_runs(api: Api) -> None:
     customer, plan = await api.customer(), await api.plan()
     body = {"customer_id": customer["id"], "plan_id": plan["id"]}
-    await _sql(api, _DIE, "CREATE TRIGGER die BEFORE UPDATE ON idempotency_keys FOR EACH ROW "
-                          "WHEN (NEW.state = 'done') EXECUTE FUNCTION die()")
+    await _sql(
+        api,
+        _DIE,
+        "CREATE TRIGGER die BEFORE UPDATE ON idempotency_keys FOR EACH ROW "
+        "WHEN (NEW.state = 'done') EXECUTE FUNCTION die()",
+    )
     lost = await api.post("/v1/subscriptions", body, headers=keyed("outage-1"))
     assert lost.status >= 500 and "Idempotent-Replayed" not in lost.headers
     # The work and its key are one transaction: neither is there.
-    assert (await _count(api, "subscriptions"), await _count(api, "invoices"), await _count(api, "idempotency_keys")) == (0, 0, 0)
+    assert (
+        await _count(api, "subscriptions"),
+        await _count(api, "invoices"),
+        await _count(api, "idempotency_keys"),
+    ) == (0, 0, 0)
     await _sql(api, "DROP TRIGGER die ON idempotency_keys")
     retry = await api.post("/v1/subscriptions", body, headers=keyed("outage-1"))
     assert retry.status == 201 and "Idempotent-Replayed" not in retry.headers
@@ -121,8 +131,12 @@ async def test_a_commit_whose_outcome_is_unknown_is_503_and_the_retry_settles_it
     customer, plan = await api.customer(), await api.plan()
     body = {"customer_id": customer["id"], "plan_id": plan["id"]}
     # A deferred trigger runs inside COMMIT: the connection is lost during the commit itself.
-    await _sql(api, _DIE, "CREATE CONSTRAINT TRIGGER die AFTER INSERT OR UPDATE ON idempotency_keys "
-                          "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION die()")
+    await _sql(
+        api,
+        _DIE,
+        "CREATE CONSTRAINT TRIGGER die AFTER INSERT OR UPDATE ON idempotency_keys "
+        "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION die()",
+    )
     lost = await api.post("/v1/subscriptions", body, headers=keyed("outage-2"))
     assert lost.status == 503, lost
     assert lost.headers["Content-Type"].startswith("application/problem+json")
@@ -141,8 +155,11 @@ async def test_a_duplicate_waits_for_the_first_attempt_then_runs_if_it_rolled_ba
         transaction = holder.transaction()
         await transaction.start()
         # An attempt in flight: its key row is written but not committed.
-        await holder.execute("INSERT INTO idempotency_keys (tenant_id, key, fingerprint, state, created_at) "
-                             "VALUES ($1, 'waiting', 'x', 'in_progress', now())", tenant)
+        await holder.execute(
+            "INSERT INTO idempotency_keys (tenant_id, key, fingerprint, state, created_at) "
+            "VALUES ($1, 'waiting', 'x', 'in_progress', now())",
+            tenant,
+        )
         duplicate = asyncio.create_task(api.post("/v1/customers", body, headers=keyed("waiting")))
         for _ in range(600):  # until the duplicate is blocked on the key row (bounded: 60 s)
             if await _waiting_on_locks(api) or duplicate.done():
@@ -160,23 +177,31 @@ async def test_a_duplicate_waits_for_the_first_attempt_then_runs_if_it_rolled_ba
 async def _waiting_on_locks(api: Api) -> bool:
     conn = await asyncpg.connect(api.database_url)
     try:
-        return bool(await conn.fetchval(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"))
+        return bool(
+            await conn.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+        )
     finally:
         await conn.close()
 
 
 async def test_a_duplicate_of_an_attempt_still_running_is_409_after_a_bounded_wait(
-        api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(idempotency_service, "CLAIM_WAIT", timedelta(milliseconds=200))
     holder = await asyncpg.connect(api.database_url)
     try:
         tenant = await holder.fetchval("SELECT tenant_id FROM api_keys ORDER BY created_at LIMIT 1")
         async with holder.transaction():
-            await holder.execute("INSERT INTO idempotency_keys (tenant_id, key, fingerprint, state, created_at) "
-                                 "VALUES ($1, 'busy', 'x', 'in_progress', now())", tenant)
+            await holder.execute(
+                "INSERT INTO idempotency_keys (tenant_id, key, fingerprint, state, created_at) "
+                "VALUES ($1, 'busy', 'x', 'in_progress', now())",
+                tenant,
+            )
             reply = await asyncio.wait_for(
-                api.post("/v1/customers", {"email": "busy@example.com", "name": "Busy"}, headers=keyed("busy")), 60)
+                api.post("/v1/customers", {"email": "busy@example.com", "name": "Busy"}, headers=keyed("busy")), 60
+            )
             assert reply.status == 409 and reply["errors"][0]["field"] == "Idempotency-Key"
             assert "in progress" in reply["detail"]
             raise _Rollback
@@ -203,7 +228,7 @@ async def test_a_refusal_by_a_unique_constraint_is_stored_and_replayed(api: Api)
 
 async def test_renewals_and_clock_advances_replay_their_first_response(api: Api, clock: FrozenClock) -> None:
     await api.subscribe(await api.customer(), await api.plan())
-    clock.set(datetime(2026, 3, 5, tzinfo=timezone.utc))
+    clock.set(datetime(2026, 3, 5, tzinfo=UTC))
     first = await api.post("/v1/renewals", headers=keyed("renew-1"))
     assert first.status == 200 and first["invoices_created"] == 1
     retry = await api.post("/v1/renewals", headers=keyed("renew-1"))
@@ -230,9 +255,12 @@ async def test_a_keyed_request_chosen_as_a_deadlock_victim_runs_again(api: Api) 
     database = api.database_url.rsplit("/", 1)[1].split("?")[0]
     # New connections (the app's pool reconnects after the terminate) check for deadlocks
     # after 20 s: ample time for the holder below to close the cycle first.
-    await _sql(api, f"ALTER DATABASE \"{database}\" SET deadlock_timeout = '20s'",
-               "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-               "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+    await _sql(
+        api,
+        f"ALTER DATABASE \"{database}\" SET deadlock_timeout = '20s'",
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
     holder = await asyncpg.connect(api.database_url)
     try:
         await holder.execute("SET deadlock_timeout = '10min'")  # never the one to give up
@@ -240,8 +268,11 @@ async def test_a_keyed_request_chosen_as_a_deadlock_victim_runs_again(api: Api) 
         transaction = holder.transaction()
         await transaction.start()
         await holder.execute("SELECT 1 FROM subscriptions WHERE id = $1 FOR UPDATE", subscription["id"])
-        cancel = asyncio.create_task(api.post(f"/v1/subscriptions/{subscription['id']}/cancel",
-                                              {"at_period_end": False}, headers=keyed("victim")))
+        cancel = asyncio.create_task(
+            api.post(
+                f"/v1/subscriptions/{subscription['id']}/cancel", {"at_period_end": False}, headers=keyed("victim")
+            )
+        )
         for _ in range(600):  # until the request waits for the subscription (bounded: 60 s)
             if await _waiting_on_locks(api) or cancel.done():
                 break
@@ -254,6 +285,7 @@ async def test_a_keyed_request_chosen_as_a_deadlock_victim_runs_again(api: Api) 
     finally:
         await holder.close()
     assert reply.status == 200 and reply["status"] == "canceled" and "Idempotent-Replayed" not in reply.headers
-    again = await api.post(f"/v1/subscriptions/{subscription['id']}/cancel", {"at_period_end": False},
-                           headers=keyed("victim"))
+    again = await api.post(
+        f"/v1/subscriptions/{subscription['id']}/cancel", {"at_period_end": False}, headers=keyed("victim")
+    )
     assert again.status == 200 and again.headers["Idempotent-Replayed"] == "true"

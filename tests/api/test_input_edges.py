@@ -1,4 +1,5 @@
 """Input edges: duplicate JSON keys, ids with trailing newlines, foreign cursors, due dates."""
+
 from shared.runtime.http import looks_like_id
 from tests.client import Api
 
@@ -30,8 +31,10 @@ async def test_unknown_or_foreign_cursors_are_404_on_field_starting_after(api: A
     subscription = await api.subscribe(mine, plan)
     [invoice] = await api.invoices()
     lists = {
-        "/v1/customers": mine["id"], "/v1/plans": plan["id"],
-        "/v1/subscriptions": subscription["id"], "/v1/invoices": invoice["id"],
+        "/v1/customers": mine["id"],
+        "/v1/plans": plan["id"],
+        "/v1/subscriptions": subscription["id"],
+        "/v1/invoices": invoice["id"],
     }
     for path, own_id in lists.items():
         ok = await api.get(path, starting_after=own_id)
@@ -54,8 +57,11 @@ async def test_new_invoices_are_due_in_30_days_by_default(api: Api) -> None:
 
 async def test_integral_json_numbers_are_integers_as_json_schema_says(api: Api) -> None:
     assert (await api.settings(grace_period_days=39.0))["grace_period_days"] == 39
-    plan = await api.post("/v1/plans", raw=b'{"code": "p", "name": "P", "amount": 1999.0, "currency": "USD", '
-                                          b'"interval": "month", "interval_count": 1.0}')
+    plan = await api.post(
+        "/v1/plans",
+        raw=b'{"code": "p", "name": "P", "amount": 1999.0, "currency": "USD", '
+        b'"interval": "month", "interval_count": 1.0}',
+    )
     assert plan.status == 201 and (plan["amount"], plan["interval_count"]) == (1999, 1)
     for amount in (b"19.99", b"1e300", b"9007199254740993.0", b"true", b'"1999"'):
         raw = b'{"code": "q", "name": "Q", "currency": "USD", "interval": "month", "amount": ' + amount + b"}"

@@ -1,5 +1,6 @@
 """Invoices written on the request's raw connection still map constraint violations to a
 409 problem (never a 500) and leave nothing behind."""
+
 import pytest
 
 from tests.client import Api

@@ -1,4 +1,5 @@
 """Invoices: reading with lines, filtering, and the payment state machine."""
+
 import pytest
 
 from tests.client import Api

@@ -1,5 +1,6 @@
 """Load shedding at the door: a flood of made-up keys is answered without the database,
 and one tenant's burst is limited per process without touching another tenant."""
+
 import asyncio
 
 import aiohttp
@@ -57,7 +58,8 @@ async def test_a_flood_of_bad_keys_is_answered_without_the_database(aiohttp_clie
             assert int(headers["Retry-After"]) >= 1
     after = await scrape(api)
     grew = value(after, "billing_requests_rejected_total", reason="too-many-requests") - value(
-        before, "billing_requests_rejected_total", reason="too-many-requests")
+        before, "billing_requests_rejected_total", reason="too-many-requests"
+    )
     assert grew == 35
 
     # Real tenants, from their own address, are not held back: the known key and a new one.

@@ -1,4 +1,5 @@
 """Metrics at /metrics (OpenTelemetry -> Prometheus), the Grafana dashboard, request logs."""
+
 import json
 import logging
 import re
@@ -55,7 +56,9 @@ async def drive_traffic(api: Api, clock: FrozenClock) -> dict:
     [invoice] = await api.invoices()
     for _ in range(2):  # the second is an idempotent replay
         await api.post(f"/v1/invoices/{invoice['id']}/pay", headers={"Idempotency-Key": f"pay-{invoice['id']}"})
-    second = await api.subscribe(await api.customer(email="b@example.com"), await api.plan(code="eur", currency="EUR", amount=500))
+    second = await api.subscribe(
+        await api.customer(email="b@example.com"), await api.plan(code="eur", currency="EUR", amount=500)
+    )
     [eur] = await api.invoices(subscription_id=second["id"])
     await api.post(f"/v1/invoices/{eur['id']}/void")
     await api.post(f"/v1/subscriptions/{second['id']}/pause")
@@ -74,10 +77,26 @@ async def test_http_metrics_use_route_templates_and_skip_probes(api: Api, clock:
     assert "/v1/customers/{id}" in routes
     assert not any("cus_" in (route or "") for route in routes)  # never raw ids
     assert not routes & {"/health", "/ready", "/metrics"}
-    assert value(samples, "http_server_request_duration_seconds_count", http_route="/v1/customers/{id}",
-                 http_request_method="GET", http_response_status_code="200") >= 1
-    assert value(samples, "http_server_request_duration_seconds_count", http_route="/v1/customers",
-                 http_request_method="POST", http_response_status_code="422") >= 1
+    assert (
+        value(
+            samples,
+            "http_server_request_duration_seconds_count",
+            http_route="/v1/customers/{id}",
+            http_request_method="GET",
+            http_response_status_code="200",
+        )
+        >= 1
+    )
+    assert (
+        value(
+            samples,
+            "http_server_request_duration_seconds_count",
+            http_route="/v1/customers",
+            http_request_method="POST",
+            http_response_status_code="422",
+        )
+        >= 1
+    )
     assert "http_server_request_duration_seconds_bucket" in samples
     [(target, _)] = samples["target_info"]
     assert target["service_name"] and target["service_version"]
@@ -114,7 +133,11 @@ async def test_every_dashboard_query_names_an_exported_metric(api: Api, clock: F
     await drive_traffic(api, clock)
     exported = set(await scrape(api))
     used = dashboard_metric_names()
-    assert {"http_server_request_duration_seconds_bucket", "billing_invoices_created_total", "db_client_operation_duration_seconds_bucket"} <= used
+    assert {
+        "http_server_request_duration_seconds_bucket",
+        "billing_invoices_created_total",
+        "db_client_operation_duration_seconds_bucket",
+    } <= used
     assert used - exported == set()
 
 

@@ -1,4 +1,5 @@
 """Plans: prices in minor units of a real ISO 4217 currency, immutable once created."""
+
 import pytest
 
 from tests.client import Api
@@ -43,7 +44,9 @@ async def test_bad_plans_are_rejected_and_nothing_is_written(api: Api, change: d
 
 async def test_plan_codes_are_unique_per_tenant(api: Api) -> None:
     await api.plan(code="pro")
-    reply = await api.post("/v1/plans", {"code": "pro", "name": "Again", "amount": 1, "currency": "USD", "interval": "day"})
+    reply = await api.post(
+        "/v1/plans", {"code": "pro", "name": "Again", "amount": 1, "currency": "USD", "interval": "day"}
+    )
     assert reply.status == 409
     other = await api.as_new_tenant()
     await other.plan(code="pro")  # another tenant may use the same code

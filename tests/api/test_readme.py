@@ -1,4 +1,5 @@
 """The README's walk-through, run verbatim against `billing serve` in its own process."""
+
 import json
 import os
 import re
@@ -29,11 +30,12 @@ def test_the_readme_walkthrough_works_as_written(database_url: str) -> None:
     try:
         wait_ready(api, server, path="/health")
         # The only edits: the port, and the venv's path for interpreters outside .venv.
-        script = (block("walkthrough") + "\necho ---test-clock---\n" + block("testclock"))
+        script = block("walkthrough") + "\necho ---test-clock---\n" + block("testclock")
         script = script.replace("API=http://127.0.0.1:8080", f"API={api}")
         script = script.replace(".venv/bin/billing", str(bin_dir / "billing"))
-        result = subprocess.run(["bash", "-euo", "pipefail", "-c", script], env=env, cwd=ROOT,
-                                capture_output=True, text=True, timeout=60)
+        result = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", script], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60
+        )
         assert result.returncode == 0, result.stderr
         first, clock_story = result.stdout.split("---test-clock---")
         subscription_json, invoices_json = first.strip().splitlines()[-2:]
@@ -47,8 +49,15 @@ def test_the_readme_walkthrough_works_as_written(database_url: str) -> None:
         assert clock["frozen_time"] == "2028-04-01T00:00:00Z"
         assert subscription["status"] == "past_due"
         periods = sorted((i["period_start"], i["period_end"]) for i in invoices["data"])
-        assert periods == [("2028-02-14T00:00:00Z", "2028-03-14T00:00:00Z"), ("2028-03-14T00:00:00Z", "2028-04-14T00:00:00Z")]
-        assert (upcoming["period_start"], upcoming["total"], upcoming["currency"]) == ("2028-04-14T00:00:00Z", 4900, "EUR")
+        assert periods == [
+            ("2028-02-14T00:00:00Z", "2028-03-14T00:00:00Z"),
+            ("2028-03-14T00:00:00Z", "2028-04-14T00:00:00Z"),
+        ]
+        assert (upcoming["period_start"], upcoming["total"], upcoming["currency"]) == (
+            "2028-04-14T00:00:00Z",
+            4900,
+            "EUR",
+        )
     finally:
         server.terminate()
         server.wait(timeout=30)

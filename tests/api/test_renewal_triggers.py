@@ -1,4 +1,5 @@
 """Renewal triggers: the PingSource CloudEvent, POST /v1/renewals, and catch-up after downtime."""
+
 import json
 from datetime import timedelta
 
@@ -6,17 +7,32 @@ from shared.clock import FrozenClock
 from tests.client import Api
 from tests.conftest import START
 
-PING = {"ce-specversion": "1.0", "ce-type": "dev.knative.sources.ping", "ce-source": "/apis/v1/namespaces/billing/pingsources/renew",
-        "ce-id": "ping-1", "Content-Type": "application/json"}
+PING = {
+    "ce-specversion": "1.0",
+    "ce-type": "dev.knative.sources.ping",
+    "ce-source": "/apis/v1/namespaces/billing/pingsources/renew",
+    "ce-id": "ping-1",
+    "Content-Type": "application/json",
+}
 
 
 async def ping(api: Api, *, time: str | None = None, structured: bool = False) -> dict:
     if structured:
-        event = {"specversion": "1.0", "type": "dev.knative.sources.ping", "source": "/ping", "id": "ping-2", "data": {}}
+        event = {
+            "specversion": "1.0",
+            "type": "dev.knative.sources.ping",
+            "source": "/ping",
+            "id": "ping-2",
+            "data": {},
+        }
         if time:
             event["time"] = time
-        reply = await api.with_key(None).call("POST", "/cloudevents/renew", raw=json.dumps(event).encode(),
-                                              headers={"Content-Type": "application/cloudevents+json"})
+        reply = await api.with_key(None).call(
+            "POST",
+            "/cloudevents/renew",
+            raw=json.dumps(event).encode(),
+            headers={"Content-Type": "application/cloudevents+json"},
+        )
     else:
         headers = {**PING, **({"ce-time": time} if time else {})}
         reply = await api.with_key(None).call("POST", "/cloudevents/renew", raw=b"{}", headers=headers)

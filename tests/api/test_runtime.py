@@ -1,4 +1,5 @@
 """The Functions Framework contract on aiohttp, the bootstrap key, and the billing CLI."""
+
 import os
 import subprocess
 import sys
@@ -37,9 +38,15 @@ def test_signature_type_must_match_the_target() -> None:
 
 
 def test_settings_follow_the_functions_framework_environment() -> None:
-    settings = Settings.from_env({"PORT": "9090", "HOST": "127.0.0.1", "FUNCTION_TARGET": "get-plan",
-                                  "FUNCTION_SIGNATURE_TYPE": "http"})
-    assert (settings.port, settings.host, settings.function_target, settings.signature_type) == (9090, "127.0.0.1", "get-plan", "http")
+    settings = Settings.from_env(
+        {"PORT": "9090", "HOST": "127.0.0.1", "FUNCTION_TARGET": "get-plan", "FUNCTION_SIGNATURE_TYPE": "http"}
+    )
+    assert (settings.port, settings.host, settings.function_target, settings.signature_type) == (
+        9090,
+        "127.0.0.1",
+        "get-plan",
+        "http",
+    )
     assert Settings.from_env({}).port == 8080
     with pytest.raises(SystemExit):
         Settings.from_env({"FUNCTION_SIGNATURE_TYPE": "event"})
@@ -50,15 +57,24 @@ def test_settings_follow_the_functions_framework_environment() -> None:
 async def test_the_bootstrap_key_is_idempotent_across_restarts(aiohttp_client, database_url: str, api: Api) -> None:  # type: ignore[no-untyped-def]
     customer = await api.customer()
     # A second process starting with the same key joins the same 'default' tenant.
-    again = Api(await aiohttp_client(make_app(Settings(database_url=database_url, bootstrap_api_key=BOOTSTRAP_KEY))),
-                BOOTSTRAP_KEY, database_url)
+    again = Api(
+        await aiohttp_client(make_app(Settings(database_url=database_url, bootstrap_api_key=BOOTSTRAP_KEY))),
+        BOOTSTRAP_KEY,
+        database_url,
+    )
     assert (await again.get(f"/v1/customers/{customer['id']}")).status == 200
 
 
 def test_billing_tenant_create_prints_a_working_key_once(database_url: str) -> None:
     env = {**os.environ, "DATABASE_URL": database_url}
-    result = subprocess.run([sys.executable, "-m", "shared.runtime.cli", "tenant", "create", "acme"],
-                            env=env, capture_output=True, text=True, timeout=60, check=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "shared.runtime.cli", "tenant", "create", "acme"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     key = result.stdout.strip()
     assert key.startswith("sk_") and len(key) >= 40  # 256 random bits, url-safe
     assert "created tenant ten_" in result.stderr
@@ -75,6 +91,7 @@ def test_billing_tenant_create_prints_a_working_key_once(database_url: str) -> N
             tenant = await tenant_for_key(UnitOfWork(make_sessionmaker(engine)), key)
             async with engine.connect() as conn:
                 from sqlalchemy import text
+
                 hashes = (await conn.execute(text("SELECT key_hash FROM api_keys"))).scalars().all()
         finally:
             await engine.dispose()

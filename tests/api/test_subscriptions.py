@@ -1,4 +1,5 @@
 """Subscribing: the subscription and its first invoice are created together, exactly once."""
+
 import asyncio
 
 from shared.clock import FrozenClock
@@ -21,8 +22,17 @@ async def test_subscribing_issues_the_first_invoice_for_the_first_period(api: Ap
     assert invoice["status"] == "open"
     assert invoice["billing_reason"] == "subscription_create"
     assert invoice["number"] == 1
-    assert (invoice["period_start"], invoice["period_end"]) == (subscription["current_period_start"], subscription["current_period_end"])
-    assert (invoice["currency"], invoice["subtotal"], invoice["total"], invoice["amount_due"], invoice["amount_paid"]) == ("USD", 1999, 1999, 1999, 0)
+    assert (invoice["period_start"], invoice["period_end"]) == (
+        subscription["current_period_start"],
+        subscription["current_period_end"],
+    )
+    assert (
+        invoice["currency"],
+        invoice["subtotal"],
+        invoice["total"],
+        invoice["amount_due"],
+        invoice["amount_paid"],
+    ) == ("USD", 1999, 1999, 1999, 0)
     assert invoice["amount_remaining"] == 1999
     assert invoice["due_at"] == "2026-03-02T10:00:00Z"  # days_until_due defaults to 30
     [line] = invoice["lines"]

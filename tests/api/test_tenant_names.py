@@ -1,4 +1,5 @@
 """Tenant names: trimmed, never empty, unique regardless of case; the CLI says so in one line."""
+
 from __future__ import annotations
 
 import asyncio
@@ -66,7 +67,10 @@ async def test_concurrent_creations_of_one_name_make_one_tenant(database_url: st
     engines = [make_engine(database_url, pool_size=1, max_overflow=0) for _ in range(4)]
     try:
         results = await asyncio.gather(
-            *(create_tenant(UnitOfWork(make_sessionmaker(e)), f"Twin{' ' * n}", SystemClock()) for n, e in enumerate(engines)),
+            *(
+                create_tenant(UnitOfWork(make_sessionmaker(e)), f"Twin{' ' * n}", SystemClock())
+                for n, e in enumerate(engines)
+            ),
             return_exceptions=True,
         )
     finally:

@@ -4,6 +4,7 @@ touches a tenant-owned table filters by (or writes) tenant_id.
 A listener on the app's engine sees each statement as sent to PostgreSQL. The only
 statements allowed to span tenants are the documented ones below: they run before the
 tenant is known, or serve every tenant at once."""
+
 from __future__ import annotations
 
 import inspect
@@ -60,11 +61,20 @@ def unscoped(statement: str) -> bool:
 
 
 def stories() -> list[Callable[[Api], Awaitable[None]]]:
-    modules = (test_billing_stories, test_plan_changes, test_test_clock_lifecycle, test_invoices,
-               test_api_keys, test_idempotency)
+    modules = (
+        test_billing_stories,
+        test_plan_changes,
+        test_test_clock_lifecycle,
+        test_invoices,
+        test_api_keys,
+        test_idempotency,
+    )
     return [
-        function for module in modules for name, function in vars(module).items()
-        if name.startswith("test_") and inspect.iscoroutinefunction(function)
+        function
+        for module in modules
+        for name, function in vars(module).items()
+        if name.startswith("test_")
+        and inspect.iscoroutinefunction(function)
         and list(inspect.signature(function).parameters) == ["api"]
     ]
 
@@ -76,8 +86,12 @@ def test_the_rule_recognises_a_missing_tenant() -> None:
     assert not unscoped("SELECT tenants.id FROM tenants WHERE lower(tenants.name) = $1")
 
 
-@pytest.mark.parametrize("story", stories(), ids=lambda story: f"{story.__module__.rsplit('.', 1)[-1]}.{story.__name__}")
-async def test_every_statement_of_the_stories_carries_the_tenant(api: Api, story: Callable[[Api], Awaitable[None]]) -> None:
+@pytest.mark.parametrize(
+    "story", stories(), ids=lambda story: f"{story.__module__.rsplit('.', 1)[-1]}.{story.__name__}"
+)
+async def test_every_statement_of_the_stories_carries_the_tenant(
+    api: Api, story: Callable[[Api], Awaitable[None]]
+) -> None:
     seen: list[str] = []
 
     def record(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:

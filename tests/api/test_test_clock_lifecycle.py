@@ -1,5 +1,6 @@
 """Test clocks are simulations: their invoices never take the tenant's legal (real) numbers,
 they can be listed, and deleting one removes everything simulated in it and nothing else."""
+
 from __future__ import annotations
 
 import asyncpg
@@ -22,7 +23,9 @@ async def test_simulated_invoices_have_their_own_sequence_and_never_take_a_legal
     await api.advance(clock, "2028-03-01T00:00:00Z")  # one renewal invoice: the engine's path
     invoices = sorted(await api.invoices(subscription_id=simulated["id"]), key=lambda i: i["number"])
     assert [(i["number"], i["livemode"], i["test_clock"]) for i in invoices] == [
-        (1, False, clock["id"]), (2, False, clock["id"])]
+        (1, False, clock["id"]),
+        (2, False, clock["id"]),
+    ]
 
     # A second clock counts from 1 too; the next real invoice is #2, not #4.
     other_clock = await api.test_clock("2028-01-31T00:00:00Z", name="other")
@@ -70,8 +73,10 @@ async def test_deleting_a_clock_removes_its_simulation_and_keeps_real_data(api: 
     customer = await api.customer(email="sim@example.com", test_clock=clock["id"])
     simulated = await api.subscribe(customer, plan)
     # A pending proration item, then renewals: invoices, lines and items all exist.
-    changed = await api.post(f"/v1/subscriptions/{simulated['id']}/change_plan",
-                             {"plan_id": new_plan["id"], "proration": "create_prorations"})
+    changed = await api.post(
+        f"/v1/subscriptions/{simulated['id']}/change_plan",
+        {"plan_id": new_plan["id"], "proration": "create_prorations"},
+    )
     assert changed.status == 200, changed
     await api.advance(clock, "2028-04-01T00:00:00Z")
     simulated_invoices = await api.invoices(subscription_id=simulated["id"])
@@ -99,7 +104,9 @@ async def test_deleting_a_clock_removes_its_simulation_and_keeps_real_data(api: 
             " + (SELECT count(*) FROM invoices WHERE test_clock_id IS NOT NULL)"
             " + (SELECT count(*) FROM invoice_items)"
             " + (SELECT count(*) FROM invoice_lines l JOIN invoices i ON i.tenant_id = l.tenant_id AND i.id = l.invoice_id"
-            "    WHERE i.subscription_id <> $1)", real["id"])
+            "    WHERE i.subscription_id <> $1)",
+            real["id"],
+        )
         assert left == 0
         assert await conn.fetchval("SELECT count(*) FROM customers") == 1
     finally:
@@ -116,8 +123,10 @@ async def test_a_clock_is_not_deleted_while_it_advances_nor_by_another_tenant(ap
     # nobody renews, so no worker finishes it while we look.
     conn = await asyncpg.connect(api.database_url)
     try:
-        await conn.execute("UPDATE test_clocks SET status = 'advancing', lease_until = now() + interval '1 hour' "
-                           "WHERE id = $1", clock["id"])
+        await conn.execute(
+            "UPDATE test_clocks SET status = 'advancing', lease_until = now() + interval '1 hour' WHERE id = $1",
+            clock["id"],
+        )
         refused = await api.call("DELETE", f"/v1/test_clocks/{clock['id']}")
         assert refused.status == 409, refused
         assert refused["type"].endswith("conflict") and "advancing" in refused["detail"]
@@ -147,13 +156,16 @@ async def test_deleting_waits_for_a_request_still_writing_for_the_clock_without_
         deleting = asyncio.ensure_future(api.call("DELETE", f"/v1/test_clocks/{clock['id']}"))
         deadline = time.monotonic() + 60
         while not await watcher.fetchval(
-                "SELECT count(*) > 0 FROM pg_stat_activity WHERE datname = current_database() "
-                "AND wait_event_type = 'Lock' AND query LIKE '%FROM customers%FOR UPDATE%'"):
+            "SELECT count(*) > 0 FROM pg_stat_activity WHERE datname = current_database() "
+            "AND wait_event_type = 'Lock' AND query LIKE '%FROM customers%FOR UPDATE%'"
+        ):
             assert time.monotonic() < deadline and not deleting.done(), "the delete never waited for the writer"
             await asyncio.sleep(0.05)
         first = await writer.fetchval(
             "UPDATE test_clocks SET next_invoice_number = next_invoice_number + 1 WHERE id = $1 "
-            "RETURNING next_invoice_number - 1", clock["id"])
+            "RETURNING next_invoice_number - 1",
+            clock["id"],
+        )
         assert first == 1
         await tx.commit()
         reply = await asyncio.wait_for(deleting, 60)

@@ -1,6 +1,7 @@
 """The subscription transition table, through the API: every action on every status is
 either allowed (2xx) or a 409 problem that changes nothing. The expected table is written
 out here, independently of shared.domain.subscriptions.ALLOWED, which must agree with it."""
+
 from datetime import timedelta
 
 import pytest
@@ -15,11 +16,11 @@ ACTIONS = ["cancel", "cancel at period end", "resume cancel", "pause", "resume",
 # its status lets one be set (a paused one: set before pausing).
 EXPECTED = {
     #            cancel  at_end  resume_c  pause  resume  change
-    "trialing": ("Y",    "Y",    "Y",      ".",   ".",    "Y"),
-    "active":   ("Y",    "Y",    "Y",      "Y",   ".",    "Y"),
-    "past_due": ("Y",    "Y",    "Y",      "Y",   ".",    "Y"),
-    "paused":   ("Y",    ".",    "Y",      ".",   "Y",    "."),
-    "canceled": (".",    ".",    ".",      ".",   ".",    "."),
+    "trialing": ("Y", "Y", "Y", ".", ".", "Y"),
+    "active": ("Y", "Y", "Y", "Y", ".", "Y"),
+    "past_due": ("Y", "Y", "Y", "Y", ".", "Y"),
+    "paused": ("Y", ".", "Y", ".", "Y", "."),
+    "canceled": (".", ".", ".", ".", ".", "."),
 }
 
 
@@ -30,8 +31,9 @@ def test_the_domain_table_is_the_documented_one() -> None:
     assert {a.value for a in Action} == set(ACTIONS)
 
 
-async def _in_status(api: Api, clock: FrozenClock, status: str, plan: dict, trial_plan: dict, n: int,
-                     *, pending_cancel: bool) -> list[dict]:
+async def _in_status(
+    api: Api, clock: FrozenClock, status: str, plan: dict, trial_plan: dict, n: int, *, pending_cancel: bool
+) -> list[dict]:
     made = []
     for i in range(n):
         customer = await api.customer(email=f"{status}-{i}-{pending_cancel}@example.com")

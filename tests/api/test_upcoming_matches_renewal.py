@@ -7,11 +7,12 @@ renewal invoice the engine wrote with it. A subscription without a preview (409)
 no renewal invoice. The due date (not in the preview's response) is compared through the
 draft the preview is built from.
 """
+
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 from hypothesis import HealthCheck, event, example, given, settings
@@ -22,7 +23,7 @@ from shared.db.uow import UnitOfWork
 from shared.services.invoice_issuing import upcoming_draft
 from tests.client import Api
 
-BASE = datetime(2026, 1, 1, tzinfo=timezone.utc)
+BASE = datetime(2026, 1, 1, tzinfo=UTC)
 INTERVALS = st.sampled_from(["day", "week", "month", "year"])
 
 
@@ -45,7 +46,9 @@ class Story:
     action: str
 
 
-plans = st.builds(PlanSpec, INTERVALS, st.integers(1, 3), st.sampled_from([0, 1, 999, 1999, 50_000]) | st.integers(0, 100_000))
+plans = st.builds(
+    PlanSpec, INTERVALS, st.integers(1, 3), st.sampled_from([0, 1, 999, 1999, 50_000]) | st.integers(0, 100_000)
+)
 stories = st.builds(
     Story,
     start_seconds=st.integers(0, 2 * 366 * 86_400),
@@ -54,8 +57,9 @@ stories = st.builds(
     plan=plans,
     trial_days=st.sampled_from([0, 0, 0, 1, 14]),
     elapsed=st.sampled_from([0.0, 0.5, 0.99]) | st.floats(0.0, 0.999),
-    changes=st.lists(st.tuples(plans, st.sampled_from(["create_prorations", "none", "always_invoice"])),
-                     max_size=2).map(tuple),
+    changes=st.lists(
+        st.tuples(plans, st.sampled_from(["create_prorations", "none", "always_invoice"])), max_size=2
+    ).map(tuple),
     action=st.sampled_from(["none", "none", "cancel_at_period_end", "cancel", "pause", "pause_resume"]),
 )
 
@@ -69,8 +73,9 @@ def parse(text: str) -> datetime:
 
 
 async def _plan(api: Api, spec: PlanSpec) -> dict:
-    return await api.plan(code=f"p-{uuid.uuid4().hex[:10]}", amount=spec.amount, interval=spec.interval,
-                          interval_count=spec.count)
+    return await api.plan(
+        code=f"p-{uuid.uuid4().hex[:10]}", amount=spec.amount, interval=spec.interval, interval_count=spec.count
+    )
 
 
 async def _draft_due_at(api: Api, subscription_id: str) -> tuple[datetime, datetime]:
@@ -101,11 +106,17 @@ async def _pay_what_would_cancel(api: Api, subscription_id: str, until: datetime
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(story=stories)
 # Always tried: pending prorations on an active and on a past_due subscription, a trial, a resume.
-@example(Story(0, 30, 365, PlanSpec("month", 1, 1000), 0, 0.5, ((PlanSpec("month", 1, 3000), "create_prorations"),), "none"))
-@example(Story(0, 5, 365, PlanSpec("month", 1, 1000), 0, 0.5, ((PlanSpec("week", 2, 300), "create_prorations"),), "none"))
+@example(
+    Story(0, 30, 365, PlanSpec("month", 1, 1000), 0, 0.5, ((PlanSpec("month", 1, 3000), "create_prorations"),), "none")
+)
+@example(
+    Story(0, 5, 365, PlanSpec("month", 1, 1000), 0, 0.5, ((PlanSpec("week", 2, 300), "create_prorations"),), "none")
+)
 @example(Story(86_400 * 30, 30, 30, PlanSpec("year", 1, 0), 14, 0.5, (), "none"))
 @example(Story(0, 0, 0, PlanSpec("day", 1, 1), 0, 0.0, (), "none"))
-@example(Story(0, 0, 365, PlanSpec("day", 3, 500), 0, 0.4, ((PlanSpec("day", 1, 100), "create_prorations"),), "pause_resume"))
+@example(
+    Story(0, 0, 365, PlanSpec("day", 3, 500), 0, 0.4, ((PlanSpec("day", 1, 100), "create_prorations"),), "pause_resume")
+)
 async def test_the_preview_is_the_invoice_the_next_renewal_writes(api: Api, story: Story) -> None:
     await api.settings(days_until_due=story.days_until_due, grace_period_days=story.grace_days)
     start = BASE + timedelta(seconds=story.start_seconds)
@@ -122,7 +133,9 @@ async def test_the_preview_is_the_invoice_the_next_renewal_writes(api: Api, stor
         await api.advance(clock, at(moment))
     for spec, proration in story.changes:
         new = await _plan(api, spec)
-        changed = await api.post(f"/v1/subscriptions/{sub_id}/change_plan", {"plan_id": new["id"], "proration": proration})
+        changed = await api.post(
+            f"/v1/subscriptions/{sub_id}/change_plan", {"plan_id": new["id"], "proration": proration}
+        )
         assert changed.status in (200, 409), changed  # 409: no longer changeable (e.g. canceled by dunning)
     if story.action == "cancel_at_period_end":
         reply = await api.post(f"/v1/subscriptions/{sub_id}/cancel", {"at_period_end": True})
@@ -141,7 +154,9 @@ async def test_the_preview_is_the_invoice_the_next_renewal_writes(api: Api, stor
     renewal_at = parse(current["current_period_end"])
     preview = await api.get(f"/v1/subscriptions/{sub_id}/upcoming_invoice")
     before = {i["id"] for i in await api.invoices(subscription_id=sub_id)}
-    event(f"preview {preview.status}, {current['status']}{', cancel pending' if current['cancel_at_period_end'] else ''}")
+    event(
+        f"preview {preview.status}, {current['status']}{', cancel pending' if current['cancel_at_period_end'] else ''}"
+    )
 
     if preview.status == 409:
         # No next invoice: the renewal at the end of the period must write none either.
@@ -160,11 +175,21 @@ async def test_the_preview_is_the_invoice_the_next_renewal_writes(api: Api, stor
     assert written["billing_reason"] == "subscription_cycle"
     event("with pending items" if len(written["lines"]) > 1 else "plan line only")
     event("credit or zero total" if written["total"] <= 0 else "positive total")
-    fields = ["customer_id", "subscription_id", "currency", "period_start", "period_end", "subtotal", "total", "amount_due"]
+    fields = [
+        "customer_id",
+        "subscription_id",
+        "currency",
+        "period_start",
+        "period_end",
+        "subtotal",
+        "total",
+        "amount_due",
+    ]
     assert {f: written[f] for f in fields} == {f: preview[f] for f in fields}
     line_fields = ["description", "amount", "period_start", "period_end", "plan_id", "proration"]
     assert [{f: line[f] for f in line_fields} for line in written["lines"]] == [
-        {f: line[f] for f in line_fields} for line in preview["lines"]]
+        {f: line[f] for f in line_fields} for line in preview["lines"]
+    ]
     assert (parse(written["created_at"]), parse(written["due_at"])) == (created_at, due_at)
     # Issued paid when there is nothing to collect, else open (and uncollectible at once if
     # the grace period already ran out at the renewal, as with 0 days to pay and 0 of grace).

@@ -4,6 +4,7 @@ key, "Try it out" -> Execute on create customer and on list invoices, with no co
 Debian's chromium (tests/browser/ensure-chromium.sh installs it), driven by Playwright with that
 executable: no browser is downloaded. Skipped, saying why, only where no chromium is installed.
 """
+
 from __future__ import annotations
 
 import os
@@ -18,8 +19,16 @@ from tests.client import Api
 from tests.conftest import BOOTSTRAP_KEY
 
 CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 # Generous: a busy 2-core machine may take long to start a browser or render the bundle.
 STEP_MS = 90_000
 # Where the screenshots stay for a person to look at (BILLING_SCREENSHOTS, else a temp dir).
@@ -64,7 +73,11 @@ async def test_swagger_ui_authorizes_and_runs_try_it_out(api: Api) -> None:
             await page.locator("#operations-customers-create_customer").wait_for(state="visible")
             headings = await page.locator(".opblock-tag").all_inner_texts()
             assert [text.split("\n")[0].strip() for text in headings][:4] == [
-                "customers", "plans", "subscriptions", "invoices"]
+                "customers",
+                "plans",
+                "subscriptions",
+                "invoices",
+            ]
 
             # Authorize with the tenant's key (bearer): what the README's key is for.
             await page.locator(".auth-wrapper button.authorize").click()

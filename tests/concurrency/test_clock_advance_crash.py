@@ -1,12 +1,13 @@
 """A test-clock advance survives its process: SIGKILL `billing serve` mid-advance, start a
 fresh one, and the advance finishes with every period invoiced exactly once."""
+
 from __future__ import annotations
 
 import asyncio
 import signal
 import subprocess
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import aiohttp
 import asyncpg
@@ -15,14 +16,22 @@ from bench.processes import serve, wait_ready
 from tests.conftest import BOOTSTRAP_KEY
 
 HEADERS = {"Authorization": f"Bearer {BOOTSTRAP_KEY}", "Content-Type": "application/json"}
-START, TARGET = datetime(2030, 1, 1, tzinfo=timezone.utc), datetime(2090, 1, 1, tzinfo=timezone.utc)
+START, TARGET = datetime(2030, 1, 1, tzinfo=UTC), datetime(2090, 1, 1, tzinfo=UTC)
 
 
 def start(database_url: str) -> tuple[subprocess.Popen, str]:
     # A short lease, so the second process takes over soon after the first one dies.
-    return serve({"DATABASE_URL": database_url, "BILLING_BOOTSTRAP_API_KEY": BOOTSTRAP_KEY, "BILLING_TELEMETRY": "off",
-                  "BILLING_CLOCK_LEASE_SECONDS": "3", "BILLING_CLOCK_POLL_SECONDS": "1",
-                  "BILLING_RENEWAL_INVOICE_BUDGET": "500"}, stderr=subprocess.PIPE)
+    return serve(
+        {
+            "DATABASE_URL": database_url,
+            "BILLING_BOOTSTRAP_API_KEY": BOOTSTRAP_KEY,
+            "BILLING_TELEMETRY": "off",
+            "BILLING_CLOCK_LEASE_SECONDS": "3",
+            "BILLING_CLOCK_POLL_SECONDS": "1",
+            "BILLING_RENEWAL_INVOICE_BUDGET": "500",
+        },
+        stderr=subprocess.PIPE,
+    )
 
 
 async def post(session: aiohttp.ClientSession, url: str, body: dict, expect: int) -> dict:
@@ -39,15 +48,22 @@ async def test_an_advance_killed_mid_way_is_finished_by_the_next_process(databas
         await asyncio.to_thread(wait_ready, base, process)
         async with aiohttp.ClientSession() as session:
             clock = await post(session, f"{base}/v1/test_clocks", {"frozen_time": START.isoformat()}, 201)
-            customer = await post(session, f"{base}/v1/customers",
-                                  {"email": "d@example.com", "name": "D", "test_clock": clock["id"]}, 201)
+            customer = await post(
+                session, f"{base}/v1/customers", {"email": "d@example.com", "name": "D", "test_clock": clock["id"]}, 201
+            )
             # Free, so no dunning ends it early: every day of the 60 years is invoiced (paid).
-            plan = await post(session, f"{base}/v1/plans", {"code": "daily", "name": "Daily", "amount": 0,
-                                                             "currency": "USD", "interval": "day"}, 201)
-            subscription = await post(session, f"{base}/v1/subscriptions",
-                                      {"customer_id": customer["id"], "plan_id": plan["id"]}, 201)
-            reply = await post(session, f"{base}/v1/test_clocks/{clock['id']}/advance",
-                               {"frozen_time": TARGET.isoformat()}, 200)
+            plan = await post(
+                session,
+                f"{base}/v1/plans",
+                {"code": "daily", "name": "Daily", "amount": 0, "currency": "USD", "interval": "day"},
+                201,
+            )
+            subscription = await post(
+                session, f"{base}/v1/subscriptions", {"customer_id": customer["id"], "plan_id": plan["id"]}, 201
+            )
+            reply = await post(
+                session, f"{base}/v1/test_clocks/{clock['id']}/advance", {"frozen_time": TARGET.isoformat()}, 200
+            )
             assert reply["status"] == "advancing"
 
             expected = (TARGET - START).days + 1
@@ -74,8 +90,11 @@ async def test_an_advance_killed_mid_way_is_finished_by_the_next_process(databas
             else:
                 raise AssertionError("the advance did not finish after the restart")
 
-        rows = await conn.fetch("SELECT number, period_start, period_end, test_clock_id FROM invoices WHERE subscription_id = $1 "
-                                "ORDER BY period_start", subscription["id"])
+        rows = await conn.fetch(
+            "SELECT number, period_start, period_end, test_clock_id FROM invoices WHERE subscription_id = $1 "
+            "ORDER BY period_start",
+            subscription["id"],
+        )
         assert len(rows) == expected
         assert len({r["period_start"] for r in rows}) == expected  # no period twice
         assert rows[0]["period_start"] == START and rows[-1]["period_start"] == TARGET

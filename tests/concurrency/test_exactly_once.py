@@ -1,11 +1,12 @@
 """Exactly once under concurrency and crashes, against the real database."""
+
 import asyncio
 import os
 import signal
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import asyncpg
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -14,7 +15,7 @@ from bench.seed import seed_due_subscriptions
 from shared.db.engine import async_url
 from shared.renewal import Scope, renew
 
-NOW = datetime(2026, 6, 15, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
 
 
 async def _audit(url: str, expected_per_subscription: int) -> dict:
@@ -23,10 +24,14 @@ async def _audit(url: str, expected_per_subscription: int) -> dict:
     conn = await asyncpg.connect(url)
     try:
         rows = await conn.fetch(
-            "SELECT subscription_id, period_start, period_end FROM invoices ORDER BY subscription_id, period_start")
-        numbers = await conn.fetch("SELECT tenant_id, array_agg(number ORDER BY number) AS n FROM invoices GROUP BY tenant_id, test_clock_id")
+            "SELECT subscription_id, period_start, period_end FROM invoices ORDER BY subscription_id, period_start"
+        )
+        numbers = await conn.fetch(
+            "SELECT tenant_id, array_agg(number ORDER BY number) AS n FROM invoices GROUP BY tenant_id, test_clock_id"
+        )
         lines_match = await conn.fetchval(
-            "SELECT bool_and(i.total = (SELECT sum(amount) FROM invoice_lines l WHERE l.tenant_id = i.tenant_id AND l.invoice_id = i.id)) FROM invoices i")
+            "SELECT bool_and(i.total = (SELECT sum(amount) FROM invoice_lines l WHERE l.tenant_id = i.tenant_id AND l.invoice_id = i.id)) FROM invoices i"
+        )
         subs = await conn.fetch("SELECT id, current_period_start FROM subscriptions")
     finally:
         await conn.close()
@@ -65,7 +70,8 @@ async def test_fifty_concurrent_renewals_invoice_each_period_once(database_url: 
     conn = await asyncpg.connect(database_url)
     try:
         dupes = await conn.fetchval(
-            "SELECT count(*) FROM (SELECT 1 FROM invoices GROUP BY tenant_id, subscription_id, period_start HAVING count(*) > 1) d")
+            "SELECT count(*) FROM (SELECT 1 FROM invoices GROUP BY tenant_id, subscription_id, period_start HAVING count(*) > 1) d"
+        )
     finally:
         await conn.close()
     assert dupes == 0
@@ -90,7 +96,8 @@ async def test_a_renewal_killed_mid_run_and_rerun_leaves_no_duplicate_and_no_gap
         partial = await conn.fetchval("SELECT count(*) FROM invoices")
         # What is committed is whole batches: two invoices per subscription, never one.
         half_done = await conn.fetchval(
-            "SELECT count(*) FROM (SELECT subscription_id FROM invoices GROUP BY subscription_id HAVING count(*) <> 2) x")
+            "SELECT count(*) FROM (SELECT subscription_id FROM invoices GROUP BY subscription_id HAVING count(*) <> 2) x"
+        )
     finally:
         await conn.close()
     assert victim.returncode == -signal.SIGKILL

@@ -5,11 +5,12 @@ to satisfy it just before the call; invalid (negative) values are left alone:
 - Idempotency-Key: unique per distinct request (a reused key with another body is 422 by design).
 - ce-time: within the renewal window around the server's clock (24 h back, 5 min ahead).
 """
+
 from __future__ import annotations
 
 import re
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import schemathesis
@@ -54,7 +55,7 @@ def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
             parse_rfc3339(moment)
         except BadTimestamp:
             return
-        headers["ce-time"] = datetime.now(timezone.utc).isoformat()
+        headers["ce-time"] = datetime.now(UTC).isoformat()
 
 
 @schemathesis.hook

@@ -3,6 +3,7 @@ every check, all phases including stateful, a fixed seed, every operation of bot
 0 server errors and 0 conformance failures; the only exceptions are IGNORED in
 schemathesis_hooks.py, each with its reason. Bounded by max examples per operation and
 stateful steps (schemathesis.toml), so it takes about a minute."""
+
 from __future__ import annotations
 
 import os
@@ -21,12 +22,36 @@ MAX_EXAMPLES = "25"
 
 
 def schemathesis(document: str, workdir: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "BILLING_SCHEMATHESIS_KEY": KEY, "SCHEMATHESIS_HOOKS": "tests.contract.schemathesis_hooks",
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-    command = [str(ST), "--config-file", str(HERE / "schemathesis.toml"), "--no-color", "run", document,
-               "--checks", "all", "--phases", "examples,coverage,fuzzing,stateful", "--seed", SEED,
-               "--max-examples", MAX_EXAMPLES, "--workers", "1", "--request-timeout", "60",
-               "--generation-database", "none", "--max-failures", "20"]
+    env = {
+        **os.environ,
+        "BILLING_SCHEMATHESIS_KEY": KEY,
+        "SCHEMATHESIS_HOOKS": "tests.contract.schemathesis_hooks",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    }
+    command = [
+        str(ST),
+        "--config-file",
+        str(HERE / "schemathesis.toml"),
+        "--no-color",
+        "run",
+        document,
+        "--checks",
+        "all",
+        "--phases",
+        "examples,coverage,fuzzing,stateful",
+        "--seed",
+        SEED,
+        "--max-examples",
+        MAX_EXAMPLES,
+        "--workers",
+        "1",
+        "--request-timeout",
+        "60",
+        "--generation-database",
+        "none",
+        "--max-failures",
+        "20",
+    ]
     # Its crash cache (.schemathesis/) goes to the working directory: a temporary one.
     return subprocess.run(command, env=env, cwd=workdir, capture_output=True, text=True, timeout=900)
 
@@ -34,8 +59,10 @@ def schemathesis(document: str, workdir: Path) -> subprocess.CompletedProcess[st
 def test_schemathesis_finds_nothing(database_url: str, tmp_path: Path) -> None:
     internal_port = free_port()
     log = (tmp_path / "serve.log").open("wb")  # a file, not a pipe: a full pipe would block the server
-    process, public = serve({"DATABASE_URL": database_url, "BILLING_BOOTSTRAP_API_KEY": KEY,
-                             "BILLING_INTERNAL_PORT": str(internal_port)}, stderr=log.fileno())
+    process, public = serve(
+        {"DATABASE_URL": database_url, "BILLING_BOOTSTRAP_API_KEY": KEY, "BILLING_INTERNAL_PORT": str(internal_port)},
+        stderr=log.fileno(),
+    )
     internal = f"http://127.0.0.1:{internal_port}"
     try:
         wait_ready(public, process)

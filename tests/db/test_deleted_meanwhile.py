@@ -1,5 +1,6 @@
 """A test clock deleted while a request writes for one of its customers: the foreign key
 refuses the write, and the client gets a 409 problem, not a 500."""
+
 import asyncio
 
 import asyncpg
@@ -16,8 +17,9 @@ async def test_a_customer_for_a_clock_deleted_meanwhile_is_a_conflict(api: Api) 
         tx = conn.transaction()
         await tx.start()
         await conn.execute("SELECT 1 FROM test_clocks WHERE id = $1 FOR UPDATE", clock["id"])
-        create = asyncio.create_task(api.post("/v1/customers", {"email": "late@example.com", "name": "Late",
-                                                                "test_clock": clock["id"]}))
+        create = asyncio.create_task(
+            api.post("/v1/customers", {"email": "late@example.com", "name": "Late", "test_clock": clock["id"]})
+        )
         await asyncio.sleep(0.5)
         await conn.execute("DELETE FROM test_clocks WHERE id = $1", clock["id"])
         await tx.commit()

@@ -1,4 +1,5 @@
 """The embedded default database: survives restarts, and recovers from a killed owner."""
+
 import asyncio
 import json
 import os
@@ -51,7 +52,9 @@ def test_data_survives_a_restart_and_the_server_stops_with_its_owner(tmp_path: P
     )
     counts = []
     for _ in range(2):
-        out = subprocess.run([sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True, timeout=120, check=True)
+        out = subprocess.run(
+            [sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True, timeout=120, check=True
+        )
         counts.append(int(out.stdout.strip()))
         assert not _running(_postmaster_pid(tmp_path / "pg"))  # a clean exit stopped PostgreSQL
     assert counts == [1, 2]
@@ -69,17 +72,32 @@ def test_a_dead_owner_pid_is_forgotten_before_start(tmp_path: Path) -> None:
 
 def test_after_a_sigkilled_owner_the_next_clean_exit_still_stops_postgres(tmp_path: Path) -> None:
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys,time; from pathlib import Path; from shared.devdb import embedded_url;"
-         " embedded_url(Path(sys.argv[1])); print('up', flush=True); time.sleep(60)", str(tmp_path)],
-        stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-c",
+            "import sys,time; from pathlib import Path; from shared.devdb import embedded_url;"
+            " embedded_url(Path(sys.argv[1])); print('up', flush=True); time.sleep(60)",
+            str(tmp_path),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     assert holder.stdout is not None and holder.stdout.readline().strip() == "up"
     holder.kill()
     holder.wait()
     pid = _postmaster_pid(tmp_path / "pg")
     assert _running(pid)  # orphaned server, as after a crash
-    subprocess.run([sys.executable, "-c", "import sys; from pathlib import Path; from shared.devdb import embedded_url;"
-                    " embedded_url(Path(sys.argv[1]))", str(tmp_path)], check=True, timeout=120)
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from pathlib import Path; from shared.devdb import embedded_url;"
+            " embedded_url(Path(sys.argv[1]))",
+            str(tmp_path),
+        ],
+        check=True,
+        timeout=120,
+    )
     assert not _running(_postmaster_pid(tmp_path / "pg")) and not _running(pid)
 
 

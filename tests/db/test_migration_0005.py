@@ -1,5 +1,6 @@
 """Revision 0005 on a database that already holds data made under 0004: duplicate or empty
 tenant names, and invoices of test-clock customers numbered in the tenant's sequence."""
+
 from __future__ import annotations
 
 import asyncio
@@ -44,7 +45,8 @@ async def test_0005_makes_existing_data_fit_and_its_downgrade_restores_one_seque
         await conn.execute(
             "INSERT INTO invoices (tenant_id, id, number, customer_id, status, billing_reason, currency, period_start,"
             " period_end, subtotal, total, amount_due, created_at, test_clock_id) VALUES ('ten_a', 'in_4', 1, 'cus_sim',"
-            " 'open', 'subscription_update', 'USD', '2026-01-01Z', '2026-02-01Z', 5, 5, 5, now(), 'clock_1')")
+            " 'open', 'subscription_update', 'USD', '2026-01-01Z', '2026-02-01Z', 5, 5, 5, now(), 'clock_1')"
+        )
 
         await asyncio.to_thread(downgrade, empty_database_url, "0004")
         numbers = sorted(r["number"] for r in await conn.fetch("SELECT number FROM invoices WHERE tenant_id = 'ten_a'"))

@@ -1,4 +1,5 @@
 """Alembic is the only way the schema is made: upgrade head yields exactly the models."""
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
@@ -13,6 +14,7 @@ async def _diff_and_tables(url: str) -> tuple[list, set[str]]:
     engine = create_async_engine(async_url(url))
     try:
         async with engine.connect() as conn:
+
             def inspect_sync(sync_conn):  # type: ignore[no-untyped-def]
                 context = MigrationContext.configure(sync_conn, opts={"compare_type": True})
                 inspector = inspect(sync_conn)
@@ -68,14 +70,26 @@ async def test_the_database_refuses_a_second_invoice_for_the_same_period(databas
     try:
         async with engine.begin() as conn:
             await conn.execute(text("INSERT INTO tenants (id, name, created_at) VALUES ('t', 't', now())"))
-            await conn.execute(text("INSERT INTO customers (tenant_id, id, email, name, created_at, updated_at) "
-                                    "VALUES ('t', 'c', 'c@example.com', 'c', now(), now())"))
-            await conn.execute(text("INSERT INTO plans (tenant_id, id, code, name, amount, currency, interval, "
-                                    "interval_count, trial_period_days, created_at) VALUES "
-                                    "('t', 'p', 'p', 'p', 5, 'USD', 'month', 1, 0, now())"))
-            await conn.execute(text("INSERT INTO subscriptions (tenant_id, id, customer_id, plan_id, status, "
-                                    "billing_cycle_anchor, current_period_start, current_period_end, created_at) VALUES "
-                                    "('t', 's', 'c', 'p', 'active', '2026-01-01Z', '2026-01-01Z', '2026-02-01Z', now())"))
+            await conn.execute(
+                text(
+                    "INSERT INTO customers (tenant_id, id, email, name, created_at, updated_at) "
+                    "VALUES ('t', 'c', 'c@example.com', 'c', now(), now())"
+                )
+            )
+            await conn.execute(
+                text(
+                    "INSERT INTO plans (tenant_id, id, code, name, amount, currency, interval, "
+                    "interval_count, trial_period_days, created_at) VALUES "
+                    "('t', 'p', 'p', 'p', 5, 'USD', 'month', 1, 0, now())"
+                )
+            )
+            await conn.execute(
+                text(
+                    "INSERT INTO subscriptions (tenant_id, id, customer_id, plan_id, status, "
+                    "billing_cycle_anchor, current_period_start, current_period_end, created_at) VALUES "
+                    "('t', 's', 'c', 'p', 'active', '2026-01-01Z', '2026-01-01Z', '2026-02-01Z', now())"
+                )
+            )
             await conn.execute(insert, {"id": "in_1", "number": 1})
         with pytest.raises(IntegrityError, match="uq_invoices_one_per_period"):
             async with engine.begin() as conn:

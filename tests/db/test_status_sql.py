@@ -1,6 +1,7 @@
 """The renewal engine's status lists and the partial indexes its claims rely on are built
 from the domain's sets: they must never drift apart (a claim whose predicate does not imply
 the index's cannot use it, and a status missing from one of them is never renewed)."""
+
 import re
 
 import asyncpg
@@ -28,8 +29,11 @@ def test_every_status_list_in_the_engine_sql_is_a_domain_set() -> None:
 
 def test_the_model_indexes_use_the_billable_set() -> None:
     billable = {s.value for s in BILLABLE}
-    predicates = {index.name: str(index.dialect_options["postgresql"]["where"])
-                  for index in Subscription.__table__.indexes if index.dialect_options["postgresql"]["where"] is not None}
+    predicates = {
+        index.name: str(index.dialect_options["postgresql"]["where"])
+        for index in Subscription.__table__.indexes
+        if index.dialect_options["postgresql"]["where"] is not None
+    }
     assert set(predicates) == {"ix_subscriptions_due", "ix_subscriptions_due_on_test_clock"}
     assert all(_sets(p) == [billable] for p in predicates.values()), predicates
 
@@ -38,8 +42,10 @@ async def test_the_migrated_indexes_use_the_billable_set(database_url: str) -> N
     """What the migrations really built, read back from PostgreSQL."""
     conn = await asyncpg.connect(database_url)
     try:
-        rows = await conn.fetch("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'subscriptions' "
-                                "AND indexname IN ('ix_subscriptions_due', 'ix_subscriptions_due_on_test_clock')")
+        rows = await conn.fetch(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'subscriptions' "
+            "AND indexname IN ('ix_subscriptions_due', 'ix_subscriptions_due_on_test_clock')"
+        )
     finally:
         await conn.close()
     billable = {s.value for s in BILLABLE}

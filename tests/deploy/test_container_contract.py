@@ -4,12 +4,13 @@ becomes ready, and stops gracefully on SIGTERM (in-flight requests finish, pool 
 
 The functions start in waves of a few processes, never all at once: on a busy 2-core
 machine thirty processes starting together take minutes, and a slow start is not a failure."""
+
 import asyncio
 import json
 import signal
 import subprocess
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import aiohttp
 import asyncpg
@@ -23,8 +24,10 @@ WAVE = 4  # processes starting at once
 
 
 def start(target: str, database_url: str, **extra: str) -> tuple[subprocess.Popen, str]:
-    return serve({"DATABASE_URL": database_url, "FUNCTION_TARGET": target, "BILLING_BOOTSTRAP_API_KEY": BOOTSTRAP_KEY,
-                  **extra}, stderr=subprocess.PIPE)
+    return serve(
+        {"DATABASE_URL": database_url, "FUNCTION_TARGET": target, "BILLING_BOOTSTRAP_API_KEY": BOOTSTRAP_KEY, **extra},
+        stderr=subprocess.PIPE,
+    )
 
 
 def concrete(op: Operation) -> str:
@@ -33,8 +36,12 @@ def concrete(op: Operation) -> str:
 
 async def routed(session: aiohttp.ClientSession, base: str, op: Operation) -> bool:
     """Did a handler answer (even with its own 4xx), rather than the router's 404/405?"""
-    async with session.request(op.method, base + concrete(op), data=b"{}",
-                               headers={"Authorization": f"Bearer {BOOTSTRAP_KEY}", "Content-Type": "application/json"}) as reply:
+    async with session.request(
+        op.method,
+        base + concrete(op),
+        data=b"{}",
+        headers={"Authorization": f"Bearer {BOOTSTRAP_KEY}", "Content-Type": "application/json"},
+    ) as reply:
         body = await reply.json(content_type=None)
         return not (reply.status == 405 or (reply.status == 404 and body["detail"].startswith("no route")))
 
@@ -45,7 +52,7 @@ async def test_each_function_alone_serves_only_its_own_routes_and_stops_on_sigte
     try:
         async with aiohttp.ClientSession() as session:
             for first in range(0, len(operations), WAVE):
-                wave = list(enumerate(operations))[first:first + WAVE]
+                wave = list(enumerate(operations))[first : first + WAVE]
                 processes = {op.name: start(op.name, database_url) for _, op in wave}
                 started.extend(process for process, _ in processes.values())
                 await asyncio.gather(*(asyncio.to_thread(wait_ready, base, proc) for proc, base in processes.values()))
@@ -70,15 +77,18 @@ async def test_each_function_alone_serves_only_its_own_routes_and_stops_on_sigte
 
 
 async def test_sigterm_lets_the_in_flight_renewal_finish_and_closes_the_pool(database_url: str) -> None:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     await seed_due_subscriptions(database_url, 15000, now)
     process, base = start("renew", database_url, FUNCTION_SIGNATURE_TYPE="cloudevent")
     event = {"specversion": "1.0", "type": "dev.knative.sources.ping", "source": "/test", "id": "1"}
     try:
         async with aiohttp.ClientSession() as session:
             await asyncio.to_thread(wait_ready, base, process)
-            request = asyncio.ensure_future(session.post(f"{base}/", data=json.dumps(event),
-                                                         headers={"Content-Type": "application/cloudevents+json"}))
+            request = asyncio.ensure_future(
+                session.post(
+                    f"{base}/", data=json.dumps(event), headers={"Content-Type": "application/cloudevents+json"}
+                )
+            )
             conn = await asyncpg.connect(database_url)
             try:
                 deadline = time.monotonic() + 300
@@ -90,8 +100,10 @@ async def test_sigterm_lets_the_in_flight_renewal_finish_and_closes_the_pool(dat
                 report = await reply.json()
                 assert reply.status == 200 and report["invoices_created"] == 15000
                 assert await asyncio.to_thread(process.wait, STOP_SECONDS) == 0
-                leftover = await conn.fetchval("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'billing'"
-                                               " AND datname = current_database()")
+                leftover = await conn.fetchval(
+                    "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'billing'"
+                    " AND datname = current_database()"
+                )
                 assert leftover == 0
             finally:
                 await conn.close()

@@ -1,5 +1,6 @@
 """The combined server keeps internal routes (the all-tenant renewal trigger, /metrics) off the
 public listener; a single function keeps the Knative one-port contract."""
+
 import json
 import os
 import subprocess
@@ -11,13 +12,19 @@ import psutil
 from bench.processes import free_port, serve, stop, wait_ready
 from shared.settings import Settings
 
-PING = {"ce-specversion": "1.0", "ce-type": "dev.knative.sources.ping", "ce-source": "/ping", "ce-id": "p-1",
-        "Content-Type": "application/json"}
+PING = {
+    "ce-specversion": "1.0",
+    "ce-type": "dev.knative.sources.ping",
+    "ce-source": "/ping",
+    "ce-id": "p-1",
+    "Content-Type": "application/json",
+}
 
 
 def call(url: str, method: str = "GET", headers: dict[str, str] | None = None) -> tuple[int, bytes]:
-    request = urllib.request.Request(url, data=b"{}" if method == "POST" else None, method=method,
-                                     headers=headers or {})
+    request = urllib.request.Request(
+        url, data=b"{}" if method == "POST" else None, method=method, headers=headers or {}
+    )
     try:
         with urllib.request.urlopen(request, timeout=30) as reply:
             return reply.status, reply.read()
@@ -33,8 +40,9 @@ def test_defaults() -> None:
 
 def test_the_combined_server_serves_internal_routes_only_on_the_internal_listener(database_url: str) -> None:
     internal_port = free_port()
-    process, public = serve({"DATABASE_URL": database_url, "BILLING_INTERNAL_PORT": str(internal_port)},
-                            stderr=subprocess.PIPE)
+    process, public = serve(
+        {"DATABASE_URL": database_url, "BILLING_INTERNAL_PORT": str(internal_port)}, stderr=subprocess.PIPE
+    )
     internal = f"http://127.0.0.1:{internal_port}"
     try:
         wait_ready(public, process)
@@ -53,8 +61,11 @@ def test_the_combined_server_serves_internal_routes_only_on_the_internal_listene
         assert status == 200 and b"target_info" in body
         assert call(internal + "/v1/customers")[0] == 404
         assert list(json.loads(call(internal + "/openapi.json")[1])["paths"]) == ["/cloudevents/renew"]
-        listening = {(c.laddr.ip, c.laddr.port) for c in psutil.Process(process.pid).net_connections("tcp")
-                     if c.status == psutil.CONN_LISTEN}
+        listening = {
+            (c.laddr.ip, c.laddr.port)
+            for c in psutil.Process(process.pid).net_connections("tcp")
+            if c.status == psutil.CONN_LISTEN
+        }
         assert ("127.0.0.1", internal_port) in listening
     finally:
         stop(process)

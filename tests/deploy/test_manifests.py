@@ -1,5 +1,6 @@
 """The deployment manifests, validated offline: generated from the registry, lint-clean,
 strictly valid core kinds and custom resources, and every overlay renders with kustomize."""
+
 import json
 import subprocess
 import sys
@@ -37,8 +38,9 @@ def documents(text: str) -> list[dict]:
 
 
 def rendered(overlay: str) -> list[dict]:
-    result = subprocess.run([str(KUBECTL), "kustomize", str(KNATIVE / "overlays" / overlay)],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [str(KUBECTL), "kustomize", str(KNATIVE / "overlays" / overlay)], capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     return documents(result.stdout)
 
@@ -48,7 +50,9 @@ def validate(doc: dict) -> None:
     if key in CUSTOM:
         schema = json.loads((SCHEMAS / CUSTOM[key]).read_text())
         errors = sorted(Draft7Validator(schema).iter_errors(doc), key=str)
-        assert not errors, f"{doc['kind']}/{doc['metadata']['name']}: {errors[0].message} at {list(errors[0].absolute_path)}"
+        assert not errors, (
+            f"{doc['kind']}/{doc['metadata']['name']}: {errors[0].message} at {list(errors[0].absolute_path)}"
+        )
     else:
         kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
 
@@ -106,9 +110,14 @@ def test_every_function_has_a_knative_service_and_public_routes_are_routed() -> 
 
 
 def test_yaml_is_lint_clean() -> None:
-    config = "{extends: default, rules: {line-length: {max: 160}, document-start: disable, truthy: {check-keys: false}}}"
-    result = subprocess.run([sys.executable, "-m", "yamllint", "-s", "-d", config, str(KNATIVE), str(ROOT / ".github")],
-                            capture_output=True, text=True)
+    config = (
+        "{extends: default, rules: {line-length: {max: 160}, document-start: disable, truthy: {check-keys: false}}}"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "yamllint", "-s", "-d", config, str(KNATIVE), str(ROOT / ".github")],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -129,8 +138,11 @@ def test_each_overlay_renders_and_stays_valid(overlay: str) -> None:
         if doc["kind"] != "Namespace":
             assert doc["metadata"].get("namespace") == "billing"
     assert "secret" not in {d["kind"].lower() for d in docs}  # no secret is ever applied from git
-    max_scales = {d["metadata"]["name"]: d["spec"]["template"]["metadata"]["annotations"]["autoscaling.knative.dev/max-scale"]
-                  for d in docs if d["kind"] == "Service" and d["apiVersion"].startswith("serving")}
+    max_scales = {
+        d["metadata"]["name"]: d["spec"]["template"]["metadata"]["annotations"]["autoscaling.knative.dev/max-scale"]
+        for d in docs
+        if d["kind"] == "Service" and d["apiVersion"].startswith("serving")
+    }
     assert max_scales.pop("renew") == "1"  # one renewal at a time per cluster, by scale
     assert set(max_scales.values()) == {"3" if overlay == "dev" else "20"}
 
@@ -138,6 +150,14 @@ def test_each_overlay_renders_and_stays_valid(overlay: str) -> None:
 def test_the_workflow_is_a_valid_github_actions_workflow() -> None:
     workflows = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
     assert workflows
-    result = subprocess.run([str(Path(sys.executable).parent / "check-jsonschema"), "--builtin-schema",
-                             "vendor.github-workflows", *map(str, workflows)], capture_output=True, text=True)
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "check-jsonschema"),
+            "--builtin-schema",
+            "vendor.github-workflows",
+            *map(str, workflows),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stdout + result.stderr

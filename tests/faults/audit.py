@@ -1,4 +1,5 @@
 """What must hold after any crash: read straight from the database, not through the API."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -20,14 +21,17 @@ async def audit(url: str) -> Audit:
     try:
         duplicates = await conn.fetchval(
             "SELECT count(*) FROM (SELECT 1 FROM invoices GROUP BY tenant_id, subscription_id, period_start "
-            "HAVING count(*) > 1) d")
+            "HAVING count(*) > 1) d"
+        )
         numbers = await conn.fetch("SELECT array_agg(number ORDER BY number) AS n FROM invoices GROUP BY tenant_id")
         periods = await conn.fetch(
             "SELECT subscription_id, array_agg(period_start ORDER BY period_start) AS starts, "
-            "array_agg(period_end ORDER BY period_start) AS ends FROM invoices GROUP BY subscription_id")
+            "array_agg(period_end ORDER BY period_start) AS ends FROM invoices GROUP BY subscription_id"
+        )
         lines_match = await conn.fetchval(
             "SELECT coalesce(bool_and(i.total = (SELECT sum(amount) FROM invoice_lines l "
-            "WHERE l.tenant_id = i.tenant_id AND l.invoice_id = i.id)), true) FROM invoices i")
+            "WHERE l.tenant_id = i.tenant_id AND l.invoice_id = i.id)), true) FROM invoices i"
+        )
         subscriptions = await conn.fetchval("SELECT count(*) FROM subscriptions")
         invoices = await conn.fetchval("SELECT count(*) FROM invoices")
         in_progress = await conn.fetchval("SELECT count(*) FROM idempotency_keys WHERE state = 'in_progress'")

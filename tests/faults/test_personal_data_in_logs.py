@@ -1,6 +1,7 @@
 """No personal data in logs: a database error on a request carrying an email, a name and
 metadata logs its type, SQLSTATE and constraint, never those values (SQL parameters are
 hidden by every engine; PostgreSQL's DETAIL and quoted values are cut from exception text)."""
+
 from __future__ import annotations
 
 import ast
@@ -18,7 +19,14 @@ from tests.client import Api
 from tests.conftest import plain
 
 ROOT = Path(__file__).resolve().parents[2]
-PRIVATE = ["zq.private@example.org", "Quentin Zyxw", "vault-7731", "second.zq@example.org", "Unique Qvname", "vault-8842"]
+PRIVATE = [
+    "zq.private@example.org",
+    "Quentin Zyxw",
+    "vault-7731",
+    "second.zq@example.org",
+    "Unique Qvname",
+    "vault-8842",
+]
 
 
 def no_private_values(text: str) -> None:
@@ -36,10 +44,12 @@ async def test_database_errors_on_requests_log_no_body_values(api: Api, caplog: 
         await admin.close()
     await api.customer(email="first.zq@example.org", name="Unique Qvname")
 
-    check = await api.post("/v1/customers", {"email": "zq.private@example.org", "name": "Quentin Zyxw",
-                                             "metadata": {"note": "vault-7731"}})
-    unique = await api.post("/v1/customers", {"email": "second.zq@example.org", "name": "Unique Qvname",
-                                              "metadata": {"note": "vault-8842"}})
+    check = await api.post(
+        "/v1/customers", {"email": "zq.private@example.org", "name": "Quentin Zyxw", "metadata": {"note": "vault-7731"}}
+    )
+    unique = await api.post(
+        "/v1/customers", {"email": "second.zq@example.org", "name": "Unique Qvname", "metadata": {"note": "vault-8842"}}
+    )
     assert (check.status, unique.status) == (500, 500)
     no_private_values(f"{check.body} {unique.body}")
 
@@ -51,7 +61,9 @@ async def test_database_errors_on_requests_log_no_body_values(api: Api, caplog: 
         no_private_values(written)
         # What is kept to debug with: the type, SQLSTATE and constraint of each error.
         assert "CheckViolationError" in written and "SQLSTATE 23514" in written and "ck_customers_no_zyxw" in written
-        assert "UniqueViolationError" in written and "SQLSTATE 23505" in written and "uq_customers_tenant_name" in written
+        assert (
+            "UniqueViolationError" in written and "SQLSTATE 23505" in written and "uq_customers_tenant_name" in written
+        )
         assert "Traceback" in written
 
 
@@ -71,8 +83,10 @@ async def test_the_sanitizer_on_a_real_unique_violation(database_url: str) -> No
         await conn.close()
     assert "ada.secret@example.com" in str(raised.value)  # PostgreSQL's DETAIL repeats the row
     safe = describe(raised.value)
-    assert safe == ('asyncpg.exceptions.UniqueViolationError: duplicate key value violates unique constraint '
-                    '"people_email_key" [SQLSTATE 23505, schema public, table people, constraint people_email_key]')
+    assert safe == (
+        "asyncpg.exceptions.UniqueViolationError: duplicate key value violates unique constraint "
+        '"people_email_key" [SQLSTATE 23505, schema public, table people, constraint people_email_key]'
+    )
     for error in (syntax.value, argument.value):
         assert "ada.secret" in str(error) and "ada.secret" not in describe(error)
         assert "ada.secret" not in format_exception(error)
@@ -101,8 +115,12 @@ def test_every_engine_in_shared_and_migrations_hides_parameters() -> None:
     for path in [*ROOT.joinpath("shared").rglob("*.py"), *ROOT.joinpath("migrations").rglob("*.py")]:
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", None)) in (
-                    "create_async_engine", "create_engine"):
-                hidden = any(k.arg == "hide_parameters" and getattr(k.value, "value", None) is True for k in node.keywords)
+                "create_async_engine",
+                "create_engine",
+            ):
+                hidden = any(
+                    k.arg == "hide_parameters" and getattr(k.value, "value", None) is True for k in node.keywords
+                )
                 calls.append((str(path.relative_to(ROOT)), node.lineno, hidden))
     assert len(calls) >= 2  # shared/db/engine.py and migrations/env.py at least
     assert [call for call in calls if not call[2]] == []

@@ -1,6 +1,7 @@
 """503 with Retry-After, never 500, when the database cannot serve a request: a full pool
 (bounded wait, BILLING_DB_POOL_TIMEOUT), a connection lost during COMMIT (outcome unknown);
 and one clear line, not a traceback, from the CLI when the database is down."""
+
 from __future__ import annotations
 
 import asyncio
@@ -46,10 +47,17 @@ async def until_logged(api: Api, caplog: pytest.LogCaptureFixture, line: str) ->
 
 
 async def test_a_full_pool_answers_503_with_retry_after_once_the_pool_timeout_passes(
-        aiohttp_client, database_url: str, caplog: pytest.LogCaptureFixture) -> None:  # type: ignore[no-untyped-def]
-    settings = Settings.from_env({"DATABASE_URL": database_url, "BILLING_BOOTSTRAP_API_KEY": BOOTSTRAP_KEY,
-                                  "BILLING_DB_POOL_SIZE": "1", "BILLING_DB_MAX_OVERFLOW": "0",
-                                  "BILLING_DB_POOL_TIMEOUT": "0.5"})
+    aiohttp_client, database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:  # type: ignore[no-untyped-def]
+    settings = Settings.from_env(
+        {
+            "DATABASE_URL": database_url,
+            "BILLING_BOOTSTRAP_API_KEY": BOOTSTRAP_KEY,
+            "BILLING_DB_POOL_SIZE": "1",
+            "BILLING_DB_MAX_OVERFLOW": "0",
+            "BILLING_DB_POOL_TIMEOUT": "0.5",
+        }
+    )
     client = await aiohttp_client(make_app(settings))
     api = Api(client, BOOTSTRAP_KEY, database_url)
     other = await api.as_new_tenant()  # its key is not cached yet: the lookup itself needs the pool
@@ -102,10 +110,16 @@ async def test_a_connection_lost_during_commit_is_503_not_500(api: Api, caplog: 
 @pytest.mark.parametrize("command", [["renew"], ["tenant", "create", "acme"], ["migrate"], ["serve"]])
 def test_the_cli_says_the_database_is_down_in_one_line(command: list[str], tmp_path: Path) -> None:
     nowhere = f"postgresql://postgres@/billing?host={tmp_path}"  # no server listens there
-    env = {**os.environ, "DATABASE_URL": nowhere, "BILLING_BOOTSTRAP_API_KEY": BOOTSTRAP_KEY, "HOST": "127.0.0.1",
-           "PORT": str(free_port())}
-    result = subprocess.run([sys.executable, "-m", "shared.runtime.cli", *command], env=env,
-                            capture_output=True, text=True, timeout=120)
+    env = {
+        **os.environ,
+        "DATABASE_URL": nowhere,
+        "BILLING_BOOTSTRAP_API_KEY": BOOTSTRAP_KEY,
+        "HOST": "127.0.0.1",
+        "PORT": str(free_port()),
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "shared.runtime.cli", *command], env=env, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()

@@ -1,6 +1,7 @@
 """Invoice drafts: totals, amount due and initial status derived once; renewal drafts and the
 upcoming-invoice preview come from the same function, with the same lines and dates."""
-from datetime import datetime, timedelta, timezone
+
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given
@@ -8,15 +9,31 @@ from hypothesis import strategies as st
 
 from shared.domain.errors import Conflict
 from shared.domain.invoices import (
-    Billed, BillingReason, InvoiceDraft, InvoiceStatus, LineDraft, PendingItem, issued_now, next_invoice, upcoming_invoice,
+    Billed,
+    BillingReason,
+    InvoiceDraft,
+    InvoiceStatus,
+    LineDraft,
+    PendingItem,
+    issued_now,
+    next_invoice,
+    upcoming_invoice,
 )
 from shared.domain.periods import Cadence, Interval, Period
 from shared.domain.renewal import State, Terms, advance
 from shared.domain.subscriptions import SubscriptionStatus as S
 
-START = datetime(2026, 1, 31, 10, tzinfo=timezone.utc)
-BILLED = Billed(customer_id="cus_1", subscription_id="sub_1", test_clock_id=None, plan_id="plan_1",
-                plan_name="Pro", plan_code="pro-monthly", amount=1999, currency="EUR")
+START = datetime(2026, 1, 31, 10, tzinfo=UTC)
+BILLED = Billed(
+    customer_id="cus_1",
+    subscription_id="sub_1",
+    test_clock_id=None,
+    plan_id="plan_1",
+    plan_name="Pro",
+    plan_code="pro-monthly",
+    amount=1999,
+    currency="EUR",
+)
 PERIOD = Period(START, START + timedelta(days=28))
 
 
@@ -29,14 +46,27 @@ def item(n: int, amount: int) -> PendingItem:
 
 
 def draft_of(*amounts: int) -> InvoiceDraft:
-    return issued_now(BillingReason.SUBSCRIPTION_UPDATE, currency="EUR", customer_id="cus_1", subscription_id="sub_1",
-                      period=PERIOD, lines=[line(a) for a in amounts], now=START, days_until_due=7)
+    return issued_now(
+        BillingReason.SUBSCRIPTION_UPDATE,
+        currency="EUR",
+        customer_id="cus_1",
+        subscription_id="sub_1",
+        period=PERIOD,
+        lines=[line(a) for a in amounts],
+        now=START,
+        days_until_due=7,
+    )
 
 
 def test_a_positive_total_is_open_and_due_in_full() -> None:
     draft = draft_of(1500, -500)
     assert (draft.total, draft.amount_due, draft.status, draft.amount_paid, draft.paid_at) == (
-        1000, 1000, InvoiceStatus.OPEN, 0, None)
+        1000,
+        1000,
+        InvoiceStatus.OPEN,
+        0,
+        None,
+    )
     assert draft.due_at == START + timedelta(days=7)
 
 
@@ -48,9 +78,18 @@ def test_nothing_to_collect_is_paid_on_the_spot(amounts: tuple[int, ...]) -> Non
 
 
 def test_pending_items_follow_the_lines_and_are_absorbed() -> None:
-    draft = issued_now(BillingReason.SUBSCRIPTION_CYCLE, currency="EUR", customer_id="cus_1", subscription_id="sub_1",
-                       period=PERIOD, lines=[line(1999, False)], now=START, days_until_due=0,
-                       pending=[item(1, -300), item(2, 700)], test_clock_id="clock_1")
+    draft = issued_now(
+        BillingReason.SUBSCRIPTION_CYCLE,
+        currency="EUR",
+        customer_id="cus_1",
+        subscription_id="sub_1",
+        period=PERIOD,
+        lines=[line(1999, False)],
+        now=START,
+        days_until_due=0,
+        pending=[item(1, -300), item(2, 700)],
+        test_clock_id="clock_1",
+    )
     assert [ln.amount for ln in draft.lines] == [1999, -300, 700]
     assert draft.item_ids == ("ii_1", "ii_2")
     assert (draft.total, draft.due_at, draft.test_clock_id) == (2399, START, "clock_1")
@@ -61,7 +100,8 @@ cadences = st.builds(Cadence, st.sampled_from(list(Interval)), st.integers(1, 3)
 
 @given(cadences, st.integers(0, 30), st.integers(1, 2000), st.lists(st.integers(-5000, 5000), max_size=3))
 def test_renewal_drafts_carry_advance_dates_and_pending_items_once(
-        cadence: Cadence, due_days: int, days_later: int, pending_amounts: list[int]) -> None:
+    cadence: Cadence, due_days: int, days_later: int, pending_amounts: list[int]
+) -> None:
     state = State(S.ACTIVE, START, 1, START, cadence.boundary(START, 1))
     terms = Terms(cadence, BILLED.amount, due_days, grace_days=10_000)
     outcome = advance(state, terms, START + timedelta(days=days_later))
@@ -80,8 +120,13 @@ def test_renewal_drafts_carry_advance_dates_and_pending_items_once(
 @given(cadences, st.integers(0, 30), st.sampled_from([S.TRIALING, S.ACTIVE, S.PAST_DUE]), st.integers(0, 40))
 def test_the_preview_is_the_first_draft_renewal_makes(cadence: Cadence, due_days: int, status: S, cycle: int) -> None:
     anchor = START
-    state = State(status, anchor, cycle, cadence.boundary(anchor, cycle - 1) if cycle else anchor - timedelta(days=3),
-                  cadence.boundary(anchor, cycle))
+    state = State(
+        status,
+        anchor,
+        cycle,
+        cadence.boundary(anchor, cycle - 1) if cycle else anchor - timedelta(days=3),
+        cadence.boundary(anchor, cycle),
+    )
     terms = Terms(cadence, BILLED.amount, due_days)
     pending = [item(1, -250)]
     preview = upcoming_invoice(state, terms, BILLED, pending)

@@ -1,13 +1,16 @@
 import pytest
 
 from shared.domain.errors import Conflict
-from shared.domain.invoices import InvoiceStatus
-from shared.domain.invoices import amount_due, check_transition
+from shared.domain.invoices import InvoiceStatus, amount_due, check_transition
 
 LEGAL = {
-    (InvoiceStatus.DRAFT, InvoiceStatus.OPEN), (InvoiceStatus.DRAFT, InvoiceStatus.VOID),
-    (InvoiceStatus.OPEN, InvoiceStatus.PAID), (InvoiceStatus.OPEN, InvoiceStatus.VOID), (InvoiceStatus.OPEN, InvoiceStatus.UNCOLLECTIBLE),
-    (InvoiceStatus.UNCOLLECTIBLE, InvoiceStatus.PAID), (InvoiceStatus.UNCOLLECTIBLE, InvoiceStatus.VOID),
+    (InvoiceStatus.DRAFT, InvoiceStatus.OPEN),
+    (InvoiceStatus.DRAFT, InvoiceStatus.VOID),
+    (InvoiceStatus.OPEN, InvoiceStatus.PAID),
+    (InvoiceStatus.OPEN, InvoiceStatus.VOID),
+    (InvoiceStatus.OPEN, InvoiceStatus.UNCOLLECTIBLE),
+    (InvoiceStatus.UNCOLLECTIBLE, InvoiceStatus.PAID),
+    (InvoiceStatus.UNCOLLECTIBLE, InvoiceStatus.VOID),
 }
 
 

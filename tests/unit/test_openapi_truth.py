@@ -1,5 +1,6 @@
 """The OpenAPI document states what the runtime enforces (schemathesis checks it against a live
 server in tests/contract; these pin the rules that a fuzzer may not happen to hit)."""
+
 import re
 
 from hypothesis import given, settings
@@ -62,7 +63,9 @@ def test_header_formats_are_the_enforced_ones() -> None:
     renew = operation("post", "/cloudevents/renew")
     for name in ("ce-specversion", "ce-id", "ce-source", "ce-type"):
         assert header(renew, name)["required"] is True
-    assert header(renew, "ce-time")["schema"]["format"] == "date-time" and "24" in header(renew, "ce-time")["description"]
+    assert (
+        header(renew, "ce-time")["schema"]["format"] == "date-time" and "24" in header(renew, "ce-time")["description"]
+    )
     assert renew["security"] == [] and renew["x-internal"] is True
 
 
@@ -75,8 +78,10 @@ def test_documented_field_rules_match_the_validators() -> None:
     assert currency.fullmatch("usd") and currency.fullmatch("KWD") and not currency.fullmatch("XYZ")
     count = schemas["PlanCreate"]["properties"]["interval_count"]
     assert (count["minimum"], count["maximum"]) == (1, 1095)
-    limits = {rule["if"]["properties"]["interval"]["const"]: rule["then"]["properties"]["interval_count"]["maximum"]
-              for rule in schemas["PlanCreate"]["allOf"]}
+    limits = {
+        rule["if"]["properties"]["interval"]["const"]: rule["then"]["properties"]["interval_count"]["maximum"]
+        for rule in schemas["PlanCreate"]["allOf"]
+    }
     assert limits == {"day": 1095, "week": 156, "month": 36, "year": 3}
     settings = schemas["SettingsUpdate"]["properties"]["days_until_due"]["anyOf"][0]
     assert (settings["minimum"], settings["maximum"]) == (0, 365)  # not pydantic's non-standard ge/le
@@ -84,8 +89,11 @@ def test_documented_field_rules_match_the_validators() -> None:
 
 
 @settings(max_examples=300)
-@given(st.text(alphabet=st.sampled_from(["a", "é", " ", "\t", "\n", "\u3000", "\u00a0", "\x1c", "\ufeff"]),
-               max_size=300).map(lambda s: s if len(s) < 40 else s.replace("a", "b" * 3)))
+@given(
+    st.text(
+        alphabet=st.sampled_from(["a", "é", " ", "\t", "\n", "\u3000", "\u00a0", "\x1c", "\ufeff"]), max_size=300
+    ).map(lambda s: s if len(s) < 40 else s.replace("a", "b" * 3))
+)
 def test_the_documented_name_rule_is_the_enforced_one(name: str) -> None:
     pattern = DOCUMENT["components"]["schemas"]["CustomerCreate"]["properties"]["name"]["pattern"]
     try:

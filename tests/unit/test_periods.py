@@ -1,5 +1,5 @@
 import calendar
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given
@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from shared.domain.periods import Cadence, Interval, Period, add_months, shift, utc
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def d(y: int, m: int, day: int, h: int = 0) -> datetime:
@@ -37,7 +37,9 @@ def test_yearly_from_feb_29_lands_on_feb_28_then_back_on_feb_29() -> None:
 
 def test_weeks_and_days_are_exact_durations() -> None:
     anchor = d(2026, 3, 28)
-    assert Cadence(Interval.WEEK, 2).period(anchor, 1) == Period(anchor + timedelta(weeks=2), anchor + timedelta(weeks=4))
+    assert Cadence(Interval.WEEK, 2).period(anchor, 1) == Period(
+        anchor + timedelta(weeks=2), anchor + timedelta(weeks=4)
+    )
     assert Cadence(Interval.DAY, 1).period(anchor, 3).end == d(2026, 4, 1)
 
 

@@ -1,4 +1,4 @@
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 
 from hypothesis import given
@@ -8,18 +8,18 @@ from shared.domain.money import MAX_AMOUNT
 from shared.domain.periods import Period
 from shared.domain.proration import change_lines, prorate, remaining_fraction
 
-START = datetime(2026, 4, 1, tzinfo=timezone.utc)
-APRIL = Period(START, datetime(2026, 5, 1, tzinfo=timezone.utc))
+START = datetime(2026, 4, 1, tzinfo=UTC)
+APRIL = Period(START, datetime(2026, 5, 1, tzinfo=UTC))
 
 
 def test_twenty_of_thirty_days_left_is_two_thirds() -> None:
-    at = datetime(2026, 4, 11, tzinfo=timezone.utc)
+    at = datetime(2026, 4, 11, tzinfo=UTC)
     assert remaining_fraction(APRIL, at) == Fraction(2, 3)
     assert change_lines(1000, 3000, APRIL, at) == (-667, 2000)
 
 
 def test_exact_halves_round_away_from_zero() -> None:
-    at = datetime(2026, 4, 16, tzinfo=timezone.utc)
+    at = datetime(2026, 4, 16, tzinfo=UTC)
     assert change_lines(5125, 12345, APRIL, at) == (-2563, 6173)
 
 

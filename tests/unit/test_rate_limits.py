@@ -1,4 +1,5 @@
 """Token buckets, the TTL cache and the client address: bounded, and exact on a scripted clock."""
+
 import pytest
 
 from shared.runtime.auth import client_address
@@ -75,16 +76,19 @@ def test_the_ttl_cache_expires_entries_and_is_bounded() -> None:
     assert cache.get("499") is None
 
 
-@pytest.mark.parametrize(("peer", "forwarded", "hops", "client"), [
-    ("10.0.0.9", [], 0, "10.0.0.9"),
-    ("10.0.0.9", ["203.0.113.7"], 0, "10.0.0.9"),  # no trusted proxy: the header is the client's word
-    ("10.0.0.9", ["203.0.113.7"], 1, "203.0.113.7"),
-    ("10.0.0.9", ["1.1.1.1, 203.0.113.7"], 1, "203.0.113.7"),  # a forged entry on the left is ignored
-    ("10.0.0.9", ["1.1.1.1", "203.0.113.7, 10.0.0.8"], 2, "203.0.113.7"),
-    ("10.0.0.9", [], 3, "10.0.0.9"),  # fewer entries than hops: the furthest one known
-    (None, [], 0, "unknown"),
-    ("10.0.0.9", ["x" * 1000], 1, "x" * 64),
-])
+@pytest.mark.parametrize(
+    ("peer", "forwarded", "hops", "client"),
+    [
+        ("10.0.0.9", [], 0, "10.0.0.9"),
+        ("10.0.0.9", ["203.0.113.7"], 0, "10.0.0.9"),  # no trusted proxy: the header is the client's word
+        ("10.0.0.9", ["203.0.113.7"], 1, "203.0.113.7"),
+        ("10.0.0.9", ["1.1.1.1, 203.0.113.7"], 1, "203.0.113.7"),  # a forged entry on the left is ignored
+        ("10.0.0.9", ["1.1.1.1", "203.0.113.7, 10.0.0.8"], 2, "203.0.113.7"),
+        ("10.0.0.9", [], 3, "10.0.0.9"),  # fewer entries than hops: the furthest one known
+        (None, [], 0, "unknown"),
+        ("10.0.0.9", ["x" * 1000], 1, "x" * 64),
+    ],
+)
 def test_the_client_address_trusts_only_the_configured_proxies(peer, forwarded, hops, client) -> None:  # type: ignore[no-untyped-def]
     assert client_address(peer, forwarded, hops) == client
 
@@ -93,14 +97,25 @@ def test_limit_settings_come_from_the_environment() -> None:
     default = Settings.from_env({})
     assert (default.rate_limit_per_second, default.rate_limit_burst) == (100.0, 200)
     assert (default.auth_failures_per_second, default.auth_failure_burst, default.trusted_proxy_hops) == (1.0, 20, 0)
-    custom = Settings.from_env({"BILLING_RATE_LIMIT_PER_SECOND": "0", "BILLING_RATE_LIMIT_BURST": "5",
-                                "BILLING_AUTH_FAILURES_PER_SECOND": "0.5", "BILLING_AUTH_FAILURE_BURST": "3",
-                                "BILLING_TRUSTED_PROXY_HOPS": "2"})
+    custom = Settings.from_env(
+        {
+            "BILLING_RATE_LIMIT_PER_SECOND": "0",
+            "BILLING_RATE_LIMIT_BURST": "5",
+            "BILLING_AUTH_FAILURES_PER_SECOND": "0.5",
+            "BILLING_AUTH_FAILURE_BURST": "3",
+            "BILLING_TRUSTED_PROXY_HOPS": "2",
+        }
+    )
     assert (custom.rate_limit_per_second, custom.rate_limit_burst) == (0.0, 5)
     assert (custom.auth_failures_per_second, custom.auth_failure_burst, custom.trusted_proxy_hops) == (0.5, 3, 2)
-    for name, raw in [("BILLING_RATE_LIMIT_PER_SECOND", "-1"), ("BILLING_RATE_LIMIT_PER_SECOND", "fast"),
-                      ("BILLING_RATE_LIMIT_PER_SECOND", "nan"), ("BILLING_RATE_LIMIT_PER_SECOND", "inf"),
-                      ("BILLING_RATE_LIMIT_BURST", "0"), ("BILLING_AUTH_FAILURE_BURST", "-3"),
-                      ("BILLING_TRUSTED_PROXY_HOPS", "-1")]:
+    for name, raw in [
+        ("BILLING_RATE_LIMIT_PER_SECOND", "-1"),
+        ("BILLING_RATE_LIMIT_PER_SECOND", "fast"),
+        ("BILLING_RATE_LIMIT_PER_SECOND", "nan"),
+        ("BILLING_RATE_LIMIT_PER_SECOND", "inf"),
+        ("BILLING_RATE_LIMIT_BURST", "0"),
+        ("BILLING_AUTH_FAILURE_BURST", "-3"),
+        ("BILLING_TRUSTED_PROXY_HOPS", "-1"),
+    ]:
         with pytest.raises(SystemExit, match=name):
             Settings.from_env({name: raw})

@@ -1,5 +1,6 @@
 """The renewal rules for one subscription, as properties over random histories."""
-from datetime import datetime, timedelta, timezone
+
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given
@@ -9,7 +10,7 @@ from shared.domain.periods import Cadence, Interval
 from shared.domain.renewal import State, Terms, advance
 from shared.domain.subscriptions import SubscriptionStatus
 
-START = datetime(2026, 1, 31, 10, tzinfo=timezone.utc)
+START = datetime(2026, 1, 31, 10, tzinfo=UTC)
 
 
 def fresh(cadence: Cadence, trial_days: int = 0) -> State:
@@ -24,10 +25,14 @@ offsets = st.lists(st.integers(1, 400 * 86_400), min_size=1, max_size=6)
 
 
 @given(cadences, st.integers(0, 20), offsets, st.integers(0, 30), st.integers(0, 400))
-def test_one_long_step_equals_many_short_steps(cadence: Cadence, trial: int, steps: list[int], due_days: int, grace: int) -> None:
+def test_one_long_step_equals_many_short_steps(
+    cadence: Cadence, trial: int, steps: list[int], due_days: int, grace: int
+) -> None:
     terms = Terms(cadence, 1000, due_days, grace)
     times = sorted(START + timedelta(seconds=s) for s in steps)
-    one = advance(fresh(cadence, trial), terms, times[-1], oldest_unpaid_due=None if trial else START + timedelta(days=due_days))
+    one = advance(
+        fresh(cadence, trial), terms, times[-1], oldest_unpaid_due=None if trial else START + timedelta(days=due_days)
+    )
 
     state, invoices = fresh(cadence, trial), []
     unpaid = None if trial else START + timedelta(days=due_days)
@@ -42,7 +47,9 @@ def test_one_long_step_equals_many_short_steps(cadence: Cadence, trial: int, ste
 
 
 @given(cadences, st.integers(1, 800 * 86_400))
-def test_without_dunning_every_period_up_to_now_is_invoiced_once_and_contiguously(cadence: Cadence, seconds: int) -> None:
+def test_without_dunning_every_period_up_to_now_is_invoiced_once_and_contiguously(
+    cadence: Cadence, seconds: int
+) -> None:
     now = START + timedelta(seconds=seconds)
     outcome = advance(fresh(cadence), Terms(cadence, 1000, 0, 10_000), now, oldest_unpaid_due=None)
     periods = [i.period for i in outcome.invoices]
@@ -54,7 +61,9 @@ def test_without_dunning_every_period_up_to_now_is_invoiced_once_and_contiguousl
 
 
 @given(cadences, st.integers(0, 60), st.integers(1, 400 * 86_400))
-def test_an_unpaid_invoice_ends_the_subscription_exactly_at_the_grace_deadline(cadence: Cadence, grace: int, seconds: int) -> None:
+def test_an_unpaid_invoice_ends_the_subscription_exactly_at_the_grace_deadline(
+    cadence: Cadence, grace: int, seconds: int
+) -> None:
     now = START + timedelta(seconds=seconds)
     outcome = advance(fresh(cadence), Terms(cadence, 1000, 0, grace), now, oldest_unpaid_due=START)
     deadline = START + timedelta(days=grace)
@@ -70,7 +79,11 @@ def test_a_pending_cancel_ends_at_the_period_end_without_an_invoice() -> None:
     state = State(SubscriptionStatus.ACTIVE, START, 1, START, cadence.boundary(START, 1), cancel_at_period_end=True)
     outcome = advance(state, Terms(cadence, 1000), START + timedelta(days=200))
     assert (outcome.state.status, outcome.state.ended_at, outcome.invoices, outcome.ended) == (
-        SubscriptionStatus.CANCELED, datetime(2026, 2, 28, 10, tzinfo=timezone.utc), [], True)
+        SubscriptionStatus.CANCELED,
+        datetime(2026, 2, 28, 10, tzinfo=UTC),
+        [],
+        True,
+    )
 
 
 def test_paused_and_canceled_subscriptions_do_not_move() -> None:
@@ -80,10 +93,18 @@ def test_paused_and_canceled_subscriptions_do_not_move() -> None:
         assert advance(state, Terms(cadence, 1000), START + timedelta(days=400)).state == state
 
 
-@given(cadences, st.integers(0, 20), st.integers(1, 800 * 86_400), st.integers(0, 30), st.integers(0, 400),
-       st.integers(1, 5), st.booleans())
-def test_many_capped_steps_equal_one_uncapped_run(cadence: Cadence, trial: int, seconds: int, due_days: int,
-                                                  grace: int, cap: int, paid: bool) -> None:
+@given(
+    cadences,
+    st.integers(0, 20),
+    st.integers(1, 800 * 86_400),
+    st.integers(0, 30),
+    st.integers(0, 400),
+    st.integers(1, 5),
+    st.booleans(),
+)
+def test_many_capped_steps_equal_one_uncapped_run(
+    cadence: Cadence, trial: int, seconds: int, due_days: int, grace: int, cap: int, paid: bool
+) -> None:
     """The engine's per-batch invoice budget: a capped subscription stays due and the next
     batch continues it; the end result is the same, and every step stays within its cap."""
     terms = Terms(cadence, 0 if paid else 1000, due_days, grace)
@@ -101,7 +122,11 @@ def test_many_capped_steps_equal_one_uncapped_run(cadence: Cadence, trial: int, 
         # The intermediate state is consistent: as of its last boundary, still due.
         assert outcome.invoices and state.period_start == outcome.invoices[-1].period.start <= now
         assert state.period_end <= now
-        assert state.status is (SubscriptionStatus.PAST_DUE if unpaid is not None and unpaid < state.period_start else SubscriptionStatus.ACTIVE)
+        assert state.status is (
+            SubscriptionStatus.PAST_DUE
+            if unpaid is not None and unpaid < state.period_start
+            else SubscriptionStatus.ACTIVE
+        )
     else:
         raise AssertionError("capped steps never finished")
     assert state == one.state

@@ -1,5 +1,6 @@
 """Services take plain commands and return rows or domain values: the HTTP models
 (shared.schemas) stay in functions/, which map bodies to commands and results to responses."""
+
 from __future__ import annotations
 
 import ast
