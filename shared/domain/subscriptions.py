@@ -7,7 +7,7 @@ renewal engine and the partial indexes it relies on are built from the same sets
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -128,3 +128,55 @@ def start(now: datetime, cadence: Cadence, trial_days: int) -> Start:
         # are anchored at trial end.
         return Start(SubscriptionStatus.TRIALING, trial_end, 0, Period(now, trial_end), trial_end)
     return Start(SubscriptionStatus.ACTIVE, now, 1, cadence.period(now, 0), None)
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    """A subscription's lifecycle fields as plain values: what the actions below decide on."""
+
+    status: SubscriptionStatus
+    anchor: datetime
+    cycle: int
+    period_start: datetime
+    period_end: datetime
+    cancel_at_period_end: bool = False
+    canceled_at: datetime | None = None
+    paused_at: datetime | None = None
+    ended_at: datetime | None = None
+
+
+def cancel(s: Lifecycle, now: datetime, *, at_period_end: bool) -> Lifecycle:
+    """Now: canceled and ended at once. At period end: it ends there without renewing."""
+    if at_period_end:
+        require(s.status, Action.CANCEL_AT_PERIOD_END)
+        return replace(s, cancel_at_period_end=True, canceled_at=now)
+    require(s.status, Action.CANCEL_NOW)
+    return replace(s, status=SubscriptionStatus.CANCELED, cancel_at_period_end=False, canceled_at=now, ended_at=now)
+
+
+def resume_cancel(s: Lifecycle) -> Lifecycle:
+    """Undo a pending cancel at period end: it renews as usual again."""
+    require_pending_cancel(s.status, s.cancel_at_period_end)
+    return replace(s, cancel_at_period_end=False, canceled_at=None)
+
+
+def pause(s: Lifecycle, now: datetime) -> Lifecycle:
+    """No invoices while paused: the renewal run skips paused subscriptions."""
+    require(s.status, Action.PAUSE)
+    return replace(s, status=SubscriptionStatus.PAUSED, paused_at=now)
+
+
+def resume(s: Lifecycle, now: datetime, cadence: Cadence) -> Lifecycle:
+    """The re-anchor rule: a resumed subscription starts a new period at the resume time,
+    which becomes its billing-cycle anchor (its invoice is issued with it)."""
+    require(s.status, Action.RESUME)
+    period = cadence.period(now, 0)
+    return replace(
+        s,
+        status=SubscriptionStatus.ACTIVE,
+        paused_at=None,
+        anchor=now,
+        cycle=1,
+        period_start=period.start,
+        period_end=period.end,
+    )
