@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from shared.domain.periods import Cadence, Period
-from shared.domain.subscriptions import BILLABLE, SubscriptionStatus
+from shared.domain.subscriptions import BILLABLE, Lifecycle, SubscriptionStatus
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,19 @@ class State:
     period_end: datetime
     cancel_at_period_end: bool = False
     ended_at: datetime | None = None
+
+
+def state_of(lifecycle: Lifecycle) -> State:
+    """The part of a subscription's lifecycle that renewal plays forward."""
+    return State(
+        status=lifecycle.status,
+        anchor=lifecycle.anchor,
+        cycle=lifecycle.cycle,
+        period_start=lifecycle.period_start,
+        period_end=lifecycle.period_end,
+        cancel_at_period_end=lifecycle.cancel_at_period_end,
+        ended_at=lifecycle.ended_at,
+    )
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,9 @@ from shared.domain.invoices import (
     issued_now,
     upcoming_invoice,
 )
-from shared.domain.periods import Cadence, Interval, Period
-from shared.domain.renewal import State, Terms
-from shared.domain.subscriptions import SubscriptionStatus
+from shared.domain.periods import Period
+from shared.domain.renewal import Terms, state_of
+from shared.services.rows import cadence_of, lifecycle_of
 
 
 async def pending_items(uow: UnitOfWork, tenant_id: str, subscription_id: str) -> list[PendingItem]:
@@ -83,14 +83,7 @@ async def upcoming_draft(uow: UnitOfWork, tenant_id: str, subscription_id: str) 
     subscription = await repo.get(Subscription, subscription_id)
     plan = await repo.get(Plan, subscription.plan_id)
     terms = await repo.billing_terms(subscription.customer_id)
-    state = State(
-        status=SubscriptionStatus(subscription.status),
-        anchor=subscription.billing_cycle_anchor,
-        cycle=subscription.cycle,
-        period_start=subscription.current_period_start,
-        period_end=subscription.current_period_end,
-        cancel_at_period_end=subscription.cancel_at_period_end,
-    )
+    state = state_of(lifecycle_of(subscription))
     billed = Billed(
         customer_id=subscription.customer_id,
         subscription_id=subscription.id,
@@ -102,7 +95,7 @@ async def upcoming_draft(uow: UnitOfWork, tenant_id: str, subscription_id: str) 
         currency=plan.currency,
     )
     plan_terms = Terms(
-        Cadence(Interval(plan.interval), plan.interval_count),
+        cadence_of(plan),
         plan.amount,
         days_until_due=terms.days_until_due,
         grace_days=terms.grace_period_days,

@@ -22,23 +22,10 @@ from shared.domain.periods import Period
 from shared.domain.plan_changes import PlanTerms
 from shared.domain.plan_changes import change_plan as decide_plan_change
 from shared.domain.proration import Proration
-from shared.domain.subscriptions import Lifecycle, SubscriptionStatus
+from shared.domain.subscriptions import Lifecycle
 from shared.services.invoice_issuing import issue_invoice, pending_items
-from shared.services.subscriptions import cadence_of, locked_subscription, plan_line
-
-
-def _lifecycle(row: Subscription) -> Lifecycle:
-    return Lifecycle(
-        status=SubscriptionStatus(row.status),
-        anchor=row.billing_cycle_anchor,
-        cycle=row.cycle,
-        period_start=row.current_period_start,
-        period_end=row.current_period_end,
-        cancel_at_period_end=row.cancel_at_period_end,
-        canceled_at=row.canceled_at,
-        paused_at=row.paused_at,
-        ended_at=row.ended_at,
-    )
+from shared.services.rows import cadence_of, lifecycle_of
+from shared.services.subscriptions import issue_plan_invoice, locked_subscription
 
 
 def _apply(uow: UnitOfWork, row: Subscription, new: Lifecycle) -> None:
@@ -65,7 +52,7 @@ async def _act(
 ) -> Subscription:
     async with uow:
         subscription, now = await locked_subscription(uow, tenant_id, subscription_id, clock)
-        _apply(uow, subscription, decide(_lifecycle(subscription), now))
+        _apply(uow, subscription, decide(lifecycle_of(subscription), now))
         await uow.commit()
     return subscription
 
@@ -95,21 +82,11 @@ async def resume(uow: UnitOfWork, tenant_id: str, subscription_id: str, clock: C
         subscription, now = await locked_subscription(uow, tenant_id, subscription_id, clock)
         rules.require(subscription.status, rules.Action.RESUME)
         plan = await uow.repo(tenant_id).get(Plan, subscription.plan_id)
-        resumed = rules.resume(_lifecycle(subscription), now, cadence_of(plan))
+        resumed = rules.resume(lifecycle_of(subscription), now, cadence_of(plan))
         _apply(uow, subscription, resumed)
         period = Period(resumed.period_start, resumed.period_end)
-        await issue_invoice(
-            uow,
-            tenant_id,
-            customer_id=subscription.customer_id,
-            subscription_id=subscription.id,
-            reason=BillingReason.SUBSCRIPTION_CYCLE,
-            currency=plan.currency,
-            period=period,
-            lines=[plan_line(plan, period)],
-            pending=await pending_items(uow, tenant_id, subscription.id),
-            now=now,
-        )
+        pending = await pending_items(uow, tenant_id, subscription.id)
+        await issue_plan_invoice(uow, subscription, plan, period, BillingReason.SUBSCRIPTION_CYCLE, now, pending)
         await uow.commit()
     return subscription
 
@@ -131,7 +108,7 @@ async def change_plan(
         repo = uow.repo(tenant_id)
         old = await repo.get(Plan, subscription.plan_id)
         new = await repo.get(Plan, plan_id)
-        change = decide_plan_change(_lifecycle(subscription), _terms(old), _terms(new), now, proration)
+        change = decide_plan_change(lifecycle_of(subscription), _terms(old), _terms(new), now, proration)
         if proration is Proration.ALWAYS_INVOICE and change.lines:
             await issue_invoice(
                 uow,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from shared.clock import Clock
@@ -11,15 +12,12 @@ from shared.db.uow import UnitOfWork
 from shared.domain import subscriptions as rules
 from shared.domain.errors import Conflict
 from shared.domain.ids import new_id
-from shared.domain.invoices import BillingReason, InvoiceDraft, LineDraft, plan_description
-from shared.domain.periods import Cadence, Interval, Period
+from shared.domain.invoices import BillingReason, InvoiceDraft, LineDraft, PendingItem, plan_description
+from shared.domain.periods import Period
 from shared.domain.subscriptions import SubscriptionStatus
 from shared.services.customer_time import now_for
 from shared.services.invoice_issuing import issue_invoice, upcoming_draft
-
-
-def cadence_of(plan: Plan) -> Cadence:
-    return Cadence(Interval(plan.interval), plan.interval_count)
+from shared.services.rows import cadence_of
 
 
 def plan_line(plan: Plan, period: Period) -> LineDraft:
@@ -29,6 +27,31 @@ def plan_line(plan: Plan, period: Period) -> LineDraft:
         period_start=period.start,
         period_end=period.end,
         plan_id=plan.id,
+    )
+
+
+async def issue_plan_invoice(
+    uow: UnitOfWork,
+    subscription: Subscription,
+    plan: Plan,
+    period: Period,
+    reason: BillingReason,
+    now: datetime,
+    pending: Sequence[PendingItem] = (),
+) -> None:
+    """The invoice for one full period of the plan (subscription start, resume), in the
+    caller's transaction."""
+    await issue_invoice(
+        uow,
+        subscription.tenant_id,
+        customer_id=subscription.customer_id,
+        subscription_id=subscription.id,
+        reason=reason,
+        currency=plan.currency,
+        period=period,
+        lines=[plan_line(plan, period)],
+        pending=pending,
+        now=now,
     )
 
 
@@ -70,17 +93,7 @@ async def create_subscription(
         repo.add(subscription)
         await uow.flush()
         if start.invoices_now:
-            await issue_invoice(
-                uow,
-                tenant_id,
-                customer_id=customer.id,
-                subscription_id=subscription.id,
-                reason=BillingReason.SUBSCRIPTION_CREATE,
-                currency=plan.currency,
-                period=start.period,
-                lines=[plan_line(plan, start.period)],
-                now=now,
-            )
+            await issue_plan_invoice(uow, subscription, plan, start.period, BillingReason.SUBSCRIPTION_CREATE, now)
         await uow.commit()
     return subscription
 

@@ -1,0 +1,26 @@
+"""Rows to domain values: the one place a plan's cadence and a subscription's lifecycle are
+read off their table rows, so every use case hands the domain the same values."""
+
+from __future__ import annotations
+
+from shared.db.tables import Plan, Subscription
+from shared.domain.periods import Cadence, Interval
+from shared.domain.subscriptions import Lifecycle, SubscriptionStatus
+
+
+def cadence_of(plan: Plan) -> Cadence:
+    return Cadence(Interval(plan.interval), plan.interval_count)
+
+
+def lifecycle_of(row: Subscription) -> Lifecycle:
+    return Lifecycle(
+        status=SubscriptionStatus(row.status),
+        anchor=row.billing_cycle_anchor,
+        cycle=row.cycle,
+        period_start=row.current_period_start,
+        period_end=row.current_period_end,
+        cancel_at_period_end=row.cancel_at_period_end,
+        canceled_at=row.canceled_at,
+        paused_at=row.paused_at,
+        ended_at=row.ended_at,
+    )
