@@ -32,11 +32,13 @@ install: $(TEST_STAMP)
 serve: $(SERVE_STAMP)
 	HOST=$${HOST:-127.0.0.1} $(BIN)/billing serve
 
+# Two workers (pytest-xdist), each with its own embedded PostgreSQL: on 2 cores most tests wait on
+# I/O and processes, so two halve the wall time; PYTEST_WORKERS=0 runs them in this process.
 test: $(TEST_STAMP)
 	$(BIN)/ruff check shared functions migrations bench tests
 	$(BIN)/ruff format --check shared functions migrations bench tests
 	$(BIN)/mypy
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $${PYTEST_WORKERS:-2} $(PYTEST_ARGS)
 
 # Speed is measured here, never asserted in tests.
 bench: $(TEST_STAMP)

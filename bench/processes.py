@@ -5,6 +5,7 @@ machine may be shared and busy, and a slow start must not look like a failure.""
 from __future__ import annotations
 
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -17,10 +18,23 @@ READY_SECONDS = 300.0  # per process; a healthy start takes about a second on an
 STOP_SECONDS = 120.0  # SIGTERM lets in-flight requests finish (up to 30 s) and closes the pool
 
 
+# Below Linux's ephemeral range (32768-60999): a port handed out by bind(0) can be taken by any
+# outgoing connection before the server binds it, and parallel test workers connect a lot.
+_PORTS = range(20000, 32000, 2)
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A loopback port that is free now, and so is the one above it (a combined `billing serve`
+    puts its internal listener on PORT+1)."""
+    for port in random.sample(_PORTS, 200):
+        try:
+            with socket.socket() as low, socket.socket() as high:
+                low.bind(("127.0.0.1", port))
+                high.bind(("127.0.0.1", port + 1))
+        except OSError:
+            continue
+        return port
+    raise RuntimeError("no free loopback port pair in 20000-32000")
 
 
 def serve(env: dict[str, str], *, stderr: int | None = subprocess.DEVNULL) -> tuple[subprocess.Popen, str]:

@@ -9,8 +9,13 @@ from pathlib import Path
 
 import asyncpg
 import psutil
+import pytest
 
 from shared.devdb import embedded_url, prune_dead_handles
+
+# Tests that start, stop and crash private embedded servers share one xdist worker: the wheel's
+# servers of two workers restarting at once have broken each other's recovery.
+pytestmark = pytest.mark.xdist_group("private-postgres")
 
 
 async def _run(url: str, sql: str) -> object:

@@ -23,6 +23,10 @@ from bench.processes import serve, wait_ready
 from tests.conftest import BOOTSTRAP_KEY
 from tests.faults.postgres import StoppablePostgres
 
+# Tests that start, stop and crash private embedded servers share one xdist worker: the wheel's
+# servers of two workers restarting at once have broken each other's recovery.
+pytestmark = pytest.mark.xdist_group("private-postgres")
+
 MAX_REQUESTS = 4000  # the whole story, all workers together
 WORKERS = 3
 PACE = 0.05  # seconds between a worker's requests
