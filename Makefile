@@ -33,7 +33,7 @@ serve: $(SERVE_STAMP)
 	HOST=$${HOST:-127.0.0.1} $(BIN)/billing serve
 
 # Two workers (pytest-xdist), each with its own embedded PostgreSQL: on 2 cores most tests wait on
-# I/O and processes, so two halve the wall time; PYTEST_WORKERS=0 runs them in this process.
+# I/O and processes, so two cut the wall time; PYTEST_WORKERS=0 runs them in this process.
 test: $(TEST_STAMP)
 	$(BIN)/ruff check shared functions migrations bench tests
 	$(BIN)/ruff format --check shared functions migrations bench tests
