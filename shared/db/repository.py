@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, delete, exists, func, select, text, update
+from sqlalchemy import Select, delete, exists, func, select, text, union_all, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -24,6 +24,7 @@ from shared.db.tables import (
     IdempotencyKey,
     Invoice,
     InvoiceItem,
+    InvoiceLine,
     Subscription,
     Tenant,
     TestClock,
@@ -129,6 +130,31 @@ class Repository:
             .order_by(InvoiceItem.id)
         )
         return list((await self._session.execute(stmt)).scalars().all())
+
+    async def billed_items(self, subscription_id: str, start: datetime, end: datetime) -> list[Any]:
+        """What was billed for any part of [start, end): the subscription's invoice lines (a
+        void invoice billed nothing) and its pending items, in one statement. Rows of
+        (amount, period_start, period_end)."""
+        lines = (
+            select(InvoiceLine.amount, InvoiceLine.period_start, InvoiceLine.period_end)
+            .join(Invoice, (Invoice.tenant_id == InvoiceLine.tenant_id) & (Invoice.id == InvoiceLine.invoice_id))
+            .where(
+                Invoice.tenant_id == self.tenant_id,
+                InvoiceLine.tenant_id == self.tenant_id,
+                Invoice.subscription_id == subscription_id,
+                Invoice.status != InvoiceStatus.VOID,
+                InvoiceLine.period_end > start,
+                InvoiceLine.period_start < end,
+            )
+        )
+        items = select(InvoiceItem.amount, InvoiceItem.period_start, InvoiceItem.period_end).where(
+            InvoiceItem.tenant_id == self.tenant_id,
+            InvoiceItem.subscription_id == subscription_id,
+            InvoiceItem.invoice_id.is_(None),
+            InvoiceItem.period_end > start,
+            InvoiceItem.period_start < end,
+        )
+        return list((await self._session.execute(union_all(lines, items))).all())
 
     async def subscription_of_invoice(self, invoice_id: str) -> str | None:
         """The invoice's subscription id, read without loading (or locking) the invoice."""

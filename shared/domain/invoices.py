@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from shared.domain.errors import Conflict
+from shared.domain.errors import Conflict, Invalid
+from shared.domain.money import MAX_AMOUNT
 from shared.domain.periods import Period
+from shared.domain.proration import BilledItem, unused_billed
 from shared.domain.renewal import NewInvoice, State, Terms, advance
 from shared.domain.subscriptions import has_upcoming_invoice
 
@@ -77,6 +79,19 @@ def total_of(lines: Sequence[LineDraft]) -> int:
 def amount_due(total: int) -> int:
     """A negative total (credit exceeds charges) is owed to nobody on this invoice."""
     return max(total, 0)
+
+
+def require_in_range(amounts: Sequence[int], invoice: str, *, field: str | None = None) -> None:
+    """Refuse (422) an invoice the database could not hold: every line and the total must lie
+    within +-MAX_AMOUNT minor units (the range CHECKs). Checked where such an invoice would
+    be caused (a plan change, a resume), so renewal never meets one."""
+    total = sum(amounts)
+    if any(abs(amount) > MAX_AMOUNT for amount in amounts) or abs(total) > MAX_AMOUNT:
+        raise Invalid(
+            f"{invoice} would come to {total} minor units (lines {list(amounts)}); an invoice and each of "
+            f"its lines must stay within -{MAX_AMOUNT} and {MAX_AMOUNT}",
+            field=field,
+        )
 
 
 @dataclass(frozen=True)
@@ -199,3 +214,32 @@ def upcoming_invoice(state: State, terms: Terms, billed: Billed, pending: Sequen
     has_upcoming_invoice(state.status, state.cancel_at_period_end)
     outcome = advance(state, terms, state.period_end, max_invoices=1)
     return next_invoice(billed, outcome.invoices[0], pending)
+
+
+def resume_credit(
+    charge: int,
+    plan_id: str | None,
+    pending: Sequence[PendingItem],
+    billed: Sequence[BilledItem],
+    paused: Period,
+    now: datetime,
+) -> list[LineDraft]:
+    """The credit line a resume invoice carries after its plan line (`charge`, the new
+    period's): the unused remainder of what was billed for the paused period, from `now` to
+    its end (`billed`: its cycle line and proration items, pending or invoiced). Capped at
+    the invoice's charges (plan line plus pending items), so it never turns the invoice
+    negative; the rest is not carried to a later invoice (there is no customer credit
+    balance yet). No line when nothing is left to credit. 422 if the invoice would be out
+    of range."""
+    unused = unused_billed(billed, now, paused.end) if now < paused.end else 0
+    credit = min(unused, max(charge + sum(item.line.amount for item in pending), 0))
+    lines = []
+    if credit > 0:
+        stamp = now.strftime("%Y-%m-%d %H:%M UTC")
+        lines.append(
+            LineDraft(f"Unused time of the paused period after {stamp}", -credit, now, paused.end, plan_id, True)
+        )
+    require_in_range(
+        [charge, *(line.amount for line in lines), *(i.line.amount for i in pending)], "the resume invoice"
+    )
+    return lines

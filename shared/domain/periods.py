@@ -70,6 +70,27 @@ class Cadence:
         return Period(self.boundary(anchor, cycle), self.boundary(anchor, cycle + 1))
 
 
+def is_cycle(cadence: Cadence, anchor: datetime, cycle: int, period: Period) -> bool:
+    """Is `period` the cycle-th period of `cadence` counted from `anchor` (its end at boundary
+    `cycle`, its start at boundary `cycle - 1`)? Cycle 0 is a trial, which ends at the anchor.
+    Cadences that make the same boundaries (12 months and 1 year, 7 days and 1 week) agree."""
+    if cadence.boundary(anchor, cycle) != period.end:
+        return False
+    return cycle == 0 or cadence.boundary(anchor, cycle - 1) == period.start
+
+
+def next_period(cadence: Cadence, anchor: datetime, cycle: int, current: Period) -> tuple[datetime, int, Period]:
+    """The re-anchor rule, applied where a period ends (renewal and its preview): the period
+    after `current` with (anchor, cycle) for it. The anchor stays while `current` is a period
+    of the plan's cadence from it; when the plan's cadence differs from the current period's
+    (a plan with another interval was chosen during it), `current`'s end becomes the anchor.
+    Only the cadence at the period end counts: monthly from Jan 31 -> yearly -> monthly within
+    one period keeps the Jan 31 anchor (Feb 28/29, Mar 31, ...)."""
+    if not is_cycle(cadence, anchor, cycle, current):
+        anchor, cycle = current.end, 0
+    return anchor, cycle + 1, cadence.period(anchor, cycle)
+
+
 def utc(moment: datetime) -> datetime:
     """Normalise to an aware UTC datetime; naive input is rejected, never guessed."""
     if moment.tzinfo is None:

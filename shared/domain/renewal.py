@@ -25,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from shared.domain.periods import Cadence, Period
+from shared.domain.periods import Cadence, Period, next_period
 from shared.domain.subscriptions import BILLABLE, Lifecycle, SubscriptionStatus
 
 
@@ -115,10 +115,16 @@ def advance(
             # Stop before this boundary: the state is as of the last one processed.
             reached, capped = state.period_start, True
             break
-        cycle = state.cycle + 1
-        period = Period(boundary, terms.cadence.boundary(state.anchor, cycle))
+        anchor, cycle, period = next_period(
+            terms.cadence, state.anchor, state.cycle, Period(state.period_start, boundary)
+        )
         state = replace(
-            state, status=SubscriptionStatus.ACTIVE, cycle=cycle, period_start=period.start, period_end=period.end
+            state,
+            status=SubscriptionStatus.ACTIVE,
+            anchor=anchor,
+            cycle=cycle,
+            period_start=period.start,
+            period_end=period.end,
         )
         first = not invoices
         invoice = NewInvoice(period, boundary, boundary + timedelta(days=terms.days_until_due), first)

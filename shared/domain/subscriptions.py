@@ -166,10 +166,20 @@ def pause(s: Lifecycle, now: datetime) -> Lifecycle:
     return replace(s, status=SubscriptionStatus.PAUSED, paused_at=now)
 
 
+def resumes_in_place(s: Lifecycle, now: datetime) -> bool:
+    """Resumed at the very instant its paused period began (pause and resume in the same
+    second on a frozen test clock): nothing of that period was used, so it resumes as it
+    was, already invoiced, with no new period and no new invoice."""
+    return now == s.period_start
+
+
 def resume(s: Lifecycle, now: datetime, cadence: Cadence) -> Lifecycle:
     """The re-anchor rule: a resumed subscription starts a new period at the resume time,
-    which becomes its billing-cycle anchor (its invoice is issued with it)."""
+    which becomes its billing-cycle anchor (its invoice is issued with it, crediting the
+    unused rest of the paused period: shared.domain.invoices.resume_lines)."""
     require(s.status, Action.RESUME)
+    if resumes_in_place(s, now):
+        return replace(s, status=SubscriptionStatus.ACTIVE, paused_at=None)
     period = cadence.period(now, 0)
     return replace(
         s,

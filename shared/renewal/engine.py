@@ -183,6 +183,7 @@ async def _process(
                 s.period_end,
                 s.cancel_at_period_end,
                 s.ended_at,
+                s.anchor,  # re-anchored where the plan's cadence changed (shared.domain.periods)
             )
         )
         # A capped subscription is counted when its last batch finishes it.

@@ -114,13 +114,13 @@ ORDER BY ii.tenant_id, ii.subscription_id, ii.id
 
 UPDATE_SUBSCRIPTIONS = """
 UPDATE subscriptions s
-SET status = v.status, cycle = v.cycle, current_period_start = v.period_start,
+SET status = v.status, billing_cycle_anchor = v.anchor, cycle = v.cycle, current_period_start = v.period_start,
     current_period_end = v.period_end, cancel_at_period_end = v.cancel_at_period_end,
     ended_at = v.ended_at,
     canceled_at = CASE WHEN v.status = 'canceled' THEN coalesce(s.canceled_at, v.ended_at) ELSE s.canceled_at END
 FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::timestamptz[], $6::timestamptz[],
-            $7::bool[], $8::timestamptz[])
-  AS v(tenant_id, id, status, cycle, period_start, period_end, cancel_at_period_end, ended_at)
+            $7::bool[], $8::timestamptz[], $9::timestamptz[])
+  AS v(tenant_id, id, status, cycle, period_start, period_end, cancel_at_period_end, ended_at, anchor)
 WHERE s.tenant_id = v.tenant_id AND s.id = v.id
 """
 

@@ -17,14 +17,14 @@ from shared.db.tables import InvoiceItem, Plan, Subscription
 from shared.db.uow import UnitOfWork
 from shared.domain import subscriptions as rules
 from shared.domain.ids import new_id
-from shared.domain.invoices import BillingReason
+from shared.domain.invoices import BillingReason, resume_credit
 from shared.domain.periods import Period
 from shared.domain.plan_changes import PlanTerms
 from shared.domain.plan_changes import change_plan as decide_plan_change
 from shared.domain.proration import Proration
 from shared.domain.subscriptions import Lifecycle
 from shared.services.invoice_issuing import issue_invoice, pending_items
-from shared.services.rows import cadence_of, lifecycle_of
+from shared.services.rows import billed_of, cadence_of, lifecycle_of
 from shared.services.subscriptions import issue_plan_invoice, locked_subscription
 
 
@@ -77,16 +77,26 @@ async def pause(uow: UnitOfWork, tenant_id: str, subscription_id: str, clock: Cl
 
 async def resume(uow: UnitOfWork, tenant_id: str, subscription_id: str, clock: Clock) -> Subscription:
     """A new period starts at the resume time (the new billing-cycle anchor), with its
-    invoice, which also carries any pending prorations."""
+    invoice, which credits the unused rest of the paused period and also carries any pending
+    prorations. Resumed at the instant its paused period began, it resumes that period."""
     async with uow:
         subscription, now = await locked_subscription(uow, tenant_id, subscription_id, clock)
         rules.require(subscription.status, rules.Action.RESUME)
-        plan = await uow.repo(tenant_id).get(Plan, subscription.plan_id)
-        resumed = rules.resume(lifecycle_of(subscription), now, cadence_of(plan))
+        repo = uow.repo(tenant_id)
+        plan = await repo.get(Plan, subscription.plan_id)
+        paused = lifecycle_of(subscription)
+        resumed = rules.resume(paused, now, cadence_of(plan))
         _apply(uow, subscription, resumed)
-        period = Period(resumed.period_start, resumed.period_end)
-        pending = await pending_items(uow, tenant_id, subscription.id)
-        await issue_plan_invoice(uow, subscription, plan, period, BillingReason.SUBSCRIPTION_CYCLE, now, pending)
+        if not rules.resumes_in_place(paused, now):
+            period = Period(resumed.period_start, resumed.period_end)
+            pending = await pending_items(uow, tenant_id, subscription.id)
+            billed = billed_of(await repo.billed_items(subscription.id, now, paused.period_end))
+            credits = resume_credit(
+                plan.amount, plan.id, pending, billed, Period(paused.period_start, paused.period_end), now
+            )
+            await issue_plan_invoice(
+                uow, subscription, plan, period, BillingReason.SUBSCRIPTION_CYCLE, now, pending, credits
+            )
         await uow.commit()
     return subscription
 
@@ -108,7 +118,10 @@ async def change_plan(
         repo = uow.repo(tenant_id)
         old = await repo.get(Plan, subscription.plan_id)
         new = await repo.get(Plan, plan_id)
-        change = decide_plan_change(lifecycle_of(subscription), _terms(old), _terms(new), now, proration)
+        current = lifecycle_of(subscription)
+        billed = billed_of(await repo.billed_items(subscription.id, now, current.period_end))
+        pending = [item.amount for item in await repo.pending_items(subscription.id)]
+        change = decide_plan_change(current, _terms(old), _terms(new), now, proration, billed, pending)
         if proration is Proration.ALWAYS_INVOICE and change.lines:
             await issue_invoice(
                 uow,

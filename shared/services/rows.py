@@ -3,8 +3,12 @@ read off their table rows, so every use case hands the domain the same values.""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from shared.db.tables import Plan, Subscription
 from shared.domain.periods import Cadence, Interval
+from shared.domain.proration import BilledItem
 from shared.domain.subscriptions import Lifecycle, SubscriptionStatus
 
 
@@ -24,3 +28,8 @@ def lifecycle_of(row: Subscription) -> Lifecycle:
         paused_at=row.paused_at,
         ended_at=row.ended_at,
     )
+
+
+def billed_of(rows: Sequence[Any]) -> list[BilledItem]:
+    """Rows of (amount, period_start, period_end) read by Repository.billed_items."""
+    return [BilledItem(row.amount, row.period_start, row.period_end) for row in rows]

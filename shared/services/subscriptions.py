@@ -38,9 +38,10 @@ async def issue_plan_invoice(
     reason: BillingReason,
     now: datetime,
     pending: Sequence[PendingItem] = (),
+    credits: Sequence[LineDraft] = (),
 ) -> None:
     """The invoice for one full period of the plan (subscription start, resume), in the
-    caller's transaction."""
+    caller's transaction: the plan line, `credits`, then the pending items."""
     await issue_invoice(
         uow,
         subscription.tenant_id,
@@ -49,7 +50,7 @@ async def issue_plan_invoice(
         reason=reason,
         currency=plan.currency,
         period=period,
-        lines=[plan_line(plan, period)],
+        lines=[plan_line(plan, period), *credits],
         pending=pending,
         now=now,
     )

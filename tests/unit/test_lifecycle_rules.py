@@ -14,7 +14,7 @@ from shared.domain import subscriptions as rules
 from shared.domain.errors import Conflict, Invalid
 from shared.domain.periods import Cadence, Interval, Period
 from shared.domain.plan_changes import PlanTerms, change_plan
-from shared.domain.proration import Proration, change_lines
+from shared.domain.proration import BilledItem, Proration, change_lines, charge_at_own_rate
 from shared.domain.subscriptions import Lifecycle, SubscriptionStatus
 
 MONTHLY, YEARLY = Cadence(Interval.MONTH), Cadence(Interval.YEAR)
@@ -74,22 +74,24 @@ def test_a_plan_change_refuses_the_same_an_archived_or_another_currency_plan() -
     cadence=st.sampled_from([MONTHLY, YEARLY, Cadence(Interval.WEEK), Cadence(Interval.DAY)]),
     proration=st.sampled_from(list(Proration)),
 )
-def test_a_plan_change_prorates_the_rest_and_re_anchors_only_on_a_new_cadence(
+def test_a_plan_change_prorates_the_rest_and_keeps_the_period(
     old_amount: int, new_amount: int, seconds: int, cadence: Cadence, proration: Proration
 ) -> None:
     at = ACTIVE.period_start + timedelta(seconds=seconds)
     old, new = plan("old", old_amount), plan("new", new_amount, cadence)
-    change = change_plan(ACTIVE, old, new, at, proration)
+    billed = [BilledItem(old_amount, ACTIVE.period_start, ACTIVE.period_end)]  # the cycle line
+    change = change_plan(ACTIVE, old, new, at, proration, billed)
+    period = Period(ACTIVE.period_start, ACTIVE.period_end)
     if proration is Proration.NONE or at >= ACTIVE.period_end:
         assert change.lines == []
     else:
-        credit, charge = change_lines(old_amount, new_amount, Period(ACTIVE.period_start, ACTIVE.period_end), at)
+        credit, charge = change_lines(old_amount, new_amount, period, at)
+        if cadence != MONTHLY:  # the new plan's own rate: per one of its periods from the period start
+            charge = charge_at_own_rate(new_amount, cadence, ACTIVE.anchor, ACTIVE.cycle, period, at)
         assert [line.amount for line in change.lines] == [credit, charge]
         assert all(line.period_end == ACTIVE.period_end and line.proration for line in change.lines)
-    if cadence == MONTHLY:
-        assert change.lifecycle == ACTIVE
-    else:
-        assert (change.lifecycle.anchor, change.lifecycle.cycle) == (ACTIVE.period_end, 0)
+    # The period and anchor stay; renewal re-anchors at the period end if the cadence differs.
+    assert change.lifecycle == ACTIVE
 
 
 def test_a_trial_changes_plan_without_proration() -> None:
