@@ -16,6 +16,7 @@ import asyncpg
 import pytest
 
 from shared.domain.money import MAX_AMOUNT
+from tests.api.test_observability import scrape, value
 from tests.client import Api
 
 # (currency, old plan amount, new plan amount) in minor units: 10.00 -> 30.00 USD,
@@ -63,9 +64,12 @@ async def test_a_subscription_whose_invoice_cannot_be_written_is_skipped_and_rep
     before = await api.subscription(bad)
 
     clock.set(clock.now() + timedelta(days=32))
+    metrics_before = await scrape(api)
     for _ in range(2):  # the bad one never makes a run fail, now or on the next run
         run = await _post_ok(api, "/v1/renewals")
         assert (run["failed"], run["failed_subscriptions"]) == (1, [bad["id"]])
+    failures = value(await scrape(api), "billing_renewal_failures_total")
+    assert failures - value(metrics_before, "billing_renewal_failures_total") == 2
     assert run["renewed"] == 0  # the good one renewed on the first run
     assert len(await api.invoices(subscription_id=good["id"])) == 2
     assert await api.subscription(bad) == before  # left untouched, still due
