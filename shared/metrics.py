@@ -34,6 +34,11 @@ renewed = _meter.create_counter(
 ended = _meter.create_counter(
     "billing.renewal.subscriptions.ended", unit="{subscription}", description="Subscriptions ended by a renewal run"
 )
+renewal_failures = _meter.create_counter(
+    "billing.renewal.failures",
+    unit="{subscription}",
+    description="Subscriptions a renewal run skipped because their invoices could not be written",
+)
 renewal_lag = _meter.create_gauge(
     "billing.renewal.lag", unit="s", description="Age of the oldest due-but-unrenewed period when a run starts"
 )

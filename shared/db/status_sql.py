@@ -1,5 +1,8 @@
 """Status sets of the domain rendered as SQL `IN` lists, so the renewal engine's claims and
-the partial indexes they must match are built from the same enums (a test checks both)."""
+the partial indexes they must match are built from the same enums (a test checks both);
+and the dunning clock's two comparisons (shared.domain.subscriptions: `is_overdue`,
+`grace_expired`) rendered for the engine's SQL, so the SQL and Python paths share one
+boundary: overdue strictly after the due date, grace out at due date + grace days inclusive."""
 
 from __future__ import annotations
 
@@ -17,3 +20,13 @@ def in_list(values: Iterable[StrEnum]) -> str:
 
 BILLABLE_SQL = in_list(BILLABLE)
 DUNNABLE_SQL = in_list(DUNNABLE)
+
+
+def overdue_sql(due_at: str, now: str) -> str:
+    """`is_overdue(due_at, now)` in SQL."""
+    return f"{due_at} < {now}"
+
+
+def grace_expired_sql(due_at: str, grace_days: str, now: str) -> str:
+    """`grace_expired(due_at, grace_days, now)` in SQL."""
+    return f"{due_at} + make_interval(days => {grace_days}) <= {now}"

@@ -100,6 +100,7 @@ class PendingItem:
 
     id: str
     line: LineDraft
+    created_at: datetime | None = None  # when the request that made it ran
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,12 @@ class InvoiceDraft:
         object.__setattr__(self, "total", total)
         object.__setattr__(self, "amount_due", due)
         object.__setattr__(self, "status", InvoiceStatus.PAID if due == 0 else InvoiceStatus.OPEN)
+
+    @property
+    def in_range(self) -> bool:
+        """Whether the database can store it: every line and the total within the money
+        range (a renewal skips and reports a subscription whose invoice is not)."""
+        return abs(self.total) <= MAX_AMOUNT and all(abs(line.amount) <= MAX_AMOUNT for line in self.lines)
 
     @property
     def amount_paid(self) -> int:
@@ -243,3 +250,36 @@ def resume_credit(
         [charge, *(line.amount for line in lines), *(i.line.amount for i in pending)], "the resume invoice"
     )
     return lines
+
+
+def pending_period(pending: Sequence[PendingItem]) -> Period:
+    """The span a final invoice of pending items covers: from the earliest item's start to
+    the latest item's end."""
+    start = min(item.line.period_start for item in pending)
+    end = max(item.line.period_end for item in pending)
+    return Period(start, max(end, start + timedelta(seconds=1)))
+
+
+def final_invoice(
+    billed: Billed,
+    pending: Sequence[PendingItem],
+    ended_at: datetime,
+    days_until_due: int,
+) -> InvoiceDraft | None:
+    """Pending prorations when a subscription ends (at period end, by dunning, or canceled
+    now) are never lost: they go on a final invoice dated at the end (Stripe's reason for
+    proration invoices, `subscription_update`). None when nothing is pending."""
+    if not pending:
+        return None
+    return issued_now(
+        BillingReason.SUBSCRIPTION_UPDATE,
+        currency=billed.currency,
+        customer_id=billed.customer_id,
+        subscription_id=billed.subscription_id,
+        period=pending_period(pending),
+        lines=(),
+        now=ended_at,
+        days_until_due=days_until_due,
+        pending=pending,
+        test_clock_id=billed.test_clock_id,
+    )

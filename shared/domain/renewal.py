@@ -10,10 +10,16 @@ outcomes in bulk. Events, in order of their time:
   missed period once, contiguous, as it would have been billed on time);
 - an unpaid invoice's grace period runs out (due date + the tenant's grace days):
   the subscription is canceled then and its open invoices become uncollectible.
-  This may come before later period ends, which are then never billed.
+  This may come before later period ends, which are then never billed. The cancel is
+  never dated before `not_before`, the last thing a request did to the subscription (a
+  resume after a pause, a plan change, an invoice it issued): dunning waits while a
+  subscription is paused, and one whose grace ran out meanwhile ends at its resume;
+- when the subscription ends (pending cancel or dunning), pending prorations that no
+  invoice of this play absorbed go on a final invoice dated at the end
+  (shared.domain.invoices.final_invoice).
 
-After all events up to `now`, a subscription with an unpaid invoice past its due
-date is `past_due`.
+After all events up to `now`, the status is `status_for` the overdue check (one boundary
+for every path: `is_overdue`, `grace_expired` in shared.domain.subscriptions).
 
 `max_invoices` bounds one call's work (the engine's memory per batch): a subscription
 stopped at its cap is left as of the last boundary it processed, still due, and the
@@ -26,7 +32,15 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from shared.domain.periods import Cadence, Period, next_period
-from shared.domain.subscriptions import BILLABLE, Lifecycle, SubscriptionStatus
+from shared.domain.subscriptions import (
+    BILLABLE,
+    Lifecycle,
+    SubscriptionStatus,
+    grace_deadline,
+    grace_expired,
+    is_overdue,
+    status_for,
+)
 
 
 @dataclass(frozen=True)
@@ -87,24 +101,30 @@ def advance(
     oldest_unpaid_due: datetime | None = None,
     pending_total: int = 0,
     max_invoices: int | None = None,
+    not_before: datetime | None = None,
 ) -> Outcome:
     """Play the subscription forward to `now`. `oldest_unpaid_due` is the due date of its
     oldest open invoice with something to pay; `pending_total` the sum of pending items;
-    `max_invoices` (at least 1) stops the play after that many new invoices."""
+    `max_invoices` (at least 1) stops the play after that many new invoices; `not_before`
+    the latest moment a request acted on it (a dunning cancel is never dated earlier)."""
     if max_invoices is not None and max_invoices < 1:
         raise ValueError("max_invoices must be at least 1")
     if state.status not in BILLABLE:
         return Outcome(state, unpaid_since=oldest_unpaid_due)
-    grace = timedelta(days=terms.grace_days)
     invoices: list[NewInvoice] = []
     unpaid = oldest_unpaid_due
     reached = now  # the moment the resulting state is as of
     capped = False
     while True:
-        deadline = unpaid + grace if unpaid is not None else None
         boundary = state.period_end
-        if deadline is not None and deadline <= now and deadline <= boundary:
-            ended = replace(state, status=SubscriptionStatus.CANCELED, ended_at=deadline, cancel_at_period_end=False)
+        if (
+            unpaid is not None
+            and grace_expired(unpaid, terms.grace_days, now)
+            and grace_deadline(unpaid, terms.grace_days) <= boundary
+        ):
+            at = grace_deadline(unpaid, terms.grace_days)
+            at = max(at, not_before) if not_before is not None else at
+            ended = replace(state, status=SubscriptionStatus.CANCELED, ended_at=at, cancel_at_period_end=False)
             return Outcome(ended, invoices, ended=True, dunned=True, unpaid_since=unpaid)
         if boundary > now:
             break
@@ -131,8 +151,5 @@ def advance(
         invoices.append(invoice)
         if unpaid is None and terms.amount + (pending_total if first else 0) > 0:
             unpaid = invoice.due_at
-    if unpaid is not None and unpaid < reached:
-        state = replace(state, status=SubscriptionStatus.PAST_DUE)
-    elif state.status is SubscriptionStatus.PAST_DUE:
-        state = replace(state, status=SubscriptionStatus.ACTIVE)  # everything overdue has been paid
+    state = replace(state, status=status_for(state.status, overdue=unpaid is not None and is_overdue(unpaid, reached)))
     return Outcome(state, invoices, unpaid_since=unpaid, capped=capped)

@@ -84,11 +84,32 @@ def require_pending_cancel(status: SubscriptionStatus | str, cancel_at_period_en
         raise Conflict("the subscription has no pending cancellation", field="cancel_at_period_end")
 
 
-def after_payment(status: SubscriptionStatus | str, *, still_overdue: bool) -> SubscriptionStatus:
-    """Paying or voiding an invoice: a past-due subscription with nothing else overdue is active again."""
+# The dunning clock, stated once (shared/db/status_sql.py renders the same comparisons for
+# the renewal engine's SQL, so every path sees the same boundary):
+# - an invoice is overdue strictly after its due date (`due_at < now`);
+# - the grace period runs out at due date + grace days, inclusive (`due_at + grace <= now`):
+#   with grace 0 a subscription is canceled at its invoice's due date itself.
+
+
+def is_overdue(due_at: datetime, now: datetime) -> bool:
+    return due_at < now
+
+
+def grace_deadline(due_at: datetime, grace_days: int) -> datetime:
+    return due_at + timedelta(days=grace_days)
+
+
+def grace_expired(due_at: datetime, grace_days: int, now: datetime) -> bool:
+    return grace_deadline(due_at, grace_days) <= now
+
+
+def status_for(status: SubscriptionStatus | str, *, overdue: bool) -> SubscriptionStatus:
+    """The one rule for active vs past_due, applied on every transition (renewal, dunning,
+    resume, pay, void): a subscription that bills is past_due exactly when one of its
+    invoices is overdue, else active. Trialing, paused and canceled are kept."""
     status = SubscriptionStatus(status)
-    if status is SubscriptionStatus.PAST_DUE and not still_overdue:
-        return SubscriptionStatus.ACTIVE
+    if status in DUNNABLE:
+        return SubscriptionStatus.PAST_DUE if overdue else SubscriptionStatus.ACTIVE
     return status
 
 
@@ -173,17 +194,20 @@ def resumes_in_place(s: Lifecycle, now: datetime) -> bool:
     return now == s.period_start
 
 
-def resume(s: Lifecycle, now: datetime, cadence: Cadence) -> Lifecycle:
+def resume(s: Lifecycle, now: datetime, cadence: Cadence, *, overdue: bool = False) -> Lifecycle:
     """The re-anchor rule: a resumed subscription starts a new period at the resume time,
     which becomes its billing-cycle anchor (its invoice is issued with it, crediting the
-    unused rest of the paused period: shared.domain.invoices.resume_lines)."""
+    unused rest of the paused period: shared.domain.invoices.resume_credit). It is past_due at
+    once if an invoice is overdue (`status_for`). Dunning waits while paused: a grace
+    period that ran out meanwhile cancels it at the next renewal run, dated at the resume
+    time, never before."""
     require(s.status, Action.RESUME)
     if resumes_in_place(s, now):
-        return replace(s, status=SubscriptionStatus.ACTIVE, paused_at=None)
+        return replace(s, status=status_for(SubscriptionStatus.ACTIVE, overdue=overdue), paused_at=None)
     period = cadence.period(now, 0)
     return replace(
         s,
-        status=SubscriptionStatus.ACTIVE,
+        status=status_for(SubscriptionStatus.ACTIVE, overdue=overdue),
         paused_at=None,
         anchor=now,
         cycle=1,

@@ -9,6 +9,16 @@ row lock, the claim re-checks "period ended" under that lock, and the database's
 index on (tenant, subscription, period_start) refuses a second cycle invoice whatever
 happens. A run killed mid-batch loses only its uncommitted batch; a rerun continues.
 
+Failure isolation: a subscription whose invoice cannot be written (e.g. pending items that
+push the total out of the money range) is skipped: its drafts are checked before the
+set-based write, and if the batch write fails anyway the batch is redone with one savepoint
+per subscription. A skipped subscription is left untouched (claimable again by the next
+run, where it is skipped again), reported in the run's `failed` count and ids and counted
+by `billing.renewal.failures`; the run never claims it twice, so it blocks nobody.
+
+Numbering: a batch's invoices are numbered in date order (created_at, then subscription
+and period), so a catch-up's numbers follow its invoices' dates, still gap-free.
+
 Bounded memory: a batch builds at most `invoice_budget` invoices (a subscription far
 behind, e.g. a test clock moved by centuries, stops at its share and stays due, so the
 next batch continues it from the state it was left in).
@@ -29,7 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared import failpoints, metrics
 from shared.db.invoice_writer import Written, record_issued, write_invoices
-from shared.domain.invoices import Billed, InvoiceDraft, LineDraft, PendingItem, next_invoice
+from shared.domain.invoices import Billed, InvoiceDraft, LineDraft, PendingItem, final_invoice, next_invoice
 from shared.domain.periods import Cadence, Interval
 from shared.domain.renewal import State, Terms, advance
 from shared.domain.subscriptions import SubscriptionStatus
@@ -43,6 +53,9 @@ DEFAULT_BATCH = 1000
 DEFAULT_INVOICE_BUDGET = 5000
 DEFAULT_WORKERS = 2  # connections draining at once; SKIP LOCKED gives them disjoint batches
 _RETRYABLE = (asyncpg.DeadlockDetectedError, asyncpg.SerializationError, asyncpg.UniqueViolationError)
+# What one subscription's bad data can make a batch write fail with: redo it row by row.
+_ISOLATABLE = (asyncpg.IntegrityConstraintViolationError, asyncpg.DataError)
+MAX_REPORTED_FAILURES = 100  # ids listed in a run's report (the count is always exact)
 
 
 @dataclass(frozen=True)
@@ -68,6 +81,12 @@ class Report:
     lag_seconds: float = 0.0  # age of the oldest due-but-unrenewed period at the start
     duration_seconds: float = 0.0
     invoiced: Counter[str] = field(default_factory=Counter)  # amount per currency, minor units
+    failed: int = 0  # subscriptions skipped because their invoices could not be written
+    failed_ids: list[str] = field(default_factory=list)  # every one of them (the reply lists the first 100)
+
+    @property
+    def failed_subscriptions(self) -> list[str]:
+        return self.failed_ids[:MAX_REPORTED_FAILURES]
 
 
 Progress = Callable[[int], None]
@@ -83,8 +102,22 @@ class _Batch:
     ended: int = 0
     past_due: int = 0
     finished: int = 0  # subscriptions no longer due (not stopped at their invoice cap)
+    failed: list[str] = field(default_factory=list)  # subscription ids skipped
+
+    def merge(self, other: _Batch) -> None:
+        self.written += other.written
+        self.statuses.update(other.statuses)
+        self.renewed += other.renewed
+        self.ended += other.ended
+        self.past_due += other.past_due
+        self.finished += other.finished
+        self.failed += other.failed
 
     def count_into(self, report: Report) -> None:
+        report.failed += len(self.failed)
+        report.failed_ids += self.failed
+        if self.failed:
+            metrics.renewal_failures.add(len(self.failed))
         report.max_batch_invoices = max(report.max_batch_invoices, len(self.written))
         report.renewed += self.renewed
         report.ended += self.ended
@@ -116,7 +149,7 @@ def _pending_item(row: asyncpg.Record) -> PendingItem:
     line = LineDraft(
         row["description"], row["amount"], row["period_start"], row["period_end"], row["plan_id"], row["proration"]
     )
-    return PendingItem(row["id"], line)
+    return PendingItem(row["id"], line, row["created_at"])
 
 
 def _state(row: asyncpg.Record) -> State:
@@ -139,6 +172,16 @@ def _terms(row: asyncpg.Record) -> Terms:
     )
 
 
+def _last_action(row: asyncpg.Record, items: list[PendingItem]) -> datetime:
+    """The latest moment a request acted on the subscription, as far as its rows tell: its
+    current period's start (a resume re-anchors there), its newest open invoice, its newest
+    pending item. No dunning cancel is dated before it."""
+    moments = [row["current_period_start"], *(i.created_at for i in items if i.created_at is not None)]
+    if row["last_open_invoice_at"] is not None:
+        moments.append(row["last_open_invoice_at"])
+    return max(moments)
+
+
 def cap_per_subscription(rows: int, invoice_budget: int) -> int:
     return max(1, invoice_budget // max(1, rows))
 
@@ -148,9 +191,8 @@ async def _process(
     rows: list[asyncpg.Record],
     as_of: datetime,
     batch: _Batch,
-    invoice_budget: int = DEFAULT_INVOICE_BUDGET,
+    cap: int,
 ) -> None:
-    cap = cap_per_subscription(len(rows), invoice_budget)
     keys = [(r["tenant_id"], r["id"]) for r in rows]
     pending: dict[tuple[str, str], list[PendingItem]] = defaultdict(list)
     if rows:
@@ -162,17 +204,26 @@ async def _process(
     dunned = []
     for row in rows:
         items = pending.get((row["tenant_id"], row["id"]), [])
+        terms = _terms(row)
         outcome = advance(
             _state(row),
-            _terms(row),
+            terms,
             as_of,
             oldest_unpaid_due=row["oldest_unpaid_due"],
             pending_total=sum(i.line.amount for i in items),
             max_invoices=cap,
+            not_before=_last_action(row, items),
         )
         billed = _billed(row)
-        drafts += [(row["tenant_id"], next_invoice(billed, new, items)) for new in outcome.invoices]
+        mine = [next_invoice(billed, new, items) for new in outcome.invoices]
         s = outcome.state
+        if outcome.ended and s.ended_at is not None and not any(new.includes_pending for new in outcome.invoices):
+            final = final_invoice(billed, items, s.ended_at, terms.days_until_due)
+            mine += [final] if final is not None else []
+        if not all(draft.in_range for draft in mine):
+            batch.failed.append(row["id"])  # skipped whole: no state change, no invoice
+            continue
+        drafts += [(row["tenant_id"], draft) for draft in mine]
         changes.append(
             (
                 row["tenant_id"],
@@ -200,6 +251,8 @@ async def _process(
     # lock. The numbering rows are then held only for the inserts and commit.
     if changes:
         await conn.execute(sql.UPDATE_SUBSCRIPTIONS, *map(list, zip(*changes)))
+    # Numbers follow dates within the batch (a catch-up bills many periods of many subscriptions).
+    drafts.sort(key=lambda d: (d[1].created_at, d[1].subscription_id or "", d[1].period.start))
     batch.written = await write_invoices(conn, drafts)
     if dunned:
         await conn.execute(sql.MARK_UNCOLLECTIBLE, *map(list, zip(*dunned)))
@@ -222,18 +275,38 @@ async def _drain(
         if should_stop is not None and should_stop():
             report.complete = False
             return
+        isolate = False  # one savepoint per subscription, after a batch write failed
         for attempt in range(5):
             batch = _Batch()
             try:
                 async with conn.transaction():
-                    rows = await conn.fetch(claim, as_of, scope.tenant_id, scope.test_clock_id, batch_size)
-                    if rows:
-                        await _process(conn, rows, as_of, batch, invoice_budget)
+                    rows = await conn.fetch(
+                        claim, as_of, scope.tenant_id, scope.test_clock_id, batch_size, report.failed_ids
+                    )
+                    cap = cap_per_subscription(len(rows), invoice_budget)
+                    if rows and not isolate:
+                        await _process(conn, rows, as_of, batch, cap)
+                    for row in rows if isolate else []:
+                        part = _Batch()
+                        try:
+                            async with conn.transaction():  # a savepoint
+                                await _process(conn, [row], as_of, part, cap)
+                        except _RETRYABLE:
+                            raise
+                        except _ISOLATABLE as error:
+                            log.warning("renewal skipped subscription %s after %s", row["id"], type(error).__name__)
+                            part = _Batch(failed=[row["id"]])
+                        batch.merge(part)
                 failpoints.hit(failpoints.COMMITTED)
                 batch.count_into(report)
                 break
             except _RETRYABLE as error:  # another writer won a race: the batch rolled back whole
                 log.warning("renewal batch retried after %s (attempt %d)", type(error).__name__, attempt + 1)
+            except _ISOLATABLE as error:
+                if isolate:
+                    raise
+                log.warning("renewal batch failed with %s; redoing it one subscription at a time", type(error).__name__)
+                isolate = True
         else:
             raise RuntimeError("renewal batch kept conflicting; giving up this run")
         if not rows:
@@ -296,12 +369,13 @@ async def renew(
     if scope.test_clock_id is None:  # a simulated clock's lag says nothing about production
         metrics.renewal_lag.set(report.lag_seconds)
     log.info(
-        "renewal run as of %s: %d renewed, %d invoices, %d ended, %d past due in %.3fs",
+        "renewal run as of %s: %d renewed, %d invoices, %d ended, %d past due, %d failed in %.3fs",
         as_of.isoformat(),
         report.renewed,
         report.invoices_created,
         report.ended,
         report.past_due,
+        report.failed,
         report.duration_seconds,
         extra={
             "event": "renewal_run",
@@ -310,6 +384,8 @@ async def renew(
             "invoices_created": report.invoices_created,
             "ended": report.ended,
             "past_due": report.past_due,
+            "failed": report.failed,
+            "failed_subscriptions": report.failed_subscriptions,
             "duration_seconds": round(report.duration_seconds, 3),
             "lag_seconds": round(report.lag_seconds, 3),
         },

@@ -2,7 +2,7 @@
 per batch, never one round trip per subscription. Invoices are written by
 shared.db.invoice_writer."""
 
-from shared.db.status_sql import BILLABLE_SQL, DUNNABLE_SQL
+from shared.db.status_sql import BILLABLE_SQL, DUNNABLE_SQL, grace_expired_sql, overdue_sql
 
 _COLUMNS = """
     s.tenant_id, s.id, s.customer_id, s.test_clock_id, s.plan_id, s.status, s.billing_cycle_anchor, s.cycle,
@@ -11,7 +11,9 @@ _COLUMNS = """
     t.days_until_due, t.grace_period_days,
     (SELECT min(i.due_at) FROM invoices i
       WHERE i.tenant_id = s.tenant_id AND i.subscription_id = s.id
-        AND i.status = 'open' AND i.amount_due > i.amount_paid) AS oldest_unpaid_due
+        AND i.status = 'open' AND i.amount_due > i.amount_paid) AS oldest_unpaid_due,
+    (SELECT max(i.created_at) FROM invoices i
+      WHERE i.tenant_id = s.tenant_id AND i.subscription_id = s.id AND i.status = 'open') AS last_open_invoice_at
 """
 
 _FROM = """
@@ -21,7 +23,8 @@ JOIN tenants t ON t.id = s.tenant_id
 """
 
 # Who is renewed: real time (no test clock) or exactly one test clock; optionally one tenant.
-# $1 = as-of time, $2 = tenant id or NULL, $3 = test clock id, $4 = batch size.
+# $1 = as-of time, $2 = tenant id or NULL, $3 = test clock id, $4 = batch size; the claims
+# also take $5 = ids this run skipped (their invoice could not be written), never claimed again.
 # The clock predicate is literal SQL, not "$3 IS NULL OR ...": prepared statements go to a
 # generic plan after five runs, and a generic plan could not use the partial indexes
 # (it would scan and sort every subscription for every batch).
@@ -41,6 +44,7 @@ def claim_due(scope: str) -> str:
     return f"""
 SELECT {_COLUMNS} {_FROM}
 WHERE s.status IN {BILLABLE_SQL} AND s.current_period_end <= $1 {scope}
+  AND s.id <> ALL($5::text[])
 ORDER BY s.current_period_end
 LIMIT $4
 FOR UPDATE OF s SKIP LOCKED
@@ -50,14 +54,15 @@ FOR UPDATE OF s SKIP LOCKED
 # Subscriptions inside their period that have a dunning step due: an active one with an
 # overdue invoice (-> past_due), or any whose oldest unpaid invoice is past the grace
 # period. Driven from the unpaid-invoice index, so the plan does not depend on fresh
-# statistics (right after a bulk renewal they are stale).
+# statistics (right after a bulk renewal they are stale). The CTE takes invoices due up to
+# and including $1: with grace 0 the grace runs out at the due date itself.
 def _dunning(scope: str, columns: str) -> str:
     return f"""
 WITH overdue AS (
   SELECT i.tenant_id, i.subscription_id, min(i.due_at) AS oldest
   FROM invoices i
   WHERE i.status = 'open' AND i.amount_due > i.amount_paid AND i.subscription_id IS NOT NULL
-    AND i.due_at < $1 AND ($2::text IS NULL OR i.tenant_id = $2)
+    AND i.due_at <= $1 AND ($2::text IS NULL OR i.tenant_id = $2)
   GROUP BY i.tenant_id, i.subscription_id
 )
 SELECT {columns}
@@ -66,12 +71,13 @@ JOIN subscriptions s ON s.tenant_id = o.tenant_id AND s.id = o.subscription_id
 JOIN plans p ON p.tenant_id = s.tenant_id AND p.id = s.plan_id
 JOIN tenants t ON t.id = s.tenant_id
 WHERE s.status IN {DUNNABLE_SQL} AND s.current_period_end > $1 {scope}
-  AND (s.status = 'active' OR o.oldest + make_interval(days => t.grace_period_days) <= $1)
+  AND ((s.status = 'active' AND {overdue_sql("o.oldest", "$1")})
+       OR {grace_expired_sql("o.oldest", "t.grace_period_days", "$1")})
 """
 
 
 def claim_dunning(scope: str) -> str:
-    return _dunning(scope, _COLUMNS) + "LIMIT $4\nFOR UPDATE OF s SKIP LOCKED\n"
+    return _dunning(scope, _COLUMNS) + "  AND s.id <> ALL($5::text[])\nLIMIT $4\nFOR UPDATE OF s SKIP LOCKED\n"
 
 
 # Before a run: how much is due, and since when (the renewal lag). Parameters $1-$3.
@@ -101,7 +107,7 @@ STATEMENTS = {
 
 PENDING_ITEMS = """
 SELECT ii.tenant_id, ii.subscription_id, ii.id, ii.description, ii.amount,
-       ii.period_start, ii.period_end, ii.plan_id, ii.proration
+       ii.period_start, ii.period_end, ii.plan_id, ii.proration, ii.created_at
 FROM invoice_items ii
 JOIN unnest($1::text[], $2::text[]) AS v(tenant_id, subscription_id)
   ON ii.tenant_id = v.tenant_id AND ii.subscription_id = v.subscription_id
@@ -125,7 +131,7 @@ WHERE s.tenant_id = v.tenant_id AND s.id = v.id
 """
 
 MARK_UNCOLLECTIBLE = """
-UPDATE invoices i SET status = 'uncollectible', marked_uncollectible_at = v.at
+UPDATE invoices i SET status = 'uncollectible', marked_uncollectible_at = greatest(v.at, i.created_at)
 FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS v(tenant_id, subscription_id, at)
 WHERE i.tenant_id = v.tenant_id AND i.subscription_id = v.subscription_id AND i.status = 'open'
 """

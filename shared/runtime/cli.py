@@ -406,6 +406,8 @@ def cmd_renew(args: argparse.Namespace) -> int:
                 "invoices_created": report.invoices_created,
                 "ended": report.ended,
                 "past_due": report.past_due,
+                "failed": report.failed,
+                "failed_subscriptions": report.failed_subscriptions,
                 "batches": report.batches,
                 "invoiced_minor_units": dict(report.invoiced),
                 "duration_seconds": round(report.duration_seconds, 3),

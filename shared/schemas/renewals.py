@@ -17,6 +17,10 @@ class RenewalRun(BaseModel):
     invoices_created: int
     ended: int = Field(description="subscriptions canceled in this run (pending cancel or dunning)")
     past_due: int = Field(description="subscriptions that became past_due")
+    failed: int = Field(
+        description="subscriptions skipped because their invoices could not be written (left as they were)"
+    )
+    failed_subscriptions: list[str] = Field(description="ids of the skipped subscriptions (at most 100)")
     duration_seconds: float
 
 

@@ -8,7 +8,7 @@ from shared.db.repository import Page
 from shared.db.tables import Invoice, Subscription
 from shared.db.uow import UnitOfWork
 from shared.domain.invoices import InvoiceStatus, check_transition
-from shared.domain.subscriptions import SubscriptionStatus, after_payment
+from shared.domain.subscriptions import status_for
 from shared.services.customer_time import now_for
 
 
@@ -40,8 +40,8 @@ async def list_invoices(
 
 async def _settle(uow: UnitOfWork, tenant_id: str, invoice_id: str, target: InvoiceStatus, clock: Clock) -> Invoice:
     """Move an invoice to paid or void. Locks the subscription before the invoice (the
-    renewal engine's order), and a past_due subscription with nothing overdue left
-    becomes active again."""
+    renewal engine's order); the subscription's status is then recomputed from the
+    overdue check (shared.domain.subscriptions.status_for)."""
     repo = uow.repo(tenant_id)
     # Only the subscription id is needed before locking (it never changes): the invoice
     # itself is loaded once, under its lock.
@@ -62,8 +62,8 @@ async def _settle(uow: UnitOfWork, tenant_id: str, invoice_id: str, target: Invo
     else:
         invoice.voided_at = now
     await uow.flush()
-    if subscription is not None and subscription.status == SubscriptionStatus.PAST_DUE:
-        status = after_payment(subscription.status, still_overdue=await repo.has_overdue(subscription.id, now))
+    if subscription is not None:  # past_due exactly while another invoice is overdue
+        status = status_for(subscription.status, overdue=await repo.has_overdue(subscription.id, now))
         if status != subscription.status:
             subscription.status = status
             uow.after_commit(lambda: metrics.transition(status))

@@ -17,7 +17,7 @@ from shared.db.tables import InvoiceItem, Plan, Subscription
 from shared.db.uow import UnitOfWork
 from shared.domain import subscriptions as rules
 from shared.domain.ids import new_id
-from shared.domain.invoices import BillingReason, resume_credit
+from shared.domain.invoices import BillingReason, pending_period, resume_credit
 from shared.domain.periods import Period
 from shared.domain.plan_changes import PlanTerms
 from shared.domain.plan_changes import change_plan as decide_plan_change
@@ -60,9 +60,34 @@ async def _act(
 async def cancel(
     uow: UnitOfWork, tenant_id: str, subscription_id: str, clock: Clock, *, at_period_end: bool = False
 ) -> Subscription:
-    return await _act(
-        uow, tenant_id, subscription_id, clock, lambda s, now: rules.cancel(s, now, at_period_end=at_period_end)
-    )
+    """At period end: the renewal run ends it there (with a final invoice of its pending
+    prorations). Now: it ends at once and its pending prorations go on a final invoice
+    dated now (as Stripe's cancel with `invoice_now`), never silently lost. Its open
+    invoices stay open and payable."""
+    if at_period_end:
+        return await _act(
+            uow, tenant_id, subscription_id, clock, lambda s, now: rules.cancel(s, now, at_period_end=True)
+        )
+    async with uow:
+        subscription, now = await locked_subscription(uow, tenant_id, subscription_id, clock)
+        _apply(uow, subscription, rules.cancel(lifecycle_of(subscription), now, at_period_end=False))
+        pending = await pending_items(uow, tenant_id, subscription.id)
+        if pending:
+            plan = await uow.repo(tenant_id).get(Plan, subscription.plan_id)
+            await issue_invoice(
+                uow,
+                tenant_id,
+                customer_id=subscription.customer_id,
+                subscription_id=subscription.id,
+                reason=BillingReason.SUBSCRIPTION_UPDATE,
+                currency=plan.currency,
+                period=pending_period(pending),
+                lines=[],
+                now=now,
+                pending=pending,
+            )
+        await uow.commit()
+    return subscription
 
 
 async def resume_cancel(uow: UnitOfWork, tenant_id: str, subscription_id: str, clock: Clock) -> Subscription:
@@ -84,8 +109,9 @@ async def resume(uow: UnitOfWork, tenant_id: str, subscription_id: str, clock: C
         rules.require(subscription.status, rules.Action.RESUME)
         repo = uow.repo(tenant_id)
         plan = await repo.get(Plan, subscription.plan_id)
+        overdue = await repo.has_overdue(subscription.id, now)
         paused = lifecycle_of(subscription)
-        resumed = rules.resume(paused, now, cadence_of(plan))
+        resumed = rules.resume(paused, now, cadence_of(plan), overdue=overdue)
         _apply(uow, subscription, resumed)
         if not rules.resumes_in_place(paused, now):
             period = Period(resumed.period_start, resumed.period_end)

@@ -146,7 +146,8 @@ async def test_pause_bills_nothing_and_resume_starts_a_new_period(api: Api) -> N
     await api.advance(clock, "2026-04-05T06:00:00Z")
     assert len(await api.invoices(subscription_id=subscription["id"])) == 1
     resumed = await api.post(f"/v1/subscriptions/{subscription['id']}/resume")
-    assert resumed["status"] == "active" and resumed["paused_at"] is None
+    # past_due at once: the unpaid January invoice is overdue (issue 10, item 7)
+    assert resumed["status"] == "past_due" and resumed["paused_at"] is None
     assert (resumed["current_period_start"], resumed["current_period_end"]) == (
         "2026-04-05T06:00:00Z",
         "2026-05-05T06:00:00Z",

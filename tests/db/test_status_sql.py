@@ -54,3 +54,26 @@ async def test_the_migrated_indexes_use_the_billable_set(database_url: str) -> N
         # PostgreSQL prints IN lists as = ANY (ARRAY['a'::text, ...]).
         values = set(re.findall(r"'([a-z_]+)'::", row["indexdef"].split("WHERE", 1)[1]))
         assert values == billable, row["indexdef"]
+
+
+async def test_the_sql_dunning_comparisons_agree_with_the_domain_at_every_boundary(database_url: str) -> None:
+    """One grace boundary (issue 10, item 9): PostgreSQL evaluates the engine's rendering of
+    `is_overdue` and `grace_expired` exactly as the domain does, around each boundary."""
+    from datetime import UTC, datetime, timedelta
+
+    from shared.db.status_sql import grace_expired_sql, overdue_sql
+    from shared.domain.subscriptions import grace_expired, is_overdue
+
+    due = datetime(2028, 1, 2, tzinfo=UTC)
+    statement = f"SELECT {overdue_sql('$1::timestamptz', '$3::timestamptz')}, " + grace_expired_sql(
+        "$1::timestamptz", "$2::int", "$3::timestamptz"
+    )
+    conn = await asyncpg.connect(database_url)
+    try:
+        for grace in (0, 1, 30):
+            for delta in (timedelta(seconds=-1), timedelta(0), timedelta(microseconds=1), timedelta(seconds=1)):
+                now = due + timedelta(days=grace) + delta
+                row = await conn.fetchrow(statement, due, grace, now)
+                assert (row[0], row[1]) == (is_overdue(due, now), grace_expired(due, grace, now)), (grace, delta)
+    finally:
+        await conn.close()
