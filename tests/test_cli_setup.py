@@ -78,7 +78,7 @@ def test_make_test_on_a_fresh_clone_installs_both_then_lints_and_tests(checkout:
         ".venv/bin/ruff check shared functions migrations bench tests",
         ".venv/bin/ruff format --check shared functions migrations bench tests",
         ".venv/bin/mypy",
-        ".venv/bin/python -m pytest ",
+        ".venv/bin/python -m pytest -n ${PYTEST_WORKERS:-2} ",
     ]
 
 
