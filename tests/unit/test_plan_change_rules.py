@@ -115,10 +115,10 @@ def test_after_a_cadence_change_many_short_advances_equal_one_long_one(
     terms = Terms(new, 1000, 30, 10_000)
     times = sorted(start + timedelta(seconds=s) for s in steps)
     one = advance(state, terms, times[-1])
-    many, periods = state, []
+    many, periods, unpaid = state, [], None
     for moment in times:
-        outcome = advance(many, terms, moment)
-        many, periods = outcome.state, periods + [i.period for i in outcome.invoices]
+        outcome = advance(many, terms, moment, oldest_unpaid_due=unpaid)
+        many, periods, unpaid = outcome.state, periods + [i.period for i in outcome.invoices], outcome.unpaid_since
     assert many == one.state and periods == [i.period for i in one.invoices]
     assert all(a.end == b.start for a, b in zip(periods, periods[1:]))  # contiguous, none billed twice
 
