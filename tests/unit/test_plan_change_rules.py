@@ -116,7 +116,7 @@ def test_after_a_cadence_change_many_short_advances_equal_one_long_one(
     times = sorted(start + timedelta(seconds=s) for s in steps)
     one = advance(state, terms, times[-1])
     many, periods, unpaid = state, [], None
-    for moment in times:  # nothing is paid: the unpaid invoices carry over, as the database does
+    for moment in times:
         outcome = advance(many, terms, moment, oldest_unpaid_due=unpaid)
         many, periods, unpaid = outcome.state, periods + [i.period for i in outcome.invoices], outcome.unpaid_since
     assert many == one.state and periods == [i.period for i in one.invoices]
