@@ -115,7 +115,7 @@ def run(requests: int = 2000, concurrencies: tuple[int, ...] = (16, 64), rounds:
             ),
         }
         samples: dict[str, dict[int, list[dict]]] = {name: {c: [] for c in concurrencies} for name in targets}
-        for name, (target, method, body) in targets.items():  # warm-up
+        for target, method, body in targets.values():  # warm-up
             drive(target, 50, 4, method=method, body=body)
         for _ in range(rounds):
             for concurrency in concurrencies:
@@ -129,7 +129,7 @@ def run(requests: int = 2000, concurrencies: tuple[int, ...] = (16, 64), rounds:
             figures["endpoints"][name][concurrency] = {
                 key: round(statistics.median(r[key] for r in runs), 2) for key in ("rps", "p50_ms", "p99_ms")
             } | {"errors": sum(r["errors"] for r in runs)}
-    for name, by_concurrency in figures["endpoints"].items():
+    for by_concurrency in figures["endpoints"].values():
         for concurrency, row in by_concurrency.items():
             row["ratio_to_ceiling"] = round(row["rps"] / figures["endpoints"]["ceiling"][concurrency]["rps"], 3)
     figures["telemetry_on_off_ratio"] = {
