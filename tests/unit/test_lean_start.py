@@ -10,7 +10,7 @@ import sys
 
 from shared.runtime.registry import all_operations, select
 
-HEAVY = ("shared.runtime.openapi", "swagger_ui", "shared.runtime.manifests", "rich", "yaml", "jinja2")
+HEAVY = ("shared.runtime.openapi", "swagger_ui", "shared.runtime.manifests", "rich", "yaml", "jinja2", "cloudevents")
 
 
 def test_one_named_function_is_selected_alone_as_from_the_whole_registry() -> None:
