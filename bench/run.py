@@ -144,7 +144,14 @@ def markdown(results: dict[str, Any], meta: dict[str, Any], images: list[str], q
     ]
     endpoints = results.get("endpoints", {}).get("endpoints")
     if endpoints:
-        lines += ["## HTTP endpoints", "", "| endpoint | concurrency | req/s | p50 ms | p99 ms | errors | × ceiling |"]
+        e = results["endpoints"]
+        lines += [
+            "## HTTP endpoints",
+            "",
+            f"{e['requests']} requests per point (writes: a quarter), median of {e['rounds']} round(s).",
+            "",
+        ]
+        lines += ["| endpoint | concurrency | req/s | p50 ms | p99 ms | errors | × ceiling |"]
         lines += ["| --- | --- | --- | --- | --- | --- | --- |"]
         for name, by_c in endpoints.items():
             for c, row in by_c.items():
@@ -155,7 +162,13 @@ def markdown(results: dict[str, Any], meta: dict[str, Any], images: list[str], q
         lines += ["", f"Telemetry on/off (GET invoice req/s): {results['endpoints']['telemetry_on_off_ratio']}", ""]
     renewal = results.get("renewal", {}).get("sizes")
     if renewal:
-        lines += ["## Renewal", "", "| due subscriptions | engine s | ceiling s | engine subs/s | × ceiling |"]
+        lines += [
+            "## Renewal",
+            "",
+            f"Batch {results['renewal']['batch_size']}, {results['renewal']['workers']} workers; one run per size unless stated.",
+            "",
+        ]
+        lines += ["| due subscriptions | engine s | ceiling s | engine subs/s | × ceiling |"]
         lines += ["| --- | --- | --- | --- | --- |"]
         for r in renewal:
             lines.append(

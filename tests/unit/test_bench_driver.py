@@ -21,10 +21,14 @@ def test_the_report_and_plots_are_written(tmp_path: Path) -> None:
     row = {"rps": 100.0, "p50_ms": 5.0, "p99_ms": 9.0, "errors": 0, "ratio_to_ceiling": 0.5}
     results = {
         "endpoints": {
+            "requests": 10,
+            "rounds": 1,
             "endpoints": {"ceiling": {16: row}, "get_invoice": {16: row}},
             "telemetry_on_off_ratio": {16: 0.9},
         },
         "renewal": {
+            "batch_size": 10,
+            "workers": 1,
             "sizes": [
                 {
                     "subscriptions": n,
@@ -34,7 +38,7 @@ def test_the_report_and_plots_are_written(tmp_path: Path) -> None:
                     "ratio_to_ceiling": 0.5,
                 }
                 for n in (100, 1000)
-            ]
+            ],
         },
         "cold_start": {"functions": {"get-invoice": {"health_seconds": 0.4, "ready_seconds": 0.5, "rss_mib": 60.0}}},
         "another": {"figure": 1},
