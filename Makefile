@@ -40,11 +40,10 @@ test: $(TEST_STAMP)
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -n $${PYTEST_WORKERS:-2} $(PYTEST_ARGS)
 
-# Speed is measured here, never asserted in tests.
+# Speed is measured here, never asserted in tests: every module in bench/run.py's MODULES,
+# medians of several runs, written to bench/results.md with PNG plots (BENCH_ARGS=--quick: a smoke run).
 bench: $(TEST_STAMP)
-	$(BIN)/python -m bench.renewal --subscriptions $${SUBSCRIPTIONS:-100000}
-	$(BIN)/python -m bench.http_overhead --requests $${REQUESTS:-4000}
-	$(BIN)/python -m bench.cold_start
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache .hypothesis

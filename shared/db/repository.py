@@ -15,7 +15,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import Select, delete, exists, func, select, text, union_all, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from shared.db.tables import (
     ApiKey,
@@ -62,10 +62,14 @@ class Repository:
         self._session.add(row)
 
     async def get(self, model: type[Row], id: str, *, for_update: bool = False) -> Row:
-        stmt = _eager(model, select(model).where(model.tenant_id == self.tenant_id, model.id == id))  # type: ignore[attr-defined]
+        stmt = select(model).where(model.tenant_id == self.tenant_id, model.id == id)  # type: ignore[attr-defined]
         if for_update:
-            stmt = stmt.with_for_update()
-        row = (await self._session.execute(stmt)).scalar_one_or_none()
+            stmt = _eager(model, stmt).with_for_update()
+        elif model is Invoice:
+            # One round trip: the invoice and its lines in one SELECT (a LEFT JOIN on the
+            # lines' (tenant_id, invoice_id) key), not a second SELECT for the lines.
+            stmt = stmt.options(joinedload(Invoice.lines))
+        row = (await self._session.execute(stmt)).unique().scalar_one_or_none()
         if row is None:
             raise NotFound(f"no such {model.__name__.lower()}: '{id}'", field="id")
         return row

@@ -103,13 +103,24 @@ class UnitOfWork:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
         self._committed = False
+        self._read_only = False
+
+    def reading(self) -> UnitOfWork:
+        """For a use case that only reads: no transaction is opened (no BEGIN/ROLLBACK round
+        trips; each statement sees the data committed when it runs). Inside a request's
+        transaction it joins that transaction as usual. `async with uow.reading():`"""
+        self._read_only = True
+        return self
 
     async def __aenter__(self) -> UnitOfWork:
         request = _REQUEST.get()
         self._request = request if request is not None and request.sessions is self._sessions else None
         if self._request is None:
             self.session = self._sessions()
-            await self.session.begin()
+            if self._read_only:
+                await self.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+            else:
+                await self.session.begin()
         else:
             self.session = self._request.session
             self._savepoint = await self.session.begin_nested()
@@ -161,6 +172,8 @@ class UnitOfWork:
             raise self._as_conflict(error) from error
 
     async def commit(self) -> None:
+        if self._read_only and self._request is None:
+            raise RuntimeError("a reading() unit of work cannot commit")
         try:
             if self._request is not None:
                 await self._savepoint.commit()  # flushes and releases: final only with the request's commit

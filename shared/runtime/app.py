@@ -17,7 +17,7 @@ from shared.clock import Clock, SystemClock
 from shared.db.engine import make_engine, make_sessionmaker
 from shared.db.uow import UnitOfWork
 from shared.renewal.clock_advances import Advancer
-from shared.runtime import openapi, outages
+from shared.runtime import outages
 from shared.runtime.app_state import (
     ADVANCES,
     AUTH,
@@ -183,6 +183,8 @@ async def listener_middleware(request: web.Request, handler):
 
 
 async def openapi_document(request: web.Request) -> web.Response:
+    from shared.runtime import openapi  # rendering is rare: not part of a cold start
+
     document = openapi.build(_listener_operations(request), title="Billing API", version=package_version())
     return web.json_response(document)
 

@@ -13,7 +13,6 @@ from shared.runtime import idempotent_requests
 from shared.runtime.app_state import API_KEY_ID, API_KEY_SCOPE, AUTH, CLOCK, SESSIONS, SETTINGS, TENANT_ID
 from shared.runtime.auth import CHALLENGE, Refused, client_address
 from shared.runtime.call import Call
-from shared.runtime.cloudevents import NotACloudEvent, read_event
 from shared.runtime.problems import from_validation, problem
 from shared.runtime.registry import Operation
 from shared.schemas.common import ID_PATTERN, Body, Query
@@ -117,6 +116,17 @@ def render(op: Operation, result: object) -> web.Response:
     return web.Response(status=op.status, body=payload.model_dump_json(), content_type="application/json")
 
 
+async def read_cloudevent(request: web.Request) -> Any:
+    """The CloudEvent SDK is imported by the CloudEvent functions only (a cold start of any
+    other function does not pay for it)."""
+    from shared.runtime.cloudevents import NotACloudEvent, read_event
+
+    try:
+        return await read_event(request)
+    except NotACloudEvent as rejected:
+        raise Rejected(rejected.response) from None
+
+
 def http_handler(op: Operation):
     body_model = op.body or NoBody
     query_model = op.query or NoQuery
@@ -131,12 +141,12 @@ def http_handler(op: Operation):
             query = parse_query(request, query_model)
             body: Any  # a CloudEvent, a validated body model, or nothing
             if op.signature == "cloudevent":
-                body = await read_event(request)
+                body = await read_cloudevent(request)
             elif request.method in ("POST", "PATCH", "PUT"):
                 body = await parse_body(request, body_model)
             else:
                 body = None
-        except (Rejected, NotACloudEvent) as rejected:
+        except Rejected as rejected:
             return rejected.response
 
         async def run() -> web.Response:

@@ -5,7 +5,8 @@ during COMMIT, whose outcome is then unknown) or cannot get a pooled connection 
 answered 503 with Retry-After, never 500. The process logs one line when such an episode
 starts and one when the database serves again (with how many requests were refused and
 for how long), instead of a traceback per request. Recovery needs nothing from us: the
-pool pings connections before use (pool_pre_ping) and reconnects.
+pool replaces a connection the driver knows closed at checkout (shared.db.engine), and a
+connection lost in use is invalidated, so the next request gets a fresh one.
 """
 
 from __future__ import annotations

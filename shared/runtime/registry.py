@@ -8,6 +8,7 @@ the OpenAPI document and the Knative manifests. Nothing is listed twice.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import pkgutil
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -99,13 +100,42 @@ def all_operations() -> tuple[Operation, ...]:
     return tuple(found.values())
 
 
+def _named(names: set[str]) -> tuple[Operation, ...] | None:
+    """The operations named `names` from their own modules (functions/<name>.py) without
+    importing every function: a function's cold start loads its own module only. None when
+    a name is not an operation found that way (a family, or unknown): then select() imports
+    them all. (Families and operation names never coincide: tests/unit/test_lean_start.py.)"""
+    found = []
+    for name in sorted(names):
+        module_name = f"functions.{name.replace('-', '_')}"
+        if not name.replace("-", "_").isidentifier() or importlib.util.find_spec(module_name) is None:
+            return None
+        module = importlib.import_module(module_name)
+        ops = [value for value in vars(module).values() if isinstance(value, Operation) and value.name == name]
+        if len(ops) != 1:
+            return None
+        found.append(ops[0])
+    order = {name: i for i, name in enumerate(sorted(info.name for info in _modules()))}
+    return tuple(sorted(found, key=lambda op: order.get(op.name.replace("-", "_"), 0)))
+
+
+def _modules() -> list[pkgutil.ModuleInfo]:
+    import functions
+
+    return list(pkgutil.iter_modules(functions.__path__))
+
+
 def select(target: str | None, operations: tuple[Operation, ...] | None = None) -> tuple[Operation, ...]:
     """FUNCTION_TARGET: unset = everything; otherwise a comma-separated list of operation
     names and/or families (e.g. "create-customer" or "customers,plans")."""
+    wanted = {part.strip() for part in target.split(",") if part.strip()} if target else set()
+    if operations is None and wanted:
+        alone = _named(wanted)
+        if alone is not None:
+            return alone
     operations = all_operations() if operations is None else operations
     if not target:
         return operations
-    wanted = {part.strip() for part in target.split(",") if part.strip()}
     known = {op.name for op in operations} | {op.family for op in operations}
     unknown = wanted - known
     if unknown:

@@ -61,7 +61,7 @@ class IssuedKey:
 
 async def find_grant(uow: UnitOfWork, key_hash: str) -> Grant | None:
     """The active key with this hash (expired ones included: the caller knows the time)."""
-    async with uow:
+    async with uow.reading():
         return await uow.directory().grant(key_hash)
 
 

@@ -13,7 +13,7 @@ from shared.services.customer_time import now_for
 
 
 async def get_invoice(uow: UnitOfWork, tenant_id: str, invoice_id: str) -> Invoice:
-    async with uow:
+    async with uow.reading():
         return await uow.repo(tenant_id).get(Invoice, invoice_id)
 
 
@@ -27,7 +27,7 @@ async def list_invoices(
     subscription_id: str | None = None,
     status: InvoiceStatus | None = None,
 ) -> Page[Invoice]:
-    async with uow:
+    async with uow.reading():
         return await uow.repo(tenant_id).page(
             Invoice,
             limit=limit,

@@ -100,7 +100,7 @@ async def create_subscription(
 
 
 async def get_subscription(uow: UnitOfWork, tenant_id: str, subscription_id: str) -> Subscription:
-    async with uow:
+    async with uow.reading():
         return await uow.repo(tenant_id).get(Subscription, subscription_id)
 
 
