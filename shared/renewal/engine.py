@@ -33,7 +33,10 @@ from shared.domain.invoices import Billed, InvoiceDraft, LineDraft, PendingItem,
 from shared.domain.periods import Cadence, Interval
 from shared.domain.renewal import State, Terms, advance
 from shared.domain.subscriptions import SubscriptionStatus
+from shared.db.event_writer import write_events
+from shared.domain.ids import new_id
 from shared.renewal import sql
+from shared.renewal.events import RUN, batch_events
 
 log = logging.getLogger("billing.renewal")
 
@@ -200,8 +203,9 @@ async def _process(
     if changes:
         await conn.execute(sql.UPDATE_SUBSCRIPTIONS, *map(list, zip(*changes)))
     batch.written = await write_invoices(conn, drafts)
-    if dunned:
-        await conn.execute(sql.MARK_UNCOLLECTIBLE, *map(list, zip(*dunned)))
+    marked = await conn.fetch(sql.MARK_UNCOLLECTIBLE, *map(list, zip(*dunned))) if dunned else []
+    # Events: one statement for the whole batch, rendered from the rows just written.
+    await write_events(conn, batch_events(rows, changes, batch.written, marked, as_of))
 
 
 async def _drain(
@@ -269,6 +273,7 @@ async def renew(
     most `invoice_budget` invoices; `should_stop` is asked between batches."""
     started = time.perf_counter()
     report = Report(as_of=as_of)
+    RUN.set(new_id("run"))  # the events of this run name it (the drain tasks inherit it)
     claim_due, claim_dunning, due_summary = sql.STATEMENTS["real_time" if scope.test_clock_id is None else "test_clock"]
 
     async def drain(claim: str, progress: Progress | None) -> None:
