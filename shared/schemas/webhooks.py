@@ -104,3 +104,9 @@ class ReplayResult(Resource):
     object: Literal["replay"] = "replay"
     endpoint_id: str
     deliveries_created: int
+
+
+class DeletedWebhookEndpoint(Resource):
+    id: str
+    object: Literal["webhook_endpoint"] = "webhook_endpoint"
+    deleted: Literal[True] = True
