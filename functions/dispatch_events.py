@@ -27,6 +27,7 @@ async def dispatch_events(call: Call):
         batch=settings.dispatch_batch,
         k_sink=settings.k_sink,
         retention_days=settings.event_retention_days,
+        lease_seconds=settings.dispatch_lease_seconds,
     )
     try:
         done = await dispatcher.drain(deadline=time.monotonic() + RUN_SECONDS)

@@ -98,6 +98,8 @@ class Settings:
     event_retention_days: int = 30  # events (and their deliveries) older than this are pruned
     dispatch_poll_seconds: float = 5.0  # the dispatcher's poll, besides LISTEN/NOTIFY wake-ups
     dispatch_batch: int = 100  # deliveries one dispatcher claim takes
+    # How long a claimed attempt is the claimer's; keep it above the 10 s send timeout.
+    dispatch_lease_seconds: float = 60.0
     k_sink: str | None = None  # Knative SinkBinding: every event also goes there as a CloudEvent
 
     @classmethod
@@ -137,5 +139,6 @@ class Settings:
             event_retention_days=_positive(env, "BILLING_EVENT_RETENTION_DAYS", 30),
             dispatch_poll_seconds=_seconds(env, "BILLING_DISPATCH_POLL_SECONDS", 5.0),
             dispatch_batch=_positive(env, "BILLING_DISPATCH_BATCH", 100),
+            dispatch_lease_seconds=_seconds(env, "BILLING_DISPATCH_LEASE_SECONDS", 60.0),
             k_sink=env.get("K_SINK") or None,
         )

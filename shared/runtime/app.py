@@ -132,6 +132,7 @@ async def _event_dispatcher(app: web.Application) -> AsyncIterator[None]:
         poll_seconds=settings.dispatch_poll_seconds,
         k_sink=settings.k_sink,
         retention_days=settings.event_retention_days,
+        lease_seconds=settings.dispatch_lease_seconds,
     )
     app[DISPATCHER] = dispatcher
     dispatcher.start(make_url(async_url(settings.database_url)).set(drivername="postgresql").render_as_string(hide_password=False))
