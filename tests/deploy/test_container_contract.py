@@ -6,6 +6,7 @@ The functions start in waves of a few processes, never all at once: on a busy 2-
 machine thirty processes starting together take minutes, and a slow start is not a failure."""
 
 import asyncio
+import re
 import json
 import signal
 import subprocess
@@ -31,7 +32,7 @@ def start(target: str, database_url: str, **extra: str) -> tuple[subprocess.Pope
 
 
 def concrete(op: Operation) -> str:
-    return op.path.replace("{id}", "obj_x")
+    return re.sub(r"\{\w+\}", "obj_x", op.path)  # every path parameter
 
 
 async def routed(session: aiohttp.ClientSession, base: str, op: Operation) -> bool:

@@ -22,6 +22,8 @@ K8S_VERSION = "1.33"
 CUSTOM = {  # apiVersion, kind -> schema file under SCHEMAS
     ("serving.knative.dev/v1", "Service"): "serving.knative.dev/service_v1.json",
     ("sources.knative.dev/v1", "PingSource"): "sources.knative.dev/pingsource_v1.json",
+    ("eventing.knative.dev/v1", "Broker"): "eventing.knative.dev/broker_v1.json",
+    ("eventing.knative.dev/v1", "Trigger"): "eventing.knative.dev/trigger_v1.json",
     ("monitoring.coreos.com/v1", "PodMonitor"): "monitoring.coreos.com/podmonitor_v1.json",
     ("traefik.io/v1alpha1", "IngressRoute"): "traefik.io/ingressroute_v1alpha1.json",
     ("traefik.io/v1alpha1", "Middleware"): "traefik.io/middleware_v1alpha1.json",
