@@ -5,7 +5,11 @@ from shared.services import webhooks
 
 
 @operation(
-    "GET", "/v1/webhook_endpoints/{id}", family="webhooks", summary="Retrieve a webhook endpoint", response=WebhookEndpoint
+    "GET",
+    "/v1/webhook_endpoints/{id}",
+    family="webhooks",
+    summary="Retrieve a webhook endpoint",
+    response=WebhookEndpoint,
 )
 async def get_webhook_endpoint(call: Call):
     return await webhooks.get_endpoint(call.uow(), call.tenant_id, call.path("id"))

@@ -73,8 +73,7 @@ INVOICE_JSON = f"""
 
 # A type matches a pattern of enabled_events where '*' stands for any run of characters.
 MATCHES = (
-    "EXISTS (SELECT 1 FROM unnest(e.enabled_events) p "
-    "WHERE ins.type LIKE replace(replace(p, '_', '\\_'), '*', '%'))"
+    "EXISTS (SELECT 1 FROM unnest(e.enabled_events) p WHERE ins.type LIKE replace(replace(p, '_', '\\_'), '*', '%'))"
 )
 
 INSERT_EVENTS = f"""

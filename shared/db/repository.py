@@ -242,8 +242,14 @@ class Repository:
                               WHERE ev.type LIKE replace(replace(p, '_', '\\_'), '*', '%'))
                 """
             ),
-            dict(tenant=self.tenant_id, endpoint=endpoint.id, gte=gte, lt=lt, limit=limit,
-                 patterns=list(endpoint.enabled_events)),
+            dict(
+                tenant=self.tenant_id,
+                endpoint=endpoint.id,
+                gte=gte,
+                lt=lt,
+                limit=limit,
+                patterns=list(endpoint.enabled_events),
+            ),
         )
         return int(result.rowcount)  # type: ignore[attr-defined]
 

@@ -14,11 +14,11 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
-    Identity,
     Boolean,
     CheckConstraint,
     DateTime,
     ForeignKeyConstraint,
+    Identity,
     Index,
     Integer,
     MetaData,

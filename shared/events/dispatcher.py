@@ -225,7 +225,7 @@ async def _fetch(engine: AsyncEngine, statement: str, *args: Any) -> list[asyncp
     """One statement in its own short transaction, on a pooled connection held only for it."""
     async with engine.connect() as sa_conn:
         raw = await sa_conn.get_raw_connection()
-        return await raw.driver_connection.fetch(statement, *args)  # type: ignore[union-attr,no-any-return]
+        return await raw.driver_connection.fetch(statement, *args)  # type: ignore[union-attr]
 
 
 class Dispatcher:
@@ -312,7 +312,7 @@ class Dispatcher:
         keys = list(endpoint_results)
         async with self._engine.connect() as sa_conn:
             raw = await sa_conn.get_raw_connection()
-            conn: asyncpg.Connection = raw.driver_connection  # type: ignore[assignment]
+            conn: asyncpg.Connection = raw.driver_connection
             async with conn.transaction():
                 await conn.execute(RECORD, *map(list, zip(*records)))
                 changed = await conn.fetch(
@@ -450,7 +450,7 @@ class Dispatcher:
 def _disabled_event(row: asyncpg.Record) -> PendingEvent:
     from shared.db.tables import WebhookEndpoint
 
-    endpoint = WebhookEndpoint(**{k: row[k] for k in row.keys()})
+    endpoint = WebhookEndpoint(**dict(row.items()))
     return PendingEvent(
         row["tenant_id"], "webhook_endpoint.disabled", row["id"], datetime.now(UTC), object=render(endpoint)
     )

@@ -38,7 +38,7 @@ _MODELS: dict[type[tables.Base], type[BaseModel]] = {
 def render(row: tables.Base) -> dict[str, Any]:
     """The object as the API renders it, as JSON values."""
     model = _MODELS[type(row)]
-    return json.loads(model.model_validate(row, from_attributes=True).model_dump_json())  # type: ignore[no-any-return]
+    return json.loads(model.model_validate(row, from_attributes=True).model_dump_json())
 
 
 def snapshot(row: tables.Base) -> dict[str, Any]:

@@ -28,13 +28,13 @@ import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared import failpoints, metrics
+from shared.db.event_writer import write_events
 from shared.db.invoice_writer import Written, record_issued, write_invoices
+from shared.domain.ids import new_id
 from shared.domain.invoices import Billed, InvoiceDraft, LineDraft, PendingItem, next_invoice
 from shared.domain.periods import Cadence, Interval
 from shared.domain.renewal import State, Terms, advance
 from shared.domain.subscriptions import SubscriptionStatus
-from shared.db.event_writer import write_events
-from shared.domain.ids import new_id
 from shared.renewal import sql
 from shared.renewal.events import RUN, batch_events
 

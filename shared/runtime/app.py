@@ -135,7 +135,9 @@ async def _event_dispatcher(app: web.Application) -> AsyncIterator[None]:
         lease_seconds=settings.dispatch_lease_seconds,
     )
     app[DISPATCHER] = dispatcher
-    dispatcher.start(make_url(async_url(settings.database_url)).set(drivername="postgresql").render_as_string(hide_password=False))
+    dispatcher.start(
+        make_url(async_url(settings.database_url)).set(drivername="postgresql").render_as_string(hide_password=False)
+    )
     yield
     await dispatcher.stop()
     await engine.dispose()

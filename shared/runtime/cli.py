@@ -9,10 +9,10 @@ import logging
 import os
 import re
 import sys
-from typing import Any
 from dataclasses import replace
 from datetime import datetime
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 from shared.clock import SystemClock
 from shared.runtime.ports import Listener

@@ -87,7 +87,9 @@ class Replay(Body):
 
     model_config = ConfigDict(
         populate_by_name=False,
-        json_schema_extra={"examples": [{"created[gte]": "2026-01-01T00:00:00Z", "created[lt]": "2026-02-01T00:00:00Z"}]},
+        json_schema_extra={
+            "examples": [{"created[gte]": "2026-01-01T00:00:00Z", "created[lt]": "2026-02-01T00:00:00Z"}]
+        },
     )
 
     created_gte: Timestamp = Field(alias="created[gte]")

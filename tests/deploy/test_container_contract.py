@@ -6,8 +6,8 @@ The functions start in waves of a few processes, never all at once: on a busy 2-
 machine thirty processes starting together take minutes, and a slow start is not a failure."""
 
 import asyncio
-import re
 import json
+import re
 import signal
 import subprocess
 import time

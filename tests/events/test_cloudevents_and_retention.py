@@ -50,7 +50,10 @@ async def test_events_go_to_the_sink_as_binary_cloudevents(api: Api, aiohttp_ser
 async def test_old_events_are_pruned_in_bounded_batches(api: Api, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     for n in range(5):
         await api.customer(email=f"c{n}@example.com")
-    await _sql(api, "UPDATE events SET recorded_at = now() - interval '31 days' WHERE data->'object'->>'email' <> 'c4@example.com'")
+    await _sql(
+        api,
+        "UPDATE events SET recorded_at = now() - interval '31 days' WHERE data->'object'->>'email' <> 'c4@example.com'",
+    )
     monkeypatch.setattr(dispatching, "PRUNE_BATCH", 2)  # several batches
     engine = make_engine(api.database_url, pool_size=1, max_overflow=0)
     try:

@@ -171,7 +171,9 @@ async def test_retries_wait_and_disable(hooks: Api, receiver: tuple[Receiver, st
     await found.wait_for(lambda: len(found.received) == 3)
     pending = await _settled(hooks, hook["id"], lambda d: d["status"] == "pending" and d["last_status_code"] == 429)
     [row] = await sql(
-        hooks, "SELECT next_attempt_at - last_attempt_at AS wait FROM webhook_deliveries WHERE id = $1", pending[0]["id"]
+        hooks,
+        "SELECT next_attempt_at - last_attempt_at AS wait FROM webhook_deliveries WHERE id = $1",
+        pending[0]["id"],
     )
     assert timedelta(seconds=120) <= row["wait"] <= timedelta(seconds=120 + 30)
 
@@ -232,8 +234,14 @@ async def _settled(api: Api, endpoint_id: str, done: Any, seconds: float = 60.0)
 
 async def test_endpoints_are_tenant_scoped_and_private_targets_refused(api: Api) -> None:
     # The plain `api` app: BILLING_WEBHOOK_ALLOW_PRIVATE is false.
-    for url in ("https://127.0.0.1/hooks", "https://169.254.169.254/latest/meta-data", "https://10.0.0.8/x",
-                "https://[::1]/x", "http://example.com/hooks", "https://localhost/hooks"):
+    for url in (
+        "https://127.0.0.1/hooks",
+        "https://169.254.169.254/latest/meta-data",
+        "https://10.0.0.8/x",
+        "https://[::1]/x",
+        "http://example.com/hooks",
+        "https://localhost/hooks",
+    ):
         reply = await api.post("/v1/webhook_endpoints", {"url": url, "enabled_events": ["*"]})
         assert reply.status == 422, (url, reply)
         assert reply.headers["Content-Type"].startswith("application/problem+json")
@@ -290,7 +298,9 @@ async def test_a_rolled_back_request_and_a_failed_renewal_batch_leave_no_event(a
     assert len((await api.get("/v1/events", limit=100))["data"]) == count
 
     clock = await api.test_clock("2030-01-15T00:00:00Z")
-    subscription = await api.subscribe(await api.customer(email="b@example.com", test_clock=clock["id"]), await api.plan())
+    subscription = await api.subscribe(
+        await api.customer(email="b@example.com", test_clock=clock["id"]), await api.plan()
+    )
     # The batch fails at its commit, after its invoices and events were written.
     await sql(
         api,
