@@ -12,7 +12,7 @@ RUN_SECONDS = 45  # of the minute between pings
 @operation(
     "POST",
     "/cloudevents/dispatch",
-    family="dispatch",
+    family="events",
     signature="cloudevent",
     auth=False,
     public=False,

@@ -38,7 +38,6 @@ def upgrade() -> None:
         sa.UniqueConstraint('seq', name=op.f('uq_events_seq')),
     )
     op.create_index(op.f('ix_events_tenant_id_object_id_seq'), 'events', ['tenant_id', 'object_id', 'seq'], unique=False)
-    op.create_index(op.f('ix_events_recorded_at'), 'events', ['recorded_at'], unique=False)
     op.create_index('ix_events_sink_due', 'events', ['sink_due_at'], unique=False,
                     postgresql_where=sa.text('sink_due_at IS NOT NULL'))
 

@@ -82,16 +82,20 @@ WITH v AS (
                          $8::jsonb[], $9::timestamptz[], $10::text[], $11::text[], $12::text[], $13::text[])
       AS v(ord, tenant_id, id, type, kind, object_id, object, previous, created, request_id, api_key_id,
            renewal_run, test_clock_id)
+), rendered AS (  -- each object left to SQL rendered once, however many events it has here
+    SELECT v.tenant_id, v.object_id,
+           CASE v.kind WHEN 'invoice' THEN {INVOICE_JSON} WHEN 'subscription' THEN {SUBSCRIPTION_JSON} END AS object
+    FROM (SELECT DISTINCT tenant_id, object_id, kind FROM v WHERE object IS NULL) v
 ), ins AS (
     INSERT INTO events (tenant_id, id, type, object_id, data, request_id, api_key_id, renewal_run,
                         test_clock_id, created)
     SELECT v.tenant_id, v.id, v.type, v.object_id,
-           jsonb_build_object('object', COALESCE(v.object, CASE v.kind
-               WHEN 'invoice' THEN {INVOICE_JSON} WHEN 'subscription' THEN {SUBSCRIPTION_JSON} END))
+           jsonb_build_object('object', COALESCE(v.object, r.object))
            || CASE WHEN v.previous IS NULL THEN '{{}}'::jsonb
                    ELSE jsonb_build_object('previous_attributes', v.previous) END,
            v.request_id, v.api_key_id, v.renewal_run, v.test_clock_id, v.created
-    FROM v ORDER BY v.ord
+    FROM v LEFT JOIN rendered r ON v.object IS NULL AND r.tenant_id = v.tenant_id AND r.object_id = v.object_id
+    ORDER BY v.ord
     RETURNING tenant_id, id, type
 ), deliveries AS (
     INSERT INTO webhook_deliveries (tenant_id, id, endpoint_id, event_id)

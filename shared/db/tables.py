@@ -414,7 +414,6 @@ class Event(Base):
         ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
         UniqueConstraint("seq"),
         Index(None, "tenant_id", "object_id", "seq"),
-        Index(None, "recorded_at"),
         # CloudEvents to K_SINK still to send (NULL: sent).
         Index("ix_events_sink_due", "sink_due_at", postgresql_where=text("sink_due_at IS NOT NULL")),
     )
