@@ -40,6 +40,7 @@ import aiohttp
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shared import logs
 from shared.db.event_writer import CHANNEL, PendingEvent, write_events
 from shared.events import signing, targets
 from shared.events.outbox import render
@@ -423,12 +424,12 @@ class Dispatcher:
             await conn.add_listener(CHANNEL, lambda *_: self._wake.set())
             return conn
         except Exception:  # polling still delivers; the next loop tries to listen again
-            log.warning("could not LISTEN for events; polling only", exc_info=True)
             return None
 
     async def _loop(self, dsn: str) -> None:
         listener: asyncpg.Connection | None = None
         last_prune = 0.0
+        failing = False  # a failure streak (e.g. a database outage) is logged once
         try:
             while True:
                 if listener is None or listener.is_closed():
@@ -442,8 +443,11 @@ class Dispatcher:
                     if time.monotonic() - last_prune > 3600:
                         last_prune = time.monotonic()
                         await self.prune()
-                except Exception:
-                    log.exception("event dispatch failed; the next round retries")
+                    failing = False
+                except Exception as error:
+                    if not failing:
+                        log.warning("event dispatch failed (%s); the next round retries", logs.describe(error))
+                    failing = True
         finally:
             if listener is not None:
                 with contextlib.suppress(Exception):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import re
 import socket
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,6 +23,14 @@ from aiohttp.resolver import ThreadedResolver
 from shared.domain.errors import Invalid
 
 RESOLVE_TIMEOUT_SECONDS = 5.0
+
+# The documented shape of a target: https, a host name (no IP literal, no localhost), an
+# optional port, a path. Where the name resolves is checked by the service (422 if private).
+_PORT = r"(?::(?:6553[0-5]|655[0-2]\d|65[0-4]\d{2}|6[0-4]\d{3}|[1-5]\d{4}|[1-9]\d{0,3}))?"
+URL_PATTERN = (
+    r"^https://(?![0-9.]*(?:[:/?#]|$))(?!localhost(?:[.:/?#]|$))[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*" + _PORT + r"(?:[/?#][\x21-\x7e]*)?$"
+)
 
 
 class Refused(Exception):
@@ -64,15 +73,19 @@ def parse(url: str, allow_private: bool) -> tuple[str, int]:
 
 
 async def check_url(url: str, allow_private: bool) -> None:
-    """422 unless `url` is an acceptable webhook target (resolving its host now)."""
+    """422 unless `url` is an acceptable webhook target: https to a host name (no IP literal,
+    no localhost) that does not resolve, now, to a refused address. A name that does not
+    resolve yet is accepted: every connection checks again."""
     host, port = parse(url, allow_private)
     if allow_private:
         return
+    if not re.match(URL_PATTERN, url):
+        raise Invalid("url must be https://<host name>[:port][/path] (no IP literal, no localhost)", field="url")
     try:
         async with asyncio.timeout(RESOLVE_TIMEOUT_SECONDS):
             infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (OSError, TimeoutError, UnicodeError):
-        raise Invalid(f"url: the host {host!r} does not resolve", field="url") from None
+        return
     for info in infos:
         reason = refused_address(str(info[4][0]))
         if reason is not None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, StringConstraints, WithJsonSchema
 
+from shared.events.targets import URL_PATTERN
 from shared.schemas.common import Body, Resource
 
 
@@ -16,10 +18,28 @@ def _utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
-Timestamp = Annotated[datetime, AfterValidator(_utc), Field(description="RFC 3339 timestamp with a timezone")]
+def _text(value: Any) -> Any:
+    """Only RFC 3339 text: no Unix numbers (a query string would otherwise pass 0.5 as a time)."""
+    if not isinstance(value, str) or not re.match(r"^\d{4}-\d{2}-\d{2}", value):
+        raise ValueError("expected an RFC 3339 timestamp such as 2026-01-31T00:00:00Z")
+    return value
+
+
+Timestamp = Annotated[
+    datetime,
+    BeforeValidator(_text),
+    AfterValidator(_utc),
+    Field(description="RFC 3339 timestamp with a timezone"),
+    WithJsonSchema({"type": "string", "format": "date-time", "description": "RFC 3339 timestamp with a timezone"}),
+]
 # An event type, or a pattern of them where '*' stands for any run of characters: "invoice.*", "*".
 EventPattern = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z_.*]+$")]
-Url = Annotated[str, StringConstraints(min_length=1, max_length=2048)]
+Url = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=2048),
+    # Enforced by the service (shared.events.targets), which BILLING_WEBHOOK_ALLOW_PRIVATE relaxes.
+    WithJsonSchema({"type": "string", "minLength": 1, "maxLength": 2048, "pattern": URL_PATTERN}),
+]
 Description = Annotated[str, StringConstraints(max_length=512)]
 
 
@@ -32,7 +52,7 @@ class WebhookEndpointCreate(Body):
         }
     )
 
-    url: Url = Field(description="https only (plain http only with BILLING_WEBHOOK_ALLOW_PRIVATE=true)")
+    url: Url = Field(description="https; its host may not resolve to a loopback, private or link-local address")
     enabled_events: list[EventPattern] = Field(min_length=1, max_length=64, description='Types or patterns; ["*"]: all')
     description: Description | None = None
 
@@ -94,12 +114,6 @@ class Replay(Body):
 
     created_gte: Timestamp = Field(alias="created[gte]")
     created_lt: Timestamp = Field(alias="created[lt]")
-
-    @model_validator(mode="after")
-    def _ordered(self) -> Any:
-        if self.created_lt <= self.created_gte:
-            raise ValueError("created[lt] must be after created[gte]")
-        return self
 
 
 class ReplayResult(Resource):
