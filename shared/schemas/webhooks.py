@@ -22,7 +22,10 @@ def _text(value: Any) -> Any:
     """Only RFC 3339 text: no Unix numbers (a query string would otherwise pass 0.5 as a time)."""
     if not isinstance(value, str) or not re.match(r"^\d{4}-\d{2}-\d{2}", value):
         raise ValueError("expected an RFC 3339 timestamp such as 2026-01-31T00:00:00Z")
-    return value
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError("expected an RFC 3339 timestamp such as 2026-01-31T00:00:00Z") from None
 
 
 Timestamp = Annotated[
