@@ -52,6 +52,13 @@ def _hops(env: dict[str, str], name: str) -> int:
     return value
 
 
+def _flag(env: dict[str, str], name: str) -> bool:
+    raw = (env.get(name) or "false").lower()
+    if raw not in ("true", "false", "1", "0", "on", "off", "yes", "no"):
+        raise SystemExit(f"{name} must be true or false, got {raw!r}")
+    return raw in ("true", "1", "on", "yes")
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str | None = None
@@ -86,6 +93,14 @@ class Settings:
     internal_port: int | None = None
     # A renewal trigger's as-of time may be at most this old.
     renew_max_age_hours: int = 24
+    # Webhooks: plain http and loopback/private/link-local targets (local runs and tests only).
+    webhook_allow_private: bool = False
+    event_retention_days: int = 30  # events (and their deliveries) older than this are pruned
+    dispatch_poll_seconds: float = 5.0  # the dispatcher's poll, besides LISTEN/NOTIFY wake-ups
+    dispatch_batch: int = 100  # deliveries one dispatcher claim takes
+    # How long a claimed attempt is the claimer's; keep it above the 10 s send timeout.
+    dispatch_lease_seconds: float = 60.0
+    k_sink: str | None = None  # Knative SinkBinding: every event also goes there as a CloudEvent
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -120,4 +135,10 @@ class Settings:
             internal_host=env.get("BILLING_INTERNAL_HOST") or "127.0.0.1",
             internal_port=_int(env, "BILLING_INTERNAL_PORT", 0) or None,
             renew_max_age_hours=max_age,
+            webhook_allow_private=_flag(env, "BILLING_WEBHOOK_ALLOW_PRIVATE"),
+            event_retention_days=_positive(env, "BILLING_EVENT_RETENTION_DAYS", 30),
+            dispatch_poll_seconds=_seconds(env, "BILLING_DISPATCH_POLL_SECONDS", 5.0),
+            dispatch_batch=_positive(env, "BILLING_DISPATCH_BATCH", 100),
+            dispatch_lease_seconds=_seconds(env, "BILLING_DISPATCH_LEASE_SECONDS", 60.0),
+            k_sink=env.get("K_SINK") or None,
         )

@@ -21,6 +21,7 @@ from shared.db.tables import (
     ApiKey,
     Base,
     Customer,
+    Event,
     IdempotencyKey,
     Invoice,
     InvoiceItem,
@@ -28,6 +29,8 @@ from shared.db.tables import (
     Subscription,
     Tenant,
     TestClock,
+    WebhookDelivery,
+    WebhookEndpoint,
 )
 from shared.domain.api_keys import Grant
 from shared.domain.errors import NotFound
@@ -60,6 +63,12 @@ class Repository:
         if getattr(row, "tenant_id", self.tenant_id) != self.tenant_id:
             raise ValueError("row belongs to another tenant")
         self._session.add(row)
+
+    async def delete(self, row: Base) -> None:
+        if getattr(row, "tenant_id", self.tenant_id) != self.tenant_id:
+            raise ValueError("row belongs to another tenant")
+        await self._session.delete(row)
+        await self._session.flush()
 
     async def get(self, model: type[Row], id: str, *, for_update: bool = False) -> Row:
         stmt = select(model).where(model.tenant_id == self.tenant_id, model.id == id)  # type: ignore[attr-defined]
@@ -217,6 +226,72 @@ class Repository:
         await self._session.execute(delete(Customer).where(of_clock))
         await self._session.execute(
             delete(TestClock).where(TestClock.tenant_id == self.tenant_id, TestClock.id == test_clock_id)
+        )
+
+    # Events and webhook deliveries
+
+    async def events_page(
+        self,
+        *,
+        limit: int,
+        starting_after: str | None,
+        type_pattern: str | None,
+        created_gte: datetime | None,
+        created_lt: datetime | None,
+        object_id: str | None,
+    ) -> Page[Event]:
+        """Newest first; `type_pattern` may hold '*' wildcards."""
+        stmt = select(Event).where(Event.tenant_id == self.tenant_id)
+        if type_pattern is not None:
+            like = type_pattern.replace("_", "\\_").replace("*", "%")
+            stmt = stmt.where(Event.type.like(like))
+        if created_gte is not None:
+            stmt = stmt.where(Event.created >= created_gte)
+        if created_lt is not None:
+            stmt = stmt.where(Event.created < created_lt)
+        if object_id is not None:
+            stmt = stmt.where(Event.object_id == object_id)
+        if starting_after is not None:
+            await self._cursor_exists(Event, starting_after)
+            stmt = stmt.where(Event.id < starting_after)
+        rows = (await self._session.execute(stmt.order_by(Event.id.desc()).limit(limit + 1))).scalars().all()
+        return Page(data=rows[:limit], has_more=len(rows) > limit)
+
+    async def replay_events(self, endpoint: WebhookEndpoint, gte: datetime, lt: datetime, limit: int) -> int:
+        """New deliveries to `endpoint` of the events created in [gte, lt) that it
+        subscribes to (at most `limit`, oldest first); how many."""
+        result = await self._session.execute(
+            text(
+                """
+                INSERT INTO webhook_deliveries (tenant_id, id, endpoint_id, event_id)
+                SELECT ev.tenant_id, 'whd_' || substr(ev.id, 5) || substr(md5(random()::text), 1, 8), :endpoint, ev.id
+                FROM (SELECT tenant_id, id, type FROM events
+                      WHERE tenant_id = :tenant AND created >= :gte AND created < :lt
+                      ORDER BY seq LIMIT :limit) ev
+                WHERE EXISTS (SELECT 1 FROM unnest(CAST(:patterns AS text[])) p
+                              WHERE ev.type LIKE replace(replace(p, '_', '\\_'), '*', '%'))
+                """
+            ),
+            dict(
+                tenant=self.tenant_id,
+                endpoint=endpoint.id,
+                gte=gte,
+                lt=lt,
+                limit=limit,
+                patterns=list(endpoint.enabled_events),
+            ),
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    async def fail_pending_deliveries(self, endpoint_id: str, reason: str) -> None:
+        await self._session.execute(
+            update(WebhookDelivery)
+            .where(
+                WebhookDelivery.tenant_id == self.tenant_id,
+                WebhookDelivery.endpoint_id == endpoint_id,
+                WebhookDelivery.status == "pending",
+            )
+            .values(status="failed", next_attempt_at=None, last_error=reason)
         )
 
     # Idempotency keys

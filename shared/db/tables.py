@@ -18,6 +18,7 @@ from sqlalchemy import (
     CheckConstraint,
     DateTime,
     ForeignKeyConstraint,
+    Identity,
     Index,
     Integer,
     MetaData,
@@ -26,7 +27,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from shared.db.status_sql import BILLABLE_SQL, in_list
@@ -399,3 +400,96 @@ class IdempotencyKey(Base):
     response_status: Mapped[int | None] = mapped_column(Integer)
     response_body: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class Event(Base):
+    """The outbox: one row per state change, written in the transaction that made the change.
+
+    `seq` is a global identity. Every writer of an object holds that object's row lock (or
+    created it) while it inserts the object's event, so for any one object the events' seq
+    increase in commit order: consumers order an object's events by seq."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
+        UniqueConstraint("seq"),
+        Index(None, "tenant_id", "object_id", "seq"),
+        # CloudEvents to K_SINK still to send (NULL: sent).
+        Index("ix_events_sink_due", "sink_due_at", postgresql_where=text("sink_due_at IS NOT NULL")),
+    )
+
+    tenant_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, Identity(always=True))
+    type: Mapped[str] = mapped_column(String(64))
+    object_id: Mapped[str] = mapped_column(String(40))
+    data: Mapped[dict[str, Any]] = mapped_column(JSONB)  # {object, previous_attributes?}
+    request_id: Mapped[str | None] = mapped_column(String(128))
+    api_key_id: Mapped[str | None] = mapped_column(String(40))
+    renewal_run: Mapped[str | None] = mapped_column(String(40))
+    test_clock_id: Mapped[str | None] = mapped_column(String(40))
+    created: Mapped[datetime] = mapped_column(Timestamp)  # business time (the object's clock)
+    recorded_at: Mapped[datetime] = mapped_column(Timestamp, server_default=text("now()"))  # real time: retention
+    sink_due_at: Mapped[datetime | None] = mapped_column(Timestamp, server_default=text("now()"))
+    sink_attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+
+    @property
+    def livemode(self) -> bool:
+        return self.test_clock_id is None
+
+
+class WebhookEndpoint(Base):
+    __tablename__ = "webhook_endpoints"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
+        CheckConstraint("status IN ('enabled', 'disabled')", name="status_known"),
+        Index("ix_webhook_endpoints_enabled", "tenant_id", postgresql_where=text("status = 'enabled'")),
+    )
+
+    tenant_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    url: Mapped[str] = mapped_column(Text)
+    enabled_events: Mapped[list[str]] = mapped_column(ARRAY(Text))
+    description: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), server_default=text("'enabled'"))
+    disabled_reason: Mapped[str | None] = mapped_column(Text)
+    secret: Mapped[str] = mapped_column(String(80))
+    # After a rotation the old secret keeps signing alongside the new one until this time.
+    previous_secret: Mapped[str | None] = mapped_column(String(80))
+    previous_secret_expires_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    failing_since: Mapped[datetime | None] = mapped_column(Timestamp)  # first failure of the current streak
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    updated_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class WebhookDelivery(Base):
+    """One event to one endpoint: attempted until delivered or failed for good."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["tenant_id", "endpoint_id"], ["webhook_endpoints.tenant_id", "webhook_endpoints.id"], ondelete="CASCADE"
+        ),
+        ForeignKeyConstraint(["tenant_id", "event_id"], ["events.tenant_id", "events.id"], ondelete="CASCADE"),
+        CheckConstraint("status IN ('pending', 'delivered', 'failed')", name="status_known"),
+        Index(None, "tenant_id", "endpoint_id", "id"),
+        Index(None, "tenant_id", "event_id"),
+        # The dispatcher's claim: due attempts across all tenants.
+        Index("ix_webhook_deliveries_due", "next_attempt_at", postgresql_where=text("status = 'pending'")),
+    )
+
+    tenant_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    endpoint_id: Mapped[str] = mapped_column(String(40))
+    event_id: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(16), server_default=text("'pending'"))
+    attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    # Pending: when the next attempt is due (while one is in flight: when its lease ends).
+    next_attempt_at: Mapped[datetime | None] = mapped_column(Timestamp, server_default=text("now()"))
+    last_attempt_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    last_duration_ms: Mapped[int | None] = mapped_column(Integer)
+    last_response_body: Mapped[str | None] = mapped_column(Text)  # truncated to 2 KiB
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, server_default=text("now()"))
+    delivered_at: Mapped[datetime | None] = mapped_column(Timestamp)

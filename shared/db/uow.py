@@ -19,6 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shared.db.event_writer import PendingEvent, write_events
 from shared.db.repository import Directory, Repository
 from shared.domain.errors import Conflict
 
@@ -126,7 +127,13 @@ class UnitOfWork:
             self._savepoint = await self.session.begin_nested()
         self._committed = False
         self._after_commit: list[Callable[[], None]] = []
+        self._events: list[PendingEvent] = []
         return self
+
+    def record(self, event: PendingEvent) -> None:
+        """Write `event` (the outbox) in this transaction, just before it commits: all of
+        a unit of work's events go in one statement (shared.db.event_writer)."""
+        self._events.append(event)
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run `callback` once the transaction has committed (e.g. to count what happened)."""
@@ -175,6 +182,10 @@ class UnitOfWork:
         if self._read_only and self._request is None:
             raise RuntimeError("a reading() unit of work cannot commit")
         try:
+            if self._events:
+                await self.session.flush()
+                await write_events(await self.driver_connection(), self._events)
+                self._events = []
             if self._request is not None:
                 await self._savepoint.commit()  # flushes and releases: final only with the request's commit
             else:

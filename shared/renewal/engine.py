@@ -38,12 +38,15 @@ import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared import failpoints, metrics
+from shared.db.event_writer import write_events
 from shared.db.invoice_writer import Written, record_issued, write_invoices
+from shared.domain.ids import new_id
 from shared.domain.invoices import Billed, InvoiceDraft, LineDraft, PendingItem, final_invoice, next_invoice
 from shared.domain.periods import Cadence, Interval
 from shared.domain.renewal import State, Terms, advance
 from shared.domain.subscriptions import SubscriptionStatus
 from shared.renewal import sql
+from shared.renewal.events import RUN, batch_events
 
 log = logging.getLogger("billing.renewal")
 
@@ -254,8 +257,9 @@ async def _process(
     # Numbers follow dates within the batch (a catch-up bills many periods of many subscriptions).
     drafts.sort(key=lambda d: (d[1].created_at, d[1].subscription_id or "", d[1].period.start))
     batch.written = await write_invoices(conn, drafts)
-    if dunned:
-        await conn.execute(sql.MARK_UNCOLLECTIBLE, *map(list, zip(*dunned)))
+    marked = await conn.fetch(sql.MARK_UNCOLLECTIBLE, *map(list, zip(*dunned))) if dunned else []
+    # Events: one statement for the whole batch, rendered from the rows just written.
+    await write_events(conn, batch_events(rows, changes, batch.written, marked, as_of))
 
 
 async def _drain(
@@ -343,6 +347,7 @@ async def renew(
     most `invoice_budget` invoices; `should_stop` is asked between batches."""
     started = time.perf_counter()
     report = Report(as_of=as_of)
+    RUN.set(new_id("run"))  # the events of this run name it (the drain tasks inherit it)
     claim_due, claim_dunning, due_summary = sql.STATEMENTS["real_time" if scope.test_clock_id is None else "test_clock"]
 
     async def drain(claim: str, progress: Progress | None) -> None:

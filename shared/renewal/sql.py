@@ -134,4 +134,5 @@ MARK_UNCOLLECTIBLE = """
 UPDATE invoices i SET status = 'uncollectible', marked_uncollectible_at = greatest(v.at, i.created_at)
 FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS v(tenant_id, subscription_id, at)
 WHERE i.tenant_id = v.tenant_id AND i.subscription_id = v.subscription_id AND i.status = 'open'
+RETURNING i.tenant_id, i.id, i.test_clock_id, i.marked_uncollectible_at
 """

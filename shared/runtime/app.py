@@ -11,17 +11,20 @@ from importlib.metadata import PackageNotFoundError, version
 
 from aiohttp import web
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from shared import logs, telemetry
 from shared.clock import Clock, SystemClock
-from shared.db.engine import make_engine, make_sessionmaker
+from shared.db.engine import async_url, make_engine, make_sessionmaker
 from shared.db.uow import UnitOfWork
+from shared.events.dispatcher import Dispatcher
 from shared.renewal.clock_advances import Advancer
 from shared.runtime import outages
 from shared.runtime.app_state import (
     ADVANCES,
     AUTH,
     CLOCK,
+    DISPATCHER,
     ENGINE,
     OPERATIONS,
     REQUEST_ID,
@@ -115,6 +118,31 @@ async def _clock_advances(app: web.Application) -> AsyncIterator[None]:
     await advancer.stop()
 
 
+async def _event_dispatcher(app: web.Application) -> AsyncIterator[None]:
+    """The webhook/CloudEvent dispatcher as a background task (after the database, stopped
+    before it), on an engine of its own (two connections) so it never takes the requests'
+    pool, and one more connection that LISTENs for the event writer's NOTIFY."""
+    settings = app[SETTINGS]
+    assert settings.database_url is not None
+    engine = make_engine(settings.database_url, pool_size=2, max_overflow=0, pool_timeout=30)
+    dispatcher = Dispatcher(
+        engine,
+        allow_private=settings.webhook_allow_private,
+        batch=settings.dispatch_batch,
+        poll_seconds=settings.dispatch_poll_seconds,
+        k_sink=settings.k_sink,
+        retention_days=settings.event_retention_days,
+        lease_seconds=settings.dispatch_lease_seconds,
+    )
+    app[DISPATCHER] = dispatcher
+    dispatcher.start(
+        make_url(async_url(settings.database_url)).set(drivername="postgresql").render_as_string(hide_password=False)
+    )
+    yield
+    await dispatcher.stop()
+    await engine.dispose()
+
+
 async def health(request: web.Request) -> web.Response:
     """Liveness: the process answers. Deliberately no database call."""
     return web.json_response({"status": "ok"})
@@ -206,6 +234,7 @@ def make_app(
     operations: tuple[Operation, ...] | None = None,
     clock: Clock | None = None,
     internal_port: int | None = None,
+    dispatcher: bool = False,
 ) -> web.Application:
     """`internal_port`: the port of a separate internal listener (see listener_middleware);
     None serves every route on every listener (a per-function process, or a test)."""
@@ -224,6 +253,8 @@ def make_app(
     app.cleanup_ctx.append(_database)
     if any(op.name == "advance-test-clock" for op in ops):
         app.cleanup_ctx.append(_clock_advances)
+    if dispatcher:
+        app.cleanup_ctx.append(_event_dispatcher)
     for op in ops:
         app.router.add_route(op.method, op.path, http_handler(op), name=op.name)
     if len(ops) == 1 and ops[0].signature == "cloudevent" and ops[0].path != "/":

@@ -6,6 +6,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared.clock import Clock
+from shared.events.dispatcher import Dispatcher
 from shared.renewal.clock_advances import Advancer
 from shared.runtime.auth import Authenticator
 from shared.runtime.registry import Operation
@@ -17,6 +18,7 @@ OPERATIONS = web.AppKey("operations", tuple[Operation, ...])
 ENGINE = web.AppKey("engine", AsyncEngine)
 SESSIONS = web.AppKey("sessions", async_sessionmaker[AsyncSession])
 ADVANCES = web.AppKey("advances", Advancer)  # the test-clock advance worker, where it runs
+DISPATCHER = web.AppKey("dispatcher", Dispatcher)  # the event dispatcher, where it runs in the background
 AUTH = web.AppKey("auth", Authenticator)  # key caches and rate limits of this process
 
 REQUEST_ID = web.RequestKey("request_id", str)

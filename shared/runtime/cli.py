@@ -12,6 +12,7 @@ import sys
 from dataclasses import replace
 from datetime import datetime
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 from shared.clock import SystemClock
 from shared.runtime.ports import Listener
@@ -196,6 +197,11 @@ def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
+def _dispatches(operations: tuple[Any, ...]) -> bool:
+    """A server of the dispatch function also dispatches in the background (LISTEN/NOTIFY)."""
+    return any(op.name == "dispatch-events" for op in operations)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from aiohttp import web
 
@@ -222,7 +228,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = replace(settings, port=public.port)
     address = f"http://{settings.host}:{public.port}"
     if internal is not None:
-        app = make_app(settings, operations=operations, internal_port=internal.port)
+        app = make_app(settings, operations=operations, internal_port=internal.port, dispatcher=_dispatches(operations))
         internal_ops = sum(1 for op in operations if not op.public)
         log.info(
             "serving %s on %s (docs at %s/docs); internal: %s and /metrics on http://%s:%d",
@@ -234,7 +240,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             internal.port,
         )
     else:
-        app = make_app(settings, operations=operations)
+        app = make_app(settings, operations=operations, dispatcher=_dispatches(operations))
         log.info("serving %s on %s (docs at %s/docs)", _plural(len(operations), "operation"), address, address)
     sockets = public.sockets + (internal.sockets if internal is not None else [])
     # run_app handles SIGTERM/SIGINT: stops accepting, lets in-flight requests finish, runs cleanup.

@@ -9,8 +9,9 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
+from shared.db import event_writer
 from shared.runtime import idempotent_requests
-from shared.runtime.app_state import API_KEY_ID, API_KEY_SCOPE, AUTH, CLOCK, SESSIONS, SETTINGS, TENANT_ID
+from shared.runtime.app_state import API_KEY_ID, API_KEY_SCOPE, AUTH, CLOCK, REQUEST_ID, SESSIONS, SETTINGS, TENANT_ID
 from shared.runtime.auth import CHALLENGE, Refused, client_address
 from shared.runtime.call import Call
 from shared.runtime.problems import from_validation, problem
@@ -150,6 +151,7 @@ def http_handler(op: Operation):
             return rejected.response
 
         async def run() -> web.Response:
+            event_writer.CAUSE.set((request.get(REQUEST_ID), request.get(API_KEY_ID)))  # this request's task only
             return render(op, await op.handler(Call(request, body=body, query=query)))
 
         key = request.headers.get(idempotent_requests.HEADER)

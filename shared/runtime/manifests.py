@@ -83,6 +83,7 @@ def knative_service(op: Operation) -> dict[str, Any]:
                                 {"name": "FUNCTION_SIGNATURE_TYPE", "value": op.signature},
                                 _database_env(),
                                 {"name": "BILLING_DB_POOL_SIZE", "value": "5"},
+                                *_dispatcher_env(op),
                             ],
                             "ports": [{"name": "http1", "containerPort": 8080}],
                             "readinessProbe": {
@@ -181,14 +182,51 @@ def routing(operations: tuple[Operation, ...]) -> list[dict[str, Any]]:
     return [gateway, *limits, *hosts, route]
 
 
-def ping_source(operations: tuple[Operation, ...]) -> dict[str, Any]:
-    [renew] = [op for op in operations if op.signature == "cloudevent"]
+# CloudEvent functions and their PingSource schedules: renewals every 10 minutes (the
+# overlays patch it), event dispatch every minute (between pings the dispatcher pod, while it
+# lives, also dispatches in the background).
+SCHEDULES = {"renew": ("renewal-schedule", "*/10 * * * *"), "dispatch-events": ("dispatch-schedule", "* * * * *")}
+BROKER = "default"
+# Events go to the namespace's Broker: K_SINK on the dispatcher's Service (the value a
+# SinkBinding would inject; set directly so it is validated with the Service).
+BROKER_INGRESS = f"http://broker-ingress.knative-eventing.svc.cluster.local/{NAMESPACE}/{BROKER}"
+
+
+def _dispatcher_env(op: Operation) -> list[dict[str, Any]]:
+    if op.name != "dispatch-events":
+        return []
+    return [{"name": "K_SINK", "value": BROKER_INGRESS}]
+
+
+def eventing() -> list[dict[str, Any]]:
+    """The Broker the events go to, and an example Trigger (invoice.paid to a consumer)."""
+    broker = {"apiVersion": "eventing.knative.dev/v1", "kind": "Broker", "metadata": {"name": BROKER}}
+    trigger = {
+        "apiVersion": "eventing.knative.dev/v1",
+        "kind": "Trigger",
+        "metadata": {"name": "example-invoice-paid"},
+        "spec": {
+            "broker": BROKER,
+            "filter": {"attributes": {"type": "dev.billing.invoice.paid"}},
+            "subscriber": {"uri": f"http://ledger.{NAMESPACE}.svc.cluster.local/billing-events"},
+        },
+    }
+    return [broker, trigger]
+
+
+def ping_sources(operations: tuple[Operation, ...]) -> list[dict[str, Any]]:
+    return [ping_source(op) for op in operations if op.signature == "cloudevent"]
+
+
+def ping_source(op: Operation) -> dict[str, Any]:
+    renew = op
+    name, schedule = SCHEDULES[op.name]
     return {
         "apiVersion": "sources.knative.dev/v1",
         "kind": "PingSource",
-        "metadata": {"name": "renewal-schedule"},
+        "metadata": {"name": name},
         "spec": {
-            "schedule": "*/10 * * * *",
+            "schedule": schedule,
             "timezone": "UTC",
             "contentType": "application/json",
             "data": "{}",
@@ -326,6 +364,7 @@ def render(operations: tuple[Operation, ...] | None = None) -> dict[str, str]:
         "services.yaml",
         "routing.yaml",
         "pingsource.yaml",
+        "eventing.yaml",
         "migrate-job.yaml",
         "podmonitor.yaml",
     ]
@@ -342,7 +381,8 @@ def render(operations: tuple[Operation, ...] | None = None) -> dict[str, str]:
         "base/namespace.yaml": _documents([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}}]),
         "base/services.yaml": _documents([knative_service(op) for op in ops]),
         "base/routing.yaml": _documents(routing(ops)),
-        "base/pingsource.yaml": _documents([ping_source(ops)]),
+        "base/pingsource.yaml": _documents(ping_sources(ops)),
+        "base/eventing.yaml": _documents(eventing()),
         "base/migrate-job.yaml": _documents([migrate_job()]),
         "base/podmonitor.yaml": _documents([pod_monitor()]),
         "base/kustomization.yaml": _documents([kustomization]),

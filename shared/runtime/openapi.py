@@ -44,6 +44,8 @@ TAGS: tuple[tuple[str, str], ...] = (
     ("renewals", "Bill the subscriptions that are due now (a schedule does this for every tenant)"),
     ("api-keys", "This tenant's API keys: read-only or read-write"),
     ("settings", "This tenant's billing terms"),
+    ("webhooks", "Signed deliveries of events to your endpoints (Standard Webhooks): retries, log, replay"),
+    ("events", "Every state change, in order per object: the same objects webhooks deliver"),
 )
 # Within a family: create, list, retrieve, update, delete, then the actions on one object.
 _KIND_ORDER = {("POST", False): 0, ("GET", False): 1, ("GET", True): 2, ("PATCH", True): 3, ("DELETE", True): 4}

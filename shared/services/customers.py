@@ -9,6 +9,7 @@ from shared.db.repository import Page
 from shared.db.tables import Customer, TestClock
 from shared.db.uow import UnitOfWork
 from shared.domain.ids import new_id
+from shared.events import outbox
 from shared.services.customer_time import now_for
 
 
@@ -37,6 +38,7 @@ async def create_customer(
             updated_at=now,
         )
         uow.repo(tenant_id).add(customer)
+        outbox.record(uow, "customer.created", customer, now)
         await uow.commit()
     return customer
 
@@ -66,6 +68,7 @@ async def update_customer(
     """Only the fields given change. In metadata, a key set to "" is removed."""
     async with uow:
         customer = await uow.repo(tenant_id).get(Customer, customer_id, for_update=True)
+        before = outbox.snapshot(customer)
         if email is not None:
             customer.email = email
         if name is not None:
@@ -74,5 +77,6 @@ async def update_customer(
             merged = {**customer.metadata_, **metadata}
             customer.metadata_ = {k: v for k, v in merged.items() if v != ""}
         customer.updated_at = await now_for(uow, tenant_id, customer.test_clock_id, clock)
+        outbox.record(uow, "customer.updated", customer, customer.updated_at, before=before)
         await uow.commit()
     return customer

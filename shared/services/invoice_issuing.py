@@ -23,6 +23,7 @@ from shared.domain.invoices import (
 )
 from shared.domain.periods import Period
 from shared.domain.renewal import Terms, state_of
+from shared.events import outbox
 from shared.services.rows import cadence_of, lifecycle_of
 
 
@@ -73,6 +74,7 @@ async def issue_invoice(
             raise
         raise conflict from error
     uow.after_commit(lambda: record_issued([written]))
+    outbox.record_issued(uow, [written])
     return written
 
 

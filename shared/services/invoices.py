@@ -9,6 +9,7 @@ from shared.db.tables import Invoice, Subscription
 from shared.db.uow import UnitOfWork
 from shared.domain.invoices import InvoiceStatus, check_transition
 from shared.domain.subscriptions import status_for
+from shared.events import outbox
 from shared.services.customer_time import now_for
 
 
@@ -61,11 +62,14 @@ async def _settle(uow: UnitOfWork, tenant_id: str, invoice_id: str, target: Invo
         invoice.paid_at = now
     else:
         invoice.voided_at = now
+    outbox.record_invoice(uow, "invoice.paid" if target is InvoiceStatus.PAID else "invoice.voided", invoice, now)
     await uow.flush()
     if subscription is not None:  # past_due exactly while another invoice is overdue
+        before = outbox.snapshot(subscription)
         status = status_for(subscription.status, overdue=await repo.has_overdue(subscription.id, now))
         if status != subscription.status:
             subscription.status = status
+            outbox.record(uow, "subscription.updated", subscription, now, before=before)
             uow.after_commit(lambda: metrics.transition(status))
     return invoice
 

@@ -23,13 +23,15 @@ from shared.domain.plan_changes import PlanTerms
 from shared.domain.plan_changes import change_plan as decide_plan_change
 from shared.domain.proration import Proration
 from shared.domain.subscriptions import Lifecycle
+from shared.events import outbox
 from shared.services.invoice_issuing import issue_invoice, pending_items
 from shared.services.rows import billed_of, cadence_of, lifecycle_of
 from shared.services.subscriptions import issue_plan_invoice, locked_subscription
 
 
-def _apply(uow: UnitOfWork, row: Subscription, new: Lifecycle) -> None:
+def _apply(uow: UnitOfWork, row: Subscription, new: Lifecycle, now: datetime) -> None:
     """Write the decided lifecycle back; a status change is counted once the commit holds."""
+    outbox.record(uow, outbox.lifecycle_type(row.status, new.status), row, now, before=outbox.snapshot(row))
     if new.status != row.status:
         uow.after_commit(lambda: metrics.transition(new.status))
     row.status = new.status
@@ -52,7 +54,7 @@ async def _act(
 ) -> Subscription:
     async with uow:
         subscription, now = await locked_subscription(uow, tenant_id, subscription_id, clock)
-        _apply(uow, subscription, decide(lifecycle_of(subscription), now))
+        _apply(uow, subscription, decide(lifecycle_of(subscription), now), now)
         await uow.commit()
     return subscription
 
@@ -70,7 +72,7 @@ async def cancel(
         )
     async with uow:
         subscription, now = await locked_subscription(uow, tenant_id, subscription_id, clock)
-        _apply(uow, subscription, rules.cancel(lifecycle_of(subscription), now, at_period_end=False))
+        _apply(uow, subscription, rules.cancel(lifecycle_of(subscription), now, at_period_end=False), now)
         pending = await pending_items(uow, tenant_id, subscription.id)
         if pending:
             plan = await uow.repo(tenant_id).get(Plan, subscription.plan_id)
@@ -112,7 +114,7 @@ async def resume(uow: UnitOfWork, tenant_id: str, subscription_id: str, clock: C
         overdue = await repo.has_overdue(subscription.id, now)
         paused = lifecycle_of(subscription)
         resumed = rules.resume(paused, now, cadence_of(plan), overdue=overdue)
-        _apply(uow, subscription, resumed)
+        _apply(uow, subscription, resumed, now)
         if not rules.resumes_in_place(paused, now):
             period = Period(resumed.period_start, resumed.period_end)
             pending = await pending_items(uow, tenant_id, subscription.id)
@@ -177,7 +179,7 @@ async def change_plan(
                     created_at=now,
                 )
             )
-        _apply(uow, subscription, change.lifecycle)
+        _apply(uow, subscription, change.lifecycle, now)
         subscription.plan_id = new.id
         await uow.commit()
     return subscription

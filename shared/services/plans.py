@@ -7,6 +7,7 @@ from shared.db.repository import Page
 from shared.db.tables import Plan
 from shared.db.uow import UnitOfWork
 from shared.domain.ids import new_id
+from shared.events import outbox
 
 
 async def create_plan(
@@ -38,6 +39,7 @@ async def create_plan(
             created_at=clock.now(),
         )
         uow.repo(tenant_id).add(plan)
+        outbox.record(uow, "plan.created", plan, plan.created_at)
         await uow.commit()
     return plan
 
@@ -61,5 +63,6 @@ async def archive_plan(uow: UnitOfWork, tenant_id: str, plan_id: str, clock: Clo
         if plan.active:
             plan.active = False
             plan.archived_at = clock.now()
+            outbox.record(uow, "plan.archived", plan, plan.archived_at)
         await uow.commit()
     return plan

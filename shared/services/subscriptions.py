@@ -15,6 +15,7 @@ from shared.domain.ids import new_id
 from shared.domain.invoices import BillingReason, InvoiceDraft, LineDraft, PendingItem, plan_description
 from shared.domain.periods import Period
 from shared.domain.subscriptions import SubscriptionStatus
+from shared.events import outbox
 from shared.services.customer_time import now_for
 from shared.services.invoice_issuing import issue_invoice, upcoming_draft
 from shared.services.rows import cadence_of
@@ -92,6 +93,7 @@ async def create_subscription(
             created_at=now,
         )
         repo.add(subscription)
+        outbox.record(uow, "subscription.created", subscription, now)
         await uow.flush()
         if start.invoices_now:
             await issue_plan_invoice(uow, subscription, plan, start.period, BillingReason.SUBSCRIPTION_CREATE, now)

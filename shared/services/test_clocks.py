@@ -13,6 +13,7 @@ from shared.db.tables import TestClock
 from shared.db.uow import UnitOfWork
 from shared.domain.errors import Conflict, Invalid, NotFound
 from shared.domain.ids import new_id
+from shared.events import outbox
 
 READY, ADVANCING = "ready", "advancing"
 
@@ -110,6 +111,7 @@ async def advance_test_clock(
         test_clock.frozen_time = frozen_time
         test_clock.status = ADVANCING
         test_clock.lease_until = None
+        outbox.record(uow, "test_clock.advanced", test_clock, frozen_time)
         if on_accepted is not None:  # e.g. wake a worker: only once the advance is visible to it
             uow.after_commit(on_accepted)
         await uow.commit()

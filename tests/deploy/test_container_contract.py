@@ -7,6 +7,7 @@ machine thirty processes starting together take minutes, and a slow start is not
 
 import asyncio
 import json
+import re
 import signal
 import subprocess
 import time
@@ -31,7 +32,7 @@ def start(target: str, database_url: str, **extra: str) -> tuple[subprocess.Pope
 
 
 def concrete(op: Operation) -> str:
-    return op.path.replace("{id}", "obj_x")
+    return re.sub(r"\{\w+\}", "obj_x", op.path)  # every path parameter
 
 
 async def routed(session: aiohttp.ClientSession, base: str, op: Operation) -> bool:

@@ -22,6 +22,8 @@ K8S_VERSION = "1.33"
 CUSTOM = {  # apiVersion, kind -> schema file under SCHEMAS
     ("serving.knative.dev/v1", "Service"): "serving.knative.dev/service_v1.json",
     ("sources.knative.dev/v1", "PingSource"): "sources.knative.dev/pingsource_v1.json",
+    ("eventing.knative.dev/v1", "Broker"): "eventing.knative.dev/broker_v1.json",
+    ("eventing.knative.dev/v1", "Trigger"): "eventing.knative.dev/trigger_v1.json",
     ("monitoring.coreos.com/v1", "PodMonitor"): "monitoring.coreos.com/podmonitor_v1.json",
     ("traefik.io/v1alpha1", "IngressRoute"): "traefik.io/ingressroute_v1alpha1.json",
     ("traefik.io/v1alpha1", "Middleware"): "traefik.io/middleware_v1alpha1.json",
@@ -105,8 +107,12 @@ def test_every_function_has_a_knative_service_and_public_routes_are_routed() -> 
     routed = {r["middlewares"][-1]["name"].removeprefix("host-") for r in route["spec"]["routes"]}
     assert routed == {op.name for op in all_operations() if op.public}
     assert "renew" not in routed
-    [ping] = documents((KNATIVE / "base" / "pingsource.yaml").read_text())
+    pings = {d["metadata"]["name"]: d for d in documents((KNATIVE / "base" / "pingsource.yaml").read_text())}
+    assert set(pings) == {"renewal-schedule", "dispatch-schedule"}
+    ping = pings["renewal-schedule"]
     assert ping["spec"]["sink"]["ref"]["name"] == "renew" and ping["spec"]["timezone"] == "UTC"
+    dispatch = pings["dispatch-schedule"]["spec"]
+    assert dispatch["sink"]["ref"]["name"] == "dispatch-events" and dispatch["schedule"] == "* * * * *"
 
 
 def test_yaml_is_lint_clean() -> None:
@@ -144,6 +150,7 @@ def test_each_overlay_renders_and_stays_valid(overlay: str) -> None:
         if d["kind"] == "Service" and d["apiVersion"].startswith("serving")
     }
     assert max_scales.pop("renew") == "1"  # one renewal at a time per cluster, by scale
+    assert max_scales.pop("dispatch-events") == "1"  # dispatchers share work by SKIP LOCKED; one is enough
     assert set(max_scales.values()) == {"3" if overlay == "dev" else "20"}
 
 

@@ -1,0 +1,162 @@
+"""The one place events are written (the outbox), for requests and renewal runs alike.
+
+`write_events` runs in the caller's transaction and issues ONE statement whatever the
+number of events: it inserts the events (rendering, in SQL, the objects the caller left to
+the database: invoices and subscriptions written set-based), fans each one out to the
+tenant's enabled webhook endpoints whose `enabled_events` match its type (a delivery row
+per endpoint), and NOTIFYs the dispatchers (delivered at commit; nothing if it rolls back).
+
+Per-object order: `events.seq` is a global identity. Every writer of an object holds the
+object's row lock (or created it) while it writes the object's event, so an object's
+events have increasing seq in commit order.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from shared.domain.ids import new_id
+
+CHANNEL = "billing_events"
+
+# Who caused the events written in this context: (request id, API key id), set per request.
+CAUSE: ContextVar[tuple[str | None, str | None] | None] = ContextVar("billing_event_cause", default=None)
+
+
+def iso(column: str) -> str:
+    """A timestamptz as pydantic renders it: 2026-01-01T00:00:00Z, or with .ffffff if any."""
+    utc = f"({column} AT TIME ZONE 'UTC')"
+    return (
+        f"CASE WHEN {column} IS NULL THEN NULL ELSE to_char({utc}, 'YYYY-MM-DD\"T\"HH24:MI:SS') || "
+        f"CASE WHEN extract(microseconds FROM {column})::bigint % 1000000 = 0 THEN '' "
+        f"ELSE to_char({utc}, '.US') END || 'Z' END"
+    )
+
+
+# The API's rendering of a subscription and an invoice (shared.schemas), in SQL; a test
+# compares both with what GET returns.
+SUBSCRIPTION_JSON = f"""
+(SELECT jsonb_build_object(
+    'id', s.id, 'object', 'subscription', 'customer_id', s.customer_id, 'plan_id', s.plan_id,
+    'status', s.status, 'billing_cycle_anchor', {iso("s.billing_cycle_anchor")},
+    'current_period_start', {iso("s.current_period_start")}, 'current_period_end', {iso("s.current_period_end")},
+    'trial_end', {iso("s.trial_end")}, 'paused_at', {iso("s.paused_at")}, 'test_clock', s.test_clock_id,
+    'livemode', s.test_clock_id IS NULL, 'cancel_at_period_end', s.cancel_at_period_end,
+    'canceled_at', {iso("s.canceled_at")}, 'ended_at', {iso("s.ended_at")}, 'created_at', {iso("s.created_at")})
+ FROM subscriptions s WHERE s.tenant_id = v.tenant_id AND s.id = v.object_id)
+"""
+INVOICE_JSON = f"""
+(SELECT jsonb_build_object(
+    'id', i.id, 'object', 'invoice', 'number', i.number, 'customer_id', i.customer_id,
+    'subscription_id', i.subscription_id, 'test_clock', i.test_clock_id, 'livemode', i.test_clock_id IS NULL,
+    'status', i.status, 'billing_reason', i.billing_reason, 'currency', i.currency,
+    'period_start', {iso("i.period_start")}, 'period_end', {iso("i.period_end")}, 'subtotal', i.subtotal,
+    'total', i.total, 'amount_due', i.amount_due, 'amount_paid', i.amount_paid,
+    'created_at', {iso("i.created_at")}, 'due_at', {iso("i.due_at")}, 'finalized_at', {iso("i.finalized_at")},
+    'paid_at', {iso("i.paid_at")}, 'voided_at', {iso("i.voided_at")},
+    'marked_uncollectible_at', {iso("i.marked_uncollectible_at")},
+    'amount_remaining', i.amount_due - i.amount_paid,
+    'lines', COALESCE((SELECT jsonb_agg(jsonb_build_object(
+        'id', l.id, 'object', 'line_item', 'description', l.description, 'amount', l.amount,
+        'currency', l.currency, 'period_start', {iso("l.period_start")}, 'period_end', {iso("l.period_end")},
+        'plan_id', l.plan_id, 'proration', l.proration) ORDER BY l.position)
+        FROM invoice_lines l WHERE l.tenant_id = i.tenant_id AND l.invoice_id = i.id), '[]'::jsonb))
+ FROM invoices i WHERE i.tenant_id = v.tenant_id AND i.id = v.object_id)
+"""
+
+# A type matches a pattern of enabled_events where '*' stands for any run of characters.
+MATCHES = (
+    "EXISTS (SELECT 1 FROM unnest(e.enabled_events) p WHERE ins.type LIKE replace(replace(p, '_', '\\_'), '*', '%'))"
+)
+
+INSERT_EVENTS = f"""
+WITH v AS (
+    SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[],
+                         $8::jsonb[], $9::timestamptz[], $10::text[], $11::text[], $12::text[], $13::text[])
+      AS v(ord, tenant_id, id, type, kind, object_id, object, previous, created, request_id, api_key_id,
+           renewal_run, test_clock_id)
+), rendered AS (  -- each object left to SQL rendered once, however many events it has here
+    SELECT v.tenant_id, v.object_id,
+           CASE v.kind WHEN 'invoice' THEN {INVOICE_JSON} WHEN 'subscription' THEN {SUBSCRIPTION_JSON} END AS object
+    FROM (SELECT DISTINCT tenant_id, object_id, kind FROM v WHERE object IS NULL) v
+), ins AS (
+    INSERT INTO events (tenant_id, id, type, object_id, data, request_id, api_key_id, renewal_run,
+                        test_clock_id, created)
+    SELECT v.tenant_id, v.id, v.type, v.object_id,
+           jsonb_build_object('object', COALESCE(v.object, r.object))
+           || CASE WHEN v.previous IS NULL THEN '{{}}'::jsonb
+                   ELSE jsonb_build_object('previous_attributes', v.previous) END,
+           v.request_id, v.api_key_id, v.renewal_run, v.test_clock_id, v.created
+    FROM v LEFT JOIN rendered r ON v.object IS NULL AND r.tenant_id = v.tenant_id AND r.object_id = v.object_id
+    ORDER BY v.ord
+    RETURNING tenant_id, id, type
+), deliveries AS (
+    INSERT INTO webhook_deliveries (tenant_id, id, endpoint_id, event_id)
+    SELECT ins.tenant_id, 'whd_' || substr(ins.id, 5) || substr(md5(e.id), 1, 8), e.id, ins.id
+    FROM ins JOIN webhook_endpoints e ON e.tenant_id = ins.tenant_id AND e.status = 'enabled'
+    WHERE {MATCHES}
+)
+SELECT pg_notify('{CHANNEL}', '')
+"""
+
+
+Rendered = dict[str, Any] | Callable[[], dict[str, Any] | None]
+
+
+def _json(value: Rendered | None) -> str | None:
+    """A rendering given as a callable is made at write time (the state at commit)."""
+    found = value() if callable(value) else value
+    return None if found is None else json.dumps(found)
+
+
+@dataclass(frozen=True)
+class PendingEvent:
+    """An event to write. `object` is the rendered object (or a callable rendering it at
+    write time), or None to render it in SQL from its table (`kind`: 'invoice' or
+    'subscription') as the transaction left it. `previous`: the changed attributes' former
+    values (updates only)."""
+
+    tenant_id: str
+    type: str
+    object_id: str
+    created: datetime
+    object: Rendered | None = None
+    kind: str | None = None
+    previous: Rendered | None = None
+    test_clock_id: str | None = None
+    renewal_run: str | None = None
+
+
+async def write_events(conn: asyncpg.Connection, events: Sequence[PendingEvent]) -> list[str]:
+    """Write `events` in order, in the caller's transaction; return their ids."""
+    if not events:
+        return []
+    cause = CAUSE.get() or (None, None)
+    ids = [new_id("evt") for _ in events]
+    rows = [
+        (
+            n,
+            e.tenant_id,
+            event_id,
+            e.type,
+            e.kind,
+            e.object_id,
+            _json(e.object),
+            _json(e.previous),
+            e.created,
+            None if e.renewal_run else cause[0],
+            None if e.renewal_run else cause[1],
+            e.renewal_run,
+            e.test_clock_id,
+        )
+        for n, (e, event_id) in enumerate(zip(events, ids))
+    ]
+    await conn.execute(INSERT_EVENTS, *map(list, zip(*rows)))
+    return ids

@@ -1,0 +1,1 @@
+"""Events: the outbox API of the use cases, webhook delivery and CloudEvents."""

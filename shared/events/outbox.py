@@ -1,0 +1,104 @@
+"""What use cases call to record an event in their unit of work (one call per event).
+
+The event's `data.object` is the object as the API renders it (the pydantic models of
+shared.schemas), rendered when the unit of work commits, so it shows the state the
+transaction commits. Invoices are rendered in SQL from their rows (the set-based invoice
+writer leaves no ORM rows), by the same statement that writes the events.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+from shared.db import tables
+from shared.db.event_writer import PendingEvent
+from shared.db.invoice_writer import Written
+from shared.db.uow import UnitOfWork
+from shared.domain.invoices import InvoiceStatus
+from shared.schemas.customers import Customer
+from shared.schemas.plans import Plan
+from shared.schemas.subscriptions import Subscription
+from shared.schemas.test_clocks import TestClock
+from shared.schemas.webhooks import WebhookEndpoint
+
+_MODELS: dict[type[tables.Base], type[BaseModel]] = {
+    tables.Customer: Customer,
+    tables.Plan: Plan,
+    tables.Subscription: Subscription,
+    tables.TestClock: TestClock,
+    tables.WebhookEndpoint: WebhookEndpoint,
+}
+
+
+def render(row: tables.Base) -> dict[str, Any]:
+    """The object as the API renders it, as JSON values."""
+    model = _MODELS[type(row)]
+    return json.loads(model.model_validate(row, from_attributes=True).model_dump_json())
+
+
+def snapshot(row: tables.Base) -> dict[str, Any]:
+    """The object before an update: pass it to `record(..., before=...)`."""
+    return render(row)
+
+
+def record(
+    uow: UnitOfWork, type: str, row: tables.Base, now: datetime, *, before: dict[str, Any] | None = None
+) -> None:
+    """Record event `type` about `row`, rendered at commit. With `before` (a snapshot), the
+    event carries `previous_attributes`: the former values of what changed."""
+
+    def previous() -> dict[str, Any] | None:
+        if before is None:
+            return None
+        after = render(row)
+        return {k: v for k, v in before.items() if after.get(k) != v}
+
+    uow.record(
+        PendingEvent(
+            tenant_id=row.tenant_id,  # type: ignore[attr-defined]
+            type=type,
+            object_id=row.id,  # type: ignore[attr-defined]
+            created=now,
+            object=lambda: render(row),
+            previous=previous if before is not None else None,
+            test_clock_id=row.id if isinstance(row, tables.TestClock) else getattr(row, "test_clock_id", None),
+        )
+    )
+
+
+def lifecycle_type(old: str, new: str) -> str:
+    """The event of a subscription's lifecycle change from status `old` to `new`."""
+    if new != old and new == "canceled":
+        return "subscription.canceled"
+    if new != old and new == "paused":
+        return "subscription.paused"
+    if old == "paused" and new != old:
+        return "subscription.resumed"
+    return "subscription.updated"
+
+
+def record_invoice(uow: UnitOfWork, type: str, invoice: tables.Invoice, now: datetime) -> None:
+    uow.record(
+        PendingEvent(invoice.tenant_id, type, invoice.id, now, kind="invoice", test_clock_id=invoice.test_clock_id)
+    )
+
+
+def issued_types(status: InvoiceStatus) -> tuple[str, ...]:
+    """The events of an invoice issued finalized (with nothing due it is paid at once)."""
+    paid = ("invoice.paid",) if status is InvoiceStatus.PAID else ()
+    return ("invoice.created", "invoice.finalized", *paid)
+
+
+def record_issued(uow: UnitOfWork, written: Sequence[Written]) -> None:
+    for w in written:
+        for type in issued_types(w.draft.status):
+            uow.record(
+                PendingEvent(
+                    w.tenant_id, type, w.id, w.draft.created_at, kind="invoice", test_clock_id=w.draft.test_clock_id
+                )
+            )

@@ -1,0 +1,119 @@
+"""The events of one renewal batch, written by one statement (shared.db.event_writer) after
+the batch's subscriptions and invoices, in the batch's transaction: a rolled-back batch
+leaves no event. Objects are rendered in SQL from the rows the batch just wrote."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from contextvars import ContextVar
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from shared.db.event_writer import PendingEvent
+from shared.db.invoice_writer import Written
+from shared.domain.invoices import BillingReason, InvoiceStatus
+
+# The renewal run the events of this context belong to (set by shared.renewal.engine.renew).
+RUN: ContextVar[str | None] = ContextVar("billing_renewal_run", default=None)
+# Off only in bench.events, to measure the renewal rate without events (never in production).
+ENABLED = True
+
+# Claim-row column -> API attribute, for previous_attributes.
+_TRACKED = {
+    "status": "status",
+    "current_period_start": "current_period_start",
+    "current_period_end": "current_period_end",
+    "cancel_at_period_end": "cancel_at_period_end",
+}
+# Positions in the engine's `changes` tuples.
+_CHANGE_INDEX = {"status": 2, "current_period_start": 4, "current_period_end": 5, "cancel_at_period_end": 6}
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")  # as pydantic renders a UTC time
+    return value
+
+
+def _subscription_type(old: str, new: str, renewed: bool) -> list[str]:
+    types = ["subscription.renewed"] if renewed else []
+    if new != old:
+        types.append(
+            {"canceled": "subscription.canceled", "past_due": "subscription.past_due"}.get(new, "subscription.updated")
+        )
+    return types
+
+
+def batch_events(
+    rows: Sequence[asyncpg.Record],
+    changes: Sequence[tuple[Any, ...]],
+    written: Sequence[Written],
+    marked: Sequence[asyncpg.Record],
+    as_of: datetime,
+) -> list[PendingEvent]:
+    """Per subscription: its new invoices' events, then its own; then the invoices marked
+    uncollectible by dunning."""
+    if not ENABLED:
+        return []
+    run = RUN.get()
+    invoices: dict[tuple[str, str | None], list[Written]] = defaultdict(list)
+    for w in written:
+        invoices[(w.tenant_id, w.draft.subscription_id)].append(w)
+    events: list[PendingEvent] = []
+    changed = {(c[0], c[1]): c for c in changes}
+    for row in rows:
+        change = changed.get((row["tenant_id"], row["id"]))
+        if change is None:  # skipped by the batch (its invoice could not be written): nothing happened
+            continue
+        mine = invoices.get((row["tenant_id"], row["id"]), [])
+        for w in mine:
+            types = ["invoice.created", "invoice.finalized"]
+            if w.draft.status is InvoiceStatus.PAID:
+                types.append("invoice.paid")
+            events += [
+                PendingEvent(
+                    w.tenant_id,
+                    t,
+                    w.id,
+                    w.draft.created_at,
+                    kind="invoice",
+                    test_clock_id=w.draft.test_clock_id,
+                    renewal_run=run,
+                )
+                for t in types
+            ]
+        renewed = any(w.draft.reason is BillingReason.SUBSCRIPTION_CYCLE for w in mine)
+        previous = {
+            api: _json(row[column]) for column, api in _TRACKED.items() if row[column] != change[_CHANGE_INDEX[column]]
+        }
+        if change[7] is not None and row["status"] != "canceled":
+            previous["ended_at"] = None
+        for t in _subscription_type(row["status"], change[2], renewed):
+            events.append(
+                PendingEvent(
+                    row["tenant_id"],
+                    t,
+                    row["id"],
+                    as_of,
+                    kind="subscription",
+                    previous=previous or None,
+                    test_clock_id=row["test_clock_id"],
+                    renewal_run=run,
+                )
+            )
+    for m in marked:
+        events.append(
+            PendingEvent(
+                m["tenant_id"],
+                "invoice.marked_uncollectible",
+                m["id"],
+                m["marked_uncollectible_at"],
+                kind="invoice",
+                test_clock_id=m["test_clock_id"],
+                renewal_run=run,
+            )
+        )
+    return events

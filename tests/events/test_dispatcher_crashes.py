@@ -1,0 +1,110 @@
+"""Crash safety: the dispatcher, as its own process, is SIGKILLed again and again while a
+burst of events is being delivered; after a final restart every event has arrived at
+least once, always under its own webhook-id, and every delivery verifies."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import subprocess
+import time
+from datetime import UTC, datetime
+
+import asyncpg
+from aiohttp import web
+
+from bench.processes import serve, wait_ready
+from shared.clock import FrozenClock
+from shared.db.engine import make_engine, make_sessionmaker
+from shared.db.uow import UnitOfWork
+from shared.services import webhooks
+from tests.client import Api
+from tests.conftest import plain
+from tests.events.receiver import Receiver
+
+KILLS = 20
+EVENTS_PER_ROUND = 4
+
+
+class SlowReceiver(Receiver):
+    async def handle(self, request: web.Request) -> web.Response:
+        await asyncio.sleep(0.02)  # so that kills land mid-delivery
+        return await super().handle(request)
+
+
+async def test_every_event_arrives_despite_repeated_sigkills(api: Api, aiohttp_server) -> None:  # type: ignore[no-untyped-def]
+    found = SlowReceiver()
+    server = await aiohttp_server(found.app(), host="127.0.0.1")
+    engine = make_engine(api.database_url, pool_size=1, max_overflow=0)
+    try:
+        tenant_id = (await _fetch(api, "SELECT tenant_id FROM api_keys WHERE bootstrap"))[0]["tenant_id"]
+        hook = await webhooks.create_endpoint(
+            UnitOfWork(make_sessionmaker(engine)),
+            tenant_id,
+            FrozenClock(datetime(2026, 1, 1, tzinfo=UTC)),
+            url=f"http://127.0.0.1:{server.port}/hooks",
+            enabled_events=["customer.*"],
+            description="crash test",
+            allow_private=True,
+        )
+    finally:
+        await engine.dispose()
+    env = {
+        "DATABASE_URL": api.database_url,
+        "FUNCTION_TARGET": "dispatch-events",
+        "BILLING_TELEMETRY": "off",
+        "BILLING_WEBHOOK_ALLOW_PRIVATE": "true",
+        "BILLING_DISPATCH_LEASE_SECONDS": "2",  # a killed dispatcher's claims come back soon
+        "BILLING_DISPATCH_POLL_SECONDS": "0.2",
+        "BILLING_DISPATCH_BATCH": "3",
+    }
+    made = 0
+    kills = 0
+    for _ in range(KILLS):
+        for _ in range(EVENTS_PER_ROUND):  # the burst goes on between kills
+            await api.customer(email=f"c{made}@example.com")
+            made += 1
+        process, _base = serve(env)
+        seen = len(found.received)
+        deadline = time.monotonic() + 5.0  # bounded: kill once a delivery is under way, or after 5 s
+        while len(found.received) == seen and time.monotonic() < deadline and process.poll() is None:
+            await asyncio.sleep(0.01)
+        process.send_signal(signal.SIGKILL)
+        assert await asyncio.to_thread(process.wait, 60) == -signal.SIGKILL
+        kills += 1
+    assert kills >= 20
+
+    process, base = serve(env)
+    try:
+        await asyncio.to_thread(wait_ready, base, process)
+        await found.wait_for(lambda: len({r.headers["webhook-id"] for r in found.received}) >= made, seconds=120)
+        deadline = time.monotonic() + 120
+        while (await _fetch(api, "SELECT count(*) AS n FROM webhook_deliveries WHERE status <> 'delivered'"))[0][
+            "n"
+        ] and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.to_thread(process.wait, 60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    events = await _fetch(api, "SELECT id FROM events WHERE type = 'customer.created'")
+    assert len(events) == made
+    assert {r.headers["webhook-id"] for r in found.received} == {e["id"] for e in events}  # none lost
+    for received in found.received:  # retries reuse the event's id as webhook-id
+        assert received.event["id"] == received.headers["webhook-id"]
+    found.verified(hook.secret)
+    pending = await _fetch(api, "SELECT count(*) AS n FROM webhook_deliveries WHERE status <> 'delivered'")
+    assert pending[0]["n"] == 0
+    # Some kills landed with claimed attempts in flight: those were attempted again.
+    retried = await _fetch(api, "SELECT count(*) AS n FROM webhook_deliveries WHERE attempts > 1")
+    assert retried[0]["n"] >= 1
+
+
+async def _fetch(api: Api, statement: str) -> list[asyncpg.Record]:
+    conn = await asyncpg.connect(plain(api.database_url))
+    try:
+        return await conn.fetch(statement)
+    finally:
+        await conn.close()
