@@ -86,6 +86,8 @@ class Settings:
     internal_port: int | None = None
     # A renewal trigger's as-of time may be at most this old.
     renew_max_age_hours: int = 24
+    # A usage event may be at most this far ahead of its customer's now.
+    usage_max_future_seconds: int = 300
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -120,4 +122,5 @@ class Settings:
             internal_host=env.get("BILLING_INTERNAL_HOST") or "127.0.0.1",
             internal_port=_int(env, "BILLING_INTERNAL_PORT", 0) or None,
             renew_max_age_hours=max_age,
+            usage_max_future_seconds=_positive(env, "BILLING_USAGE_MAX_FUTURE_SECONDS", 300),
         )

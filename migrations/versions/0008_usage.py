@@ -52,6 +52,7 @@ END $$
 def upgrade() -> None:
     op.add_column('customers', sa.Column('external_id', sa.String(length=255), nullable=True))
     op.create_unique_constraint(op.f('uq_customers_tenant_id_external_id'), 'customers', ['tenant_id', 'external_id'])
+    op.add_column('subscriptions', sa.Column('usage_billed_until', sa.DateTime(timezone=True), nullable=True))
     op.add_column('plans', sa.Column('usage_charges', postgresql.JSONB(astext_type=sa.Text()),
                                      server_default=sa.text("'[]'::jsonb"), nullable=False))
 
@@ -115,5 +116,6 @@ def downgrade() -> None:
     op.drop_table('usage_event_ids')
     op.drop_table('meters')
     op.drop_column('plans', 'usage_charges')
+    op.drop_column('subscriptions', 'usage_billed_until')
     op.drop_constraint(op.f('uq_customers_tenant_id_external_id'), 'customers', type_='unique')
     op.drop_column('customers', 'external_id')

@@ -257,6 +257,9 @@ class Subscription(Base):
     cancel_at_period_end: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     canceled_at: Mapped[datetime | None] = mapped_column(Timestamp)
     ended_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    # Usage before this moment is invoiced already (set when a cancel or plan change closes
+    # the usage period mid-period; a renewal's boundary is current_period_start itself).
+    usage_billed_until: Mapped[datetime | None] = mapped_column(Timestamp)
     created_at: Mapped[datetime] = mapped_column(Timestamp)
 
     @property

@@ -26,6 +26,8 @@ from shared.domain.errors import Conflict
 _CONFLICTS: dict[str, tuple[str, str | None]] = {
     "uq_customers_tenant_id_email": ("a customer with this email already exists", "email"),
     "uq_plans_tenant_id_code": ("a plan with this code already exists", "code"),
+    "uq_meters_tenant_id_code": ("a meter with this code already exists", "code"),
+    "uq_customers_tenant_id_external_id": ("a customer with this external_id already exists", "external_id"),
     "uq_invoices_one_per_period": ("this period has already been invoiced", None),
     # A test clock deleted (with its customers) while this request wrote for one of them.
     **{

@@ -1,0 +1,31 @@
+from shared.runtime.call import Call
+from shared.runtime.registry import operation
+from shared.schemas.usage import CustomerUsage, MeterUsage, UsageQuery
+from shared.services import usage
+
+
+@operation(
+    "GET",
+    "/v1/customers/{id}/usage",
+    family="usage",
+    summary="A customer's usage per meter (default: the current billing period so far)",
+    query=UsageQuery,
+    response=CustomerUsage,
+)
+async def get_customer_usage(call: Call):
+    query: UsageQuery = call.query
+    period, data = await usage.customer_usage(
+        call.uow(),
+        call.tenant_id,
+        call.clock,
+        call.path("id"),
+        meter=query.meter,
+        start=query.from_,  # type: ignore[arg-type]
+        end=query.to,  # type: ignore[arg-type]
+    )
+    return CustomerUsage(
+        customer=call.path("id"),
+        period_start=period.start,
+        period_end=period.end,
+        data=[MeterUsage(meter=m, aggregation=a, quantity=q, events=n) for m, a, q, n in data],
+    )

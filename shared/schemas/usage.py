@@ -1,0 +1,98 @@
+"""Usage events in, per-event results out, and usage read back."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints, WithJsonSchema
+
+from shared.schemas.common import Body, Query
+from shared.timestamps import BadTimestamp, parse_rfc3339
+
+MAX_BATCH = 1000
+
+
+def _moment(raw: str) -> datetime:
+    try:
+        moment = parse_rfc3339(raw)
+    except BadTimestamp as error:
+        raise ValueError(str(error)) from None
+    if not 2000 <= moment.year <= 2200:
+        raise ValueError("timestamp must be between the years 2000 and 2200")
+    return moment.astimezone(UTC)
+
+
+Moment = Annotated[
+    str,
+    StringConstraints(max_length=40),
+    AfterValidator(_moment),
+    WithJsonSchema({"type": "string", "format": "date-time", "description": "RFC 3339 with an offset"}),
+]
+EventId = Annotated[str, StringConstraints(min_length=1, max_length=255)]
+Reference = Annotated[str, StringConstraints(min_length=1, max_length=255)]
+PropertyKey = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+PropertyValue = Annotated[str, StringConstraints(max_length=500)] | int | float | bool | None
+
+
+class UsageEventIn(Body):
+    id: EventId = Field(description="Your idempotency key for this event, unique per tenant")
+    customer: Reference = Field(description="The customer's id or external_id")
+    meter: Reference = Field(description="The meter's code")
+    timestamp: Moment
+    properties: dict[PropertyKey, PropertyValue] = Field(default_factory=dict, max_length=50)
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "id": "evt-0001",
+                    "customer": "cus_06h180x99813x6rg577m620tv4",
+                    "meter": "api-calls",
+                    "timestamp": "2026-01-31T10:00:00Z",
+                    "properties": {"endpoint": "/search"},
+                }
+            ]
+        }
+    }
+
+
+class UsageBatchIn(Body):
+    events: list[UsageEventIn] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class UsageResult(BaseModel):
+    id: str
+    status: Literal["accepted", "duplicate", "conflict", "rejected"]
+    reason: str | None = None
+
+
+class UsageBatchResult(BaseModel):
+    object: Literal["usage_event_batch"] = "usage_event_batch"
+    results: list[UsageResult]
+
+
+class UsageQuery(Query):
+    meter: Reference | None = Field(None, description="A meter code: only this meter")
+    from_: Annotated[str, AfterValidator(_moment)] | None = Field(
+        None, alias="from", description="RFC 3339: events at or after (default: the current billing period's start)"
+    )
+    to: Annotated[str, AfterValidator(_moment)] | None = Field(
+        None, description="RFC 3339: events before (default: the customer's now)"
+    )
+
+
+class MeterUsage(BaseModel):
+    meter: str
+    aggregation: str
+    quantity: Decimal
+    events: int
+
+
+class CustomerUsage(BaseModel):
+    object: Literal["usage"] = "usage"
+    customer: str
+    period_start: datetime
+    period_end: datetime
+    data: list[MeterUsage]
