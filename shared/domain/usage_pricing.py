@@ -18,6 +18,7 @@ A quantity of zero costs nothing in every model (no usage, no line amount).
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -28,7 +29,9 @@ from fractions import Fraction
 from typing import Any
 
 from shared.domain.errors import Invalid
+from shared.domain.invoices import LineDraft
 from shared.domain.money import MAX_AMOUNT, round_half_up
+from shared.domain.periods import Period
 
 MAX_TIERS = 20
 MAX_CHARGES = 20
@@ -209,3 +212,28 @@ def describe(meter_name: str, meter_code: str, priced: Priced, charge: UsageChar
         for t in priced.tiers
     ]
     return f"{meter_name} ({meter_code}): {_text(priced.quantity)} ({charge.model.value}: {' | '.join(parts) or 'no usage'})"
+
+
+def usage_lines(
+    charges: Sequence[UsageCharge],
+    measured: Sequence[tuple[str, Decimal] | None],
+    period: Period,
+    plan_id: str,
+) -> list[LineDraft]:
+    """The invoice lines of one usage period: one per charge whose meter exists, given the
+    (meter name, quantity) measured for each charge, priced and rounded once per line."""
+    lines = []
+    for charge, found in zip(charges, measured):
+        if found is None:  # the plan prices a meter that no longer exists: nothing measured
+            continue
+        name, quantity = found
+        priced = price(charge, Fraction(quantity))
+        lines.append(
+            LineDraft(describe(name, charge.meter, priced, charge), priced.amount, period.start, period.end, plan_id)
+        )
+    return lines
+
+
+def plan_charges(raw: Any) -> tuple[UsageCharge, ...]:
+    """A plan's stored usage_charges (a list, or its JSON text)."""
+    return charges_from(json.loads(raw) if isinstance(raw, str) else raw)

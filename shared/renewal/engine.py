@@ -23,16 +23,27 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared import failpoints, metrics
+from shared.db import usage_store
 from shared.db.invoice_writer import Written, record_issued, write_invoices
-from shared.domain.invoices import Billed, InvoiceDraft, LineDraft, PendingItem, next_invoice
-from shared.domain.periods import Cadence, Interval
-from shared.domain.renewal import State, Terms, advance
+from shared.domain.invoices import (
+    Billed,
+    InvoiceDraft,
+    LineDraft,
+    PendingItem,
+    final_usage_invoice,
+    next_invoice,
+    usage_period,
+)
+from shared.domain.periods import Cadence, Interval, Period
+from shared.domain.renewal import NewInvoice, Outcome, State, Terms, advance
 from shared.domain.subscriptions import SubscriptionStatus
+from shared.domain.usage_pricing import UsageCharge, plan_charges, usage_lines
 from shared.renewal import sql
 
 log = logging.getLogger("billing.renewal")
@@ -143,6 +154,70 @@ def cap_per_subscription(rows: int, invoice_budget: int) -> int:
     return max(1, invoice_budget // max(1, rows))
 
 
+@dataclass
+class _Usage:
+    """A batch's invoices with their usage lines in arrears: every usage period of the batch
+    is measured with ONE statement (shared.db.usage_store.quantities), then drafted."""
+
+    planned: list[
+        tuple[str, Billed, NewInvoice | None, list[PendingItem], Period | None, tuple[UsageCharge, ...], Any]
+    ] = field(default_factory=list)
+    charges: dict[tuple[str, str], tuple[UsageCharge, ...]] = field(default_factory=dict)
+
+    def plan(self, row: asyncpg.Record, billed: Billed, outcome: Outcome, items: list[PendingItem]) -> None:
+        key = (row["tenant_id"], row["plan_id"])
+        if key not in self.charges:
+            self.charges[key] = plan_charges(row["usage_charges"])
+        charges = self.charges[key]
+        status = SubscriptionStatus(row["status"])
+        current = Period(row["current_period_start"], row["current_period_end"])
+        previous: Period | None = None
+        for index, new in enumerate(outcome.invoices):
+            window = usage_period(status, current, row["usage_billed_until"], index, previous) if charges else None
+            self.planned.append((row["tenant_id"], billed, new, items, window, charges, None))
+            previous = new.period
+        s = outcome.state
+        if charges and outcome.ended and not outcome.dunned and s.ended_at == s.period_end:
+            # Canceled at period end: the last period's usage gets a final invoice of its own.
+            last = Period(s.period_start, s.period_end)
+            first = not outcome.invoices
+            window = usage_period(
+                status if first else SubscriptionStatus.ACTIVE,
+                last,
+                row["usage_billed_until"] if first else None,
+                0,
+                None,
+            )
+            self.planned.append((row["tenant_id"], billed, None, [], window, charges, row["days_until_due"]))
+
+    async def drafts(self, conn: asyncpg.Connection) -> list[tuple[str, InvoiceDraft]]:
+        windows = [
+            usage_store.Window(tenant_id, billed.customer_id, charge.meter, window.start, window.end)
+            for tenant_id, billed, _, _, window, charges, _ in self.planned
+            if window is not None
+            for charge in charges
+        ]
+        found = iter(await usage_store.quantities(conn, windows))
+        drafts = []
+        for tenant_id, billed, new, items, window, charges, days_until_due in self.planned:
+            measured = [next(found) for _ in charges] if window is not None else []
+            lines = (
+                usage_lines(
+                    charges,
+                    [None if q is None else (q.meter_name, q.quantity) for q in measured],
+                    window,
+                    billed.plan_id,
+                )
+                if window is not None
+                else []
+            )
+            if new is not None:
+                drafts.append((tenant_id, next_invoice(billed, new, items, lines)))
+            elif window is not None and any(q is not None and q.events for q in measured):
+                drafts.append((tenant_id, final_usage_invoice(billed, window, lines, days_until_due)))
+        return drafts
+
+
 async def _process(
     conn: asyncpg.Connection,
     rows: list[asyncpg.Record],
@@ -158,6 +233,7 @@ async def _process(
             pending[(item["tenant_id"], item["subscription_id"])].append(_pending_item(item))
 
     drafts: list[tuple[str, InvoiceDraft]] = []
+    usage = _Usage()
     changes = []
     dunned = []
     for row in rows:
@@ -171,7 +247,7 @@ async def _process(
             max_invoices=cap,
         )
         billed = _billed(row)
-        drafts += [(row["tenant_id"], next_invoice(billed, new, items)) for new in outcome.invoices]
+        usage.plan(row, billed, outcome, items)
         s = outcome.state
         changes.append(
             (
@@ -195,6 +271,7 @@ async def _process(
         if outcome.dunned:
             dunned.append((row["tenant_id"], row["id"], s.ended_at))
 
+    drafts += await usage.drafts(conn)
     # Subscriptions first: their rows are already ours (claimed), so this takes no shared
     # lock. The numbering rows are then held only for the inserts and commit.
     if changes:
