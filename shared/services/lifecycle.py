@@ -26,6 +26,7 @@ from shared.domain.subscriptions import Lifecycle
 from shared.services.invoice_issuing import issue_invoice, pending_items
 from shared.services.rows import cadence_of, lifecycle_of
 from shared.services.subscriptions import issue_plan_invoice, locked_subscription
+from shared.services.usage_billing import bill_usage_until
 
 
 def _apply(uow: UnitOfWork, row: Subscription, new: Lifecycle) -> None:
@@ -60,9 +61,17 @@ async def _act(
 async def cancel(
     uow: UnitOfWork, tenant_id: str, subscription_id: str, clock: Clock, *, at_period_end: bool = False
 ) -> Subscription:
-    return await _act(
-        uow, tenant_id, subscription_id, clock, lambda s, now: rules.cancel(s, now, at_period_end=at_period_end)
-    )
+    if at_period_end:
+        return await _act(
+            uow, tenant_id, subscription_id, clock, lambda s, now: rules.cancel(s, now, at_period_end=True)
+        )
+    async with uow:  # canceled now: the usage period closes now and is billed
+        subscription, now = await locked_subscription(uow, tenant_id, subscription_id, clock)
+        ended = rules.cancel(lifecycle_of(subscription), now, at_period_end=False)
+        await bill_usage_until(uow, subscription, now)
+        _apply(uow, subscription, ended)
+        await uow.commit()
+    return subscription
 
 
 async def resume_cancel(uow: UnitOfWork, tenant_id: str, subscription_id: str, clock: Clock) -> Subscription:
@@ -138,6 +147,7 @@ async def change_plan(
                     created_at=now,
                 )
             )
+        await bill_usage_until(uow, subscription, now)  # the old plan's usage, closed and billed now
         _apply(uow, subscription, change.lifecycle)
         subscription.plan_id = new.id
         await uow.commit()
