@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from shared.runtime.call import Call
 from shared.runtime.registry import operation
 from shared.schemas.usage import CustomerUsage, MeterUsage, UsageQuery
@@ -27,5 +29,10 @@ async def get_customer_usage(call: Call):
         customer=call.path("id"),
         period_start=period.start,
         period_end=period.end,
-        data=[MeterUsage(meter=m, aggregation=a, quantity=q, events=n) for m, a, q, n in data],
+        data=[MeterUsage(meter=m, aggregation=a, quantity=_text(q), events=n) for m, a, q, n in data],
     )
+
+
+def _text(quantity: object) -> str:
+    """An exact decimal as plain digits: 10000, 2.5 (never 1E+4)."""
+    return format(Decimal(str(quantity)).normalize(), "f")

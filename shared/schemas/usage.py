@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints, WithJsonSchema
@@ -86,7 +85,7 @@ class UsageQuery(Query):
 class MeterUsage(BaseModel):
     meter: str
     aggregation: str
-    quantity: Decimal
+    quantity: str = Field(description="A decimal string (exact)")
     events: int
 
 

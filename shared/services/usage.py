@@ -8,7 +8,6 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from fractions import Fraction
 from typing import Any
 
 from shared.clock import Clock
@@ -17,10 +16,8 @@ from shared.db.tables import Customer, TestClock
 from shared.db.uow import UnitOfWork
 from shared.domain import usage as rules
 from shared.domain.errors import Invalid, NotFound
-from shared.domain.invoices import LineDraft
 from shared.domain.periods import Period
 from shared.domain.usage import Aggregation, MeterRule, Rejected, Status
-from shared.domain.usage_pricing import UsageCharge, charges_from, describe, price
 
 
 @dataclass(frozen=True)
@@ -165,32 +162,6 @@ async def customer_usage(
         found = await usage_store.quantities(conn, windows)
     data = [(m.code, m.aggregation, q.quantity if q else 0, q.events if q else 0) for m, q in zip(meters, found)]
     return Period(start, end), data
-
-
-def usage_lines(
-    charges: Sequence[UsageCharge], found: Sequence[usage_store.Quantity | None], period: Period, plan_id: str
-) -> list[LineDraft]:
-    """The invoice lines of one usage period: one per charge, priced and rounded once."""
-    lines = []
-    for charge, quantity in zip(charges, found):
-        if quantity is None:  # the plan prices a meter that does not exist (yet): nothing measured
-            continue
-        priced = price(charge, Fraction(quantity.quantity))
-        lines.append(
-            LineDraft(
-                describe(quantity.meter_name, charge.meter, priced, charge),
-                priced.amount,
-                period.start,
-                period.end,
-                plan_id,
-            )
-        )
-    return lines
-
-
-def plan_charges(raw: Any) -> tuple[UsageCharge, ...]:
-    """A plan's stored usage_charges (a list, or its JSON text from the driver)."""
-    return charges_from(_json(raw))
 
 
 def _json(raw: Any) -> Any:
