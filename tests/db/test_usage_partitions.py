@@ -14,9 +14,7 @@ from shared.services.renewals import renew_all
 
 
 async def _partition_of(conn: asyncpg.Connection, when: datetime) -> str:
-    return await conn.fetchval(
-        "SELECT tableoid::regclass::text FROM usage_events WHERE \"timestamp\" = $1", when
-    )
+    return await conn.fetchval('SELECT tableoid::regclass::text FROM usage_events WHERE "timestamp" = $1', when)
 
 
 async def test_the_periodic_job_creates_partitions_ahead_and_moves_default_rows(database_url: str) -> None:
@@ -25,7 +23,7 @@ async def test_the_periodic_job_creates_partitions_ahead_and_moves_default_rows(
     engine = create_async_engine(async_url(database_url))
     try:
         await conn.execute(
-            "INSERT INTO usage_events (tenant_id, customer_id, meter_id, \"timestamp\", id, counted, properties, "
+            'INSERT INTO usage_events (tenant_id, customer_id, meter_id, "timestamp", id, counted, properties, '
             "received_at) VALUES ('t', 'c', 'm', $1, 'e1', true, '{}', now())",
             far,
         )
