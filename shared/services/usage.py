@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from shared import failpoints
 from shared.clock import Clock
 from shared.db import usage_store
 from shared.db.tables import Customer, TestClock
@@ -110,6 +111,7 @@ async def ingest(
                 )
             )
         inserted = await usage_store.insert(conn, tenant_id, rows, now)
+        failpoints.hit(failpoints.USAGE_WRITTEN)
         lost = [event_id for event_id in candidates if event_id not in inserted]
         raced: dict[str, str] = {}
         if lost:  # another request stored these ids after our first read (it has committed)
