@@ -45,7 +45,7 @@ def _database_env() -> dict[str, Any]:
 
 
 def knative_service(op: Operation) -> dict[str, Any]:
-    long_running = op.signature == "cloudevent"
+    long_running = op.signature == "cloudevent" and op.family == "renewals"  # usage ingestion is short
     return {
         "apiVersion": "serving.knative.dev/v1",
         "kind": "Service",
@@ -182,7 +182,7 @@ def routing(operations: tuple[Operation, ...]) -> list[dict[str, Any]]:
 
 
 def ping_source(operations: tuple[Operation, ...]) -> dict[str, Any]:
-    [renew] = [op for op in operations if op.signature == "cloudevent"]
+    [renew] = [op for op in operations if op.signature == "cloudevent" and op.family == "renewals"]
     return {
         "apiVersion": "sources.knative.dev/v1",
         "kind": "PingSource",

@@ -95,3 +95,11 @@ class CustomerUsage(BaseModel):
     period_start: datetime
     period_end: datetime
     data: list[MeterUsage]
+
+
+class UsageCloudEventData(Body):
+    """The data of a usage CloudEvent: its id is ce-id, its time ce-time (default: now)."""
+
+    customer: Reference = Field(description="The customer's id or external_id")
+    meter: Reference = Field(description="The meter's code")
+    properties: dict[PropertyKey, PropertyValue] = Field(default_factory=dict, max_length=50)

@@ -35,7 +35,7 @@ async def ensure_usage_partitions(engine: AsyncEngine, as_of: datetime, months_a
     (this month and `months_ahead` more); how many it made."""
     async with engine.begin() as sa_conn:
         raw = await sa_conn.get_raw_connection()
-        return await usage_store.ensure_partitions(raw.driver_connection, as_of, months_ahead)  # type: ignore[arg-type]
+        return await usage_store.ensure_partitions(raw.driver_connection, as_of, months_ahead)
 
 
 async def renew_tenant(engine: AsyncEngine, tenant_id: str, clock: Clock) -> Report:

@@ -43,6 +43,8 @@ async def ingest(
     """One result per event, in order. Reads and writes are a fixed number of statements
     whatever the batch size."""
     async with uow:
+        if not await uow.repo(tenant_id).tenant_exists():
+            raise NotFound(f"no such tenant: '{tenant_id}'")
         conn = await uow.driver_connection()
         first: dict[str, EventIn] = {}
         prints = [rules.fingerprint(e.customer, e.meter, e.timestamp, e.properties) for e in events]
@@ -140,20 +142,23 @@ async def customer_usage(
     start: datetime | None,
     end: datetime | None,
 ) -> tuple[Period, list[tuple[str, str, Any, int]]]:
-    """Each meter's quantity for the customer in [start, end): by default from the start of
-    the customer's current billing period (its newest subscription's) to the customer's now."""
+    """Each meter's quantity for the customer in [start, end): by default the customer's
+    current billing period (its newest subscription's, from where usage was last billed),
+    else from the customer's creation to now."""
     async with uow:
         repo = uow.repo(tenant_id)
         customer = await repo.get(Customer, customer_id)
         now = clock.now()
         if customer.test_clock_id is not None:
             now = (await repo.get(TestClock, customer.test_clock_id)).frozen_time
+        newest = await repo.newest_subscription(customer.id)
         if start is None:
-            newest = await repo.newest_subscription(customer.id)
             start = newest.current_period_start if newest is not None else customer.created_at
             if newest is not None and newest.usage_billed_until is not None:
                 start = max(start, newest.usage_billed_until)
-        end = end if end is not None else max(now, start + timedelta(microseconds=1))
+        if end is None:  # the period's end, or just after now (events at now included)
+            end = newest.current_period_end if newest is not None else now + timedelta(microseconds=1)
+            end = max(end, start + timedelta(microseconds=1))
         if end <= start:
             raise Invalid("'to' must be after 'from'", field="to")
         meters = await repo.meters(codes=[meter] if meter else None)

@@ -97,3 +97,53 @@ async def test_twenty_concurrent_sends_of_one_event_store_it_once(api: Api) -> N
     assert statuses == ["accepted"] + ["duplicate"] * 19
     usage = await api.get(f"/v1/customers/{customer['id']}/usage")
     assert usage.body["data"][0]["events"] == 1
+
+
+async def test_cloudevents_in_binary_and_structured_mode_with_ce_id_as_the_key(api: Api) -> None:
+    import json
+
+    import asyncpg
+
+    await _meter(api)
+    customer = await api.customer(external_id="crm-7")
+    conn = await asyncpg.connect(api.database_url)
+    try:
+        tenant = await conn.fetchval("SELECT id FROM tenants")
+    finally:
+        await conn.close()
+    binary = {
+        "ce-specversion": "1.0",
+        "ce-type": "com.example.usage",
+        "ce-source": "/gateway",
+        "ce-id": "ce-1",
+        "ce-time": "2026-01-31T09:00:00Z",
+        "ce-billingtenant": tenant,
+    }
+    data = {"customer": "crm-7", "meter": "api-calls", "properties": {"path": "/a"}}
+    first = await api.post("/cloudevents/usage", data, headers=binary)
+    assert first.status == 200 and first.body["status"] == "accepted", first
+    again = await api.post("/cloudevents/usage", data, headers=binary)
+    assert again.status == 200 and again.body["status"] == "duplicate"
+    structured = {
+        "specversion": "1.0",
+        "type": "com.example.usage",
+        "source": "/gateway",
+        "id": "ce-2",
+        "billingtenant": tenant,
+        "datacontenttype": "application/json",
+        "data": {"customer": customer["id"], "meter": "api-calls"},
+    }
+    reply = await api.post(
+        "/cloudevents/usage",
+        raw=json.dumps(structured).encode(),
+        headers={"Content-Type": "application/cloudevents+json"},
+    )
+    assert reply.status == 200 and reply.body["status"] == "accepted", reply
+    unknown = await api.post("/cloudevents/usage", {**data, "meter": "nope"}, headers={**binary, "ce-id": "ce-3"})
+    assert unknown.status == 422 and "unknown meter" in unknown.body["detail"]
+    no_tenant = {k: v for k, v in binary.items() if k != "ce-billingtenant"}
+    assert (await api.post("/cloudevents/usage", data, headers={**no_tenant, "ce-id": "ce-4"})).status == 422
+    other = await api.post("/cloudevents/usage", data, headers={**binary, "ce-id": "ce-5", "ce-billingtenant": "ten_x"})
+    assert other.status == 422
+    usage = await api.get(f"/v1/customers/{customer['id']}/usage", **{"from": "2026-01-01T00:00:00Z"})
+    assert usage.body["data"][0]["events"] == 2
