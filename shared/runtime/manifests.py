@@ -293,7 +293,7 @@ def _overlay(max_scale: str, schedule: str, memory: str) -> dict[str, Any]:
                 "target": {
                     "group": "serving.knative.dev",
                     "kind": "Service",
-                    "labelSelector": "billing.dev/signature=http",
+                    "labelSelector": "billing.dev/function!=renew",  # all but the one long renewal
                 },
                 "patch": _yaml(
                     [

@@ -60,7 +60,10 @@ def test_the_combined_server_serves_internal_routes_only_on_the_internal_listene
         status, body = call(internal + "/metrics")
         assert status == 200 and b"target_info" in body
         assert call(internal + "/v1/customers")[0] == 404
-        assert list(json.loads(call(internal + "/openapi.json")[1])["paths"]) == ["/cloudevents/renew", "/cloudevents/usage"]
+        assert list(json.loads(call(internal + "/openapi.json")[1])["paths"]) == [
+            "/cloudevents/renew",
+            "/cloudevents/usage",
+        ]
         listening = {
             (c.laddr.ip, c.laddr.port)
             for c in psutil.Process(process.pid).net_connections("tcp")
