@@ -176,3 +176,38 @@ async def test_package_unique_count_and_a_mid_period_cancel(api: Api) -> None:
         assert invoice["total"] == sum(amounts)
     # USD's canceled subscription bills nothing more.
     assert len(await api.invoices(subscription_id=subs["USD"]["id"])) == 2
+
+
+async def test_a_plan_change_bills_the_old_plans_usage_once(api: Api) -> None:
+    await api.settings(grace_period_days=365)
+    await _meter(api, "calls", "count")
+    clock = await api.test_clock("2026-03-01T00:00:00Z")
+    old = await api.plan(
+        code="old", amount=0, usage_charges=[{"meter": "calls", "model": "per_unit", "unit_amount": "2.5"}]
+    )
+    new = await api.plan(
+        code="new", amount=0, usage_charges=[{"meter": "calls", "model": "per_unit", "unit_amount": 10}]
+    )
+    customer = await api.customer(test_clock=clock["id"], external_id="c")
+    subscription = await api.subscribe(customer, old)
+    await api.advance(clock, "2026-03-10T00:00:00Z")
+    calls = [{"id": f"a{k}", "customer": "c", "meter": "calls", "timestamp": "2026-03-05T00:00:00Z"} for k in range(3)]
+    assert await _send(api, calls) == ["accepted"] * 3
+    changed = await api.post(
+        f"/v1/subscriptions/{subscription['id']}/change_plan", {"plan_id": new["id"], "proration": "none"}
+    )
+    assert changed.status == 200, changed
+    [closing] = [
+        i
+        for i in await api.invoices(subscription_id=subscription["id"])
+        if i["billing_reason"] == "subscription_update"
+    ]
+    assert closing["total"] == 8  # 3 x 2.5 = 7.5 -> 8, under the old plan
+    later = [{"id": "b1", "customer": "c", "meter": "calls", "timestamp": "2026-03-12T00:00:00Z"}]
+    await api.advance(clock, "2026-03-15T00:00:00Z")
+    assert await _send(api, later) == ["accepted"]
+    await api.advance(clock, "2026-04-01T12:00:00Z")
+    renewal = await _invoice_at(api, subscription, "2026-04-01T00:00:00Z")
+    # Only the usage after the change, at the new price; the period starts at the change.
+    assert [line["amount"] for line in renewal["lines"]] == [0, 10]
+    assert renewal["lines"][1]["period_start"] == "2026-03-10T00:00:00Z"
