@@ -60,6 +60,24 @@ class UsageEventIn(Body):
 class UsageBatchIn(Body):
     events: list[UsageEventIn] = Field(min_length=1, max_length=MAX_BATCH)
 
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "events": [
+                        {
+                            "id": "evt-0002",
+                            "customer": "cus_06h180x99813x6rg577m620tv4",
+                            "meter": "api-calls",
+                            "timestamp": "2026-01-31T10:00:00Z",
+                            "properties": {"endpoint": "/search"},
+                        }
+                    ]
+                }
+            ]
+        }
+    }
+
 
 class UsageResult(BaseModel):
     id: str

@@ -14,7 +14,19 @@ from shared.runtime.registry import all_operations
 from shared.schemas.common import EXAMPLE_CUSTOMER_ID, EXAMPLE_PLAN_ID
 from tests.client import Api
 
-WALKTHROUGH = ["customers", "plans", "subscriptions", "invoices", "test-clocks", "renewals", "api-keys", "settings"]
+WALKTHROUGH = [
+    "customers",
+    "meters",
+    "plans",
+    "subscriptions",
+    "usage",
+    "invoices",
+    "test-clocks",
+    "renewals",
+    "usage-ingest",
+    "api-keys",
+    "settings",
+]
 
 
 async def document(api: Api) -> dict[str, Any]:
