@@ -32,7 +32,10 @@ Moment = Annotated[
 EventId = Annotated[str, StringConstraints(min_length=1, max_length=255)]
 Reference = Annotated[str, StringConstraints(min_length=1, max_length=255)]
 PropertyKey = Annotated[str, StringConstraints(min_length=1, max_length=100)]
-PropertyValue = Annotated[str, StringConstraints(max_length=500)] | int | float | bool | None
+# Finite numbers only: JSON has no NaN or Infinity (PostgreSQL's jsonb would refuse them).
+PropertyValue = (
+    Annotated[str, StringConstraints(max_length=500)] | int | Annotated[float, Field(allow_inf_nan=False)] | bool | None
+)
 
 
 class UsageEventIn(Body):

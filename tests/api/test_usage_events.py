@@ -147,3 +147,15 @@ async def test_cloudevents_in_binary_and_structured_mode_with_ce_id_as_the_key(a
     assert other.status == 422
     usage = await api.get(f"/v1/customers/{customer['id']}/usage", **{"from": "2026-01-01T00:00:00Z"})
     assert usage.body["data"][0]["events"] == 2
+
+
+async def test_non_finite_numbers_in_properties_are_refused_not_a_server_error(api: Api) -> None:
+    await _meter(api)
+    customer = await api.customer()
+    for number in ("NaN", "Infinity", "1e400"):
+        raw = (
+            '{"id": "x", "customer": "%s", "meter": "api-calls", "timestamp": "2026-01-31T09:00:00Z", '
+            '"properties": {"n": %s}}' % (customer["id"], number)
+        ).encode()
+        reply = await api.post("/v1/usage_events", raw=raw)
+        assert reply.status in (400, 422), reply
