@@ -4,6 +4,7 @@ rejection rules, usage reads."""
 from __future__ import annotations
 
 import asyncio
+import json
 
 from tests.client import Api
 
@@ -153,9 +154,7 @@ async def test_non_finite_numbers_in_properties_are_refused_not_a_server_error(a
     await _meter(api)
     customer = await api.customer()
     for number in ("NaN", "Infinity", "1e400"):
-        raw = (
-            '{"id": "x", "customer": "%s", "meter": "api-calls", "timestamp": "2026-01-31T09:00:00Z", '
-            '"properties": {"n": %s}}' % (customer["id"], number)
-        ).encode()
+        event = {"id": "x", "customer": customer["id"], "meter": "api-calls", "timestamp": "2026-01-31T09:00:00Z"}
+        raw = (json.dumps(event)[:-1] + f', "properties": {{"n": {number}}}}}').encode()
         reply = await api.post("/v1/usage_events", raw=raw)
         assert reply.status in (400, 422), reply
