@@ -22,12 +22,12 @@ from shared.services.usage import EventIn
 async def create_usage_event(call: Call):
     body: UsageEventIn = call.body
     settings = call.request.app[SETTINGS]
-    event = EventIn(body.id, body.customer, body.meter, body.timestamp, body.properties)  # type: ignore[arg-type]
+    event = EventIn(body.id, body.customer, body.meter, body.timestamp, body.properties)
     [result] = await usage.ingest(
         call.uow(), call.tenant_id, call.clock, [event], max_future=timedelta(seconds=settings.usage_max_future_seconds)
     )
     if result.status is Status.REJECTED:
-        raise Invalid(f"usage event rejected: {result.reason}", field="events")
+        raise Invalid(f"usage event rejected: {result.reason}", field="event")
     if result.status is Status.CONFLICT:
         raise Conflict(f"usage event '{result.id}': {result.reason}", field="id")
     return UsageResult(id=result.id, status=result.status.value)

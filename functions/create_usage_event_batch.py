@@ -22,7 +22,7 @@ MAX_BATCH_BYTES = 4 * 1024 * 1024
 async def create_usage_event_batch(call: Call):
     body: UsageBatchIn = call.body
     settings = call.request.app[SETTINGS]
-    events = [EventIn(e.id, e.customer, e.meter, e.timestamp, e.properties) for e in body.events]  # type: ignore[arg-type]
+    events = [EventIn(e.id, e.customer, e.meter, e.timestamp, e.properties) for e in body.events]
     results = await usage.ingest(
         call.uow(), call.tenant_id, call.clock, events, max_future=timedelta(seconds=settings.usage_max_future_seconds)
     )

@@ -22,8 +22,8 @@ async def get_customer_usage(call: Call):
         call.clock,
         call.path("id"),
         meter=query.meter,
-        start=query.from_,  # type: ignore[arg-type]
-        end=query.to,  # type: ignore[arg-type]
+        start=query.from_,
+        end=query.to,
     )
     return CustomerUsage(
         customer=call.path("id"),

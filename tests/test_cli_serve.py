@@ -153,7 +153,7 @@ def test_start_up_counts_operations_and_shutdown_is_logged(tmp_path: Path, datab
     [serving] = [m for m in messages if m.startswith("serving ")]
     assert serving == (
         f"serving {len(operations) - internal} operations on http://127.0.0.1:{port} (docs at "
-        f"http://127.0.0.1:{port}/docs); internal: {internal} operation and /metrics on "
+        f"http://127.0.0.1:{port}/docs); internal: {internal} operation{'' if internal == 1 else 's'} and /metrics on "
         f"http://127.0.0.1:{port + 1}"
     )
     assert messages[-1] == (

@@ -101,6 +101,8 @@ def measure(rule: MeterRule, properties: Mapping[str, Any]) -> Measured:
 def check_time(timestamp: datetime, now: datetime, max_future: timedelta, billed_until: datetime | None) -> None:
     """An event may be at most `max_future` ahead of the customer's now, and not in a
     period whose usage is already invoiced (before `billed_until`)."""
+    if not 2000 <= timestamp.year <= 2200:
+        raise Rejected("timestamp must be between the years 2000 and 2200")
     if timestamp > now + max_future:
         raise Rejected(f"timestamp is more than {int(max_future.total_seconds())} s in the future")
     if billed_until is not None and timestamp < billed_until:

@@ -79,10 +79,12 @@ class Priced:
 def _amount(value: Any, field: str) -> Fraction:
     """An amount in minor units: an integer, or a decimal string (never a float)."""
     if isinstance(value, bool) or not isinstance(value, int | str):
-        raise Invalid(f'{field} must be an integer or a decimal string such as "0.25"', field=field)
+        raise Invalid(f'{field} must be an integer or a decimal string such as "0.25"', field="usage_charges")
     text = str(value)
     if not _DECIMAL.match(text) or Fraction(Decimal(text)) > MAX_AMOUNT:
-        raise Invalid(f"{field} must be a decimal between 0 and {MAX_AMOUNT} with at most 12 decimals", field=field)
+        raise Invalid(
+            f"{field} must be a decimal between 0 and {MAX_AMOUNT} with at most 12 decimals", field="usage_charges"
+        )
     return Fraction(Decimal(text))
 
 
@@ -99,43 +101,45 @@ def charge_from(raw: Mapping[str, Any], field: str = "usage_charges") -> UsageCh
     try:
         model = Model(str(raw.get("model")))
     except ValueError:
-        raise Invalid(f"{field}.model must be one of {[m.value for m in Model]}", field=f"{field}.model") from None
+        raise Invalid(f"{field}.model must be one of {[m.value for m in Model]}", field="usage_charges") from None
     meter = raw.get("meter")
     if not isinstance(meter, str) or not meter:
-        raise Invalid(f"{field}.meter must be a meter code", field=f"{field}.meter")
+        raise Invalid(f"{field}.meter must be a meter code", field="usage_charges")
     if model in (Model.PER_UNIT, Model.PACKAGE):
         if raw.get("tiers") is not None:
-            raise Invalid(f"{field}.tiers is only for graduated and volume prices", field=f"{field}.tiers")
+            raise Invalid(f"{field}.tiers is only for graduated and volume prices", field="usage_charges")
         unit = _amount(raw.get("unit_amount"), f"{field}.unit_amount")
         size = raw.get("package_size", 1 if model is Model.PER_UNIT else None)
         if model is Model.PER_UNIT and size != 1:
-            raise Invalid(f"{field}.package_size is only for package prices", field=f"{field}.package_size")
+            raise Invalid(f"{field}.package_size is only for package prices", field="usage_charges")
         if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= 10**12:
-            raise Invalid(f"{field}.package_size must be an integer from 1 to 10^12", field=f"{field}.package_size")
+            raise Invalid(f"{field}.package_size must be an integer from 1 to 10^12", field="usage_charges")
         return UsageCharge(meter, model, unit_amount=unit, package_size=size)
     if raw.get("unit_amount") is not None or raw.get("package_size") is not None:
-        raise Invalid(f"{field}: {model.value} prices take tiers, not unit_amount or package_size", field=field)
+        raise Invalid(
+            f"{field}: {model.value} prices take tiers, not unit_amount or package_size", field="usage_charges"
+        )
     tiers_raw = raw.get("tiers")
     if not isinstance(tiers_raw, list) or not 1 <= len(tiers_raw) <= MAX_TIERS:
-        raise Invalid(f"{field}.tiers must list 1 to {MAX_TIERS} tiers", field=f"{field}.tiers")
+        raise Invalid(f"{field}.tiers must list 1 to {MAX_TIERS} tiers", field="usage_charges")
     tiers = []
     previous = Fraction(0)
     for n, tier in enumerate(tiers_raw):
         where = f"{field}.tiers[{n}]"
         if not isinstance(tier, Mapping) or set(tier) - {"up_to", "unit_amount", "flat_amount"}:
-            raise Invalid(f"{where} takes up_to, unit_amount and flat_amount only", field=where)
+            raise Invalid(f"{where} takes up_to, unit_amount and flat_amount only", field="usage_charges")
         last = n == len(tiers_raw) - 1
         up_raw = tier.get("up_to")
         if last:
             if up_raw != "inf":
-                raise Invalid(f'{where}.up_to must be "inf" in the last tier', field=f"{where}.up_to")
+                raise Invalid(f'{where}.up_to must be "inf" in the last tier', field="usage_charges")
             up_to = None
         else:
             if up_raw == "inf":
-                raise Invalid(f'{where}.up_to: only the last tier is "inf"', field=f"{where}.up_to")
+                raise Invalid(f'{where}.up_to: only the last tier is "inf"', field="usage_charges")
             up_to = _amount(up_raw, f"{where}.up_to")
             if up_to <= previous:
-                raise Invalid(f"{where}.up_to must be greater than the previous tier's", field=f"{where}.up_to")
+                raise Invalid(f"{where}.up_to must be greater than the previous tier's", field="usage_charges")
             previous = up_to
         tiers.append(
             Tier(

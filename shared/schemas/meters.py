@@ -20,7 +20,8 @@ class MeterCreate(Body):
     name: Name
     aggregation: AggregationName = Field(description="How a period's events add up; never changes")
     value_property: PropertyName | None = Field(
-        None, description="The key of the events' properties that is measured (required except for count)"
+        None,
+        description="The key of the events' properties that is measured (required except for count, which ignores it)",
     )
     filters: dict[PropertyName, FilterValue] = Field(
         default_factory=dict, max_length=20, description="Only events whose properties equal all of these count"
@@ -36,8 +37,6 @@ class MeterCreate(Body):
     def _value_property(self) -> MeterCreate:
         if self.aggregation != "count" and self.value_property is None:
             raise ValueError(f"value_property is required for aggregation '{self.aggregation}'")
-        if self.aggregation == "count" and self.value_property is not None:
-            raise ValueError("a count meter takes no value_property")
         return self
 
 

@@ -56,7 +56,7 @@ class UsageChargeIn(Body):
     model: Literal["per_unit", "graduated", "volume", "package"]
     unit_amount: DecimalAmount | None = None
     tiers: list[TierIn] | None = Field(None, max_length=20)
-    package_size: int | None = Field(None, ge=1, le=10**12)
+    package_size: whole_number(1, 10**12) | None = None  # type: ignore[valid-type]
 
 
 class PlanCreate(Body, CurrencyField):

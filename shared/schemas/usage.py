@@ -5,30 +5,25 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, Field, StringConstraints, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
 from shared.schemas.common import Body, Query
-from shared.timestamps import BadTimestamp, parse_rfc3339
 
 MAX_BATCH = 1000
 
 
-def _moment(raw: str) -> datetime:
-    try:
-        moment = parse_rfc3339(raw)
-    except BadTimestamp as error:
-        raise ValueError(str(error)) from None
-    if not 2000 <= moment.year <= 2200:
-        raise ValueError("timestamp must be between the years 2000 and 2200")
-    return moment.astimezone(UTC)
+def _utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("a timestamp needs an offset (e.g. 2026-01-31T10:00:00Z)")
+    return value.astimezone(UTC)
 
 
-Moment = Annotated[
-    str,
-    StringConstraints(max_length=40),
-    AfterValidator(_moment),
-    WithJsonSchema({"type": "string", "format": "date-time", "description": "RFC 3339 with an offset"}),
-]
+def _utc_query(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+Moment = Annotated[datetime, AfterValidator(_utc), Field(description="RFC 3339 with an offset")]
+QueryMoment = Annotated[datetime, AfterValidator(_utc_query)]
 EventId = Annotated[str, StringConstraints(min_length=1, max_length=255)]
 Reference = Annotated[str, StringConstraints(min_length=1, max_length=255)]
 PropertyKey = Annotated[str, StringConstraints(min_length=1, max_length=100)]
@@ -95,12 +90,10 @@ class UsageBatchResult(BaseModel):
 
 class UsageQuery(Query):
     meter: Reference | None = Field(None, description="A meter code: only this meter")
-    from_: Annotated[str, AfterValidator(_moment)] | None = Field(
+    from_: QueryMoment | None = Field(
         None, alias="from", description="RFC 3339: events at or after (default: the current billing period's start)"
     )
-    to: Annotated[str, AfterValidator(_moment)] | None = Field(
-        None, description="RFC 3339: events before (default: the customer's now)"
-    )
+    to: QueryMoment | None = Field(None, description="RFC 3339: events before (default: the customer's now)")
 
 
 class MeterUsage(BaseModel):
