@@ -16,7 +16,7 @@ from shared.services import usage
 )
 async def get_customer_usage(call: Call):
     query: UsageQuery = call.query
-    period, data = await usage.customer_usage(
+    start, end, data = await usage.customer_usage(
         call.uow(),
         call.tenant_id,
         call.clock,
@@ -27,8 +27,8 @@ async def get_customer_usage(call: Call):
     )
     return CustomerUsage(
         customer=call.path("id"),
-        period_start=period.start,
-        period_end=period.end,
+        period_start=start,
+        period_end=end,
         data=[MeterUsage(meter=m, aggregation=a, quantity=_text(q), events=n) for m, a, q, n in data],
     )
 

@@ -15,6 +15,18 @@ PropertyName = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 FilterValue = Annotated[str, StringConstraints(max_length=500)] | int | bool
 
 
+def _meter_schema(schema: dict[str, Any]) -> None:
+    """An example, and the rule _value_property enforces: every aggregation but count measures
+    a property, so it needs a value_property."""
+    schema["examples"] = [{"code": "api-calls", "name": "API calls", "aggregation": "count"}]
+    schema["allOf"] = [
+        {
+            "if": {"properties": {"aggregation": {"not": {"const": "count"}}}, "required": ["aggregation"]},
+            "then": {"required": ["value_property"], "properties": {"value_property": {"type": "string"}}},
+        }
+    ]
+
+
 class MeterCreate(Body):
     code: Code = Field(description="Unique per tenant: usage events name their meter by it, e.g. 'api-calls'")
     name: Name
@@ -27,11 +39,7 @@ class MeterCreate(Body):
         default_factory=dict, max_length=20, description="Only events whose properties equal all of these count"
     )
 
-    model_config = {
-        "json_schema_extra": {
-            "examples": [{"code": "api-calls", "name": "API calls", "aggregation": "count"}],
-        }
-    }
+    model_config = {"json_schema_extra": _meter_schema}
 
     @model_validator(mode="after")
     def _value_property(self) -> MeterCreate:
