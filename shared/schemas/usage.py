@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StringConstraints
 
 from shared.schemas.common import Body, Query
+from shared.timestamps import BadTimestamp, parse_rfc3339
 
 MAX_BATCH = 1000
 
@@ -18,12 +19,16 @@ def _utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
-def _utc_query(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+def _rfc3339(value: object) -> datetime:
+    """A query's date-time: exactly RFC 3339 (no Unix seconds, no date alone)."""
+    try:
+        return parse_rfc3339(str(value))
+    except BadTimestamp as error:
+        raise ValueError(str(error)) from None
 
 
 Moment = Annotated[datetime, AfterValidator(_utc), Field(description="RFC 3339 with an offset")]
-QueryMoment = Annotated[datetime, AfterValidator(_utc_query)]
+QueryMoment = Annotated[datetime, BeforeValidator(_rfc3339)]
 EventId = Annotated[str, StringConstraints(min_length=1, max_length=255)]
 Reference = Annotated[str, StringConstraints(min_length=1, max_length=255)]
 PropertyKey = Annotated[str, StringConstraints(min_length=1, max_length=100)]
