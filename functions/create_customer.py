@@ -23,4 +23,5 @@ async def create_customer(call: Call):
         name=body.name,
         metadata=body.metadata,
         test_clock_id=body.test_clock,
+        external_id=body.external_id,
     )

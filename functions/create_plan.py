@@ -26,4 +26,5 @@ async def create_plan(call: Call):
         interval=body.interval,
         interval_count=body.interval_count,
         trial_period_days=body.trial_period_days,
+        usage_charges=[c.model_dump(exclude_none=True) for c in body.usage_charges],
     )

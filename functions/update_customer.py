@@ -22,4 +22,5 @@ async def update_customer(call: Call):
         email=body.email,
         name=body.name,
         metadata=body.metadata,
+        external_id=body.external_id,
     )

@@ -16,8 +16,9 @@ import signal
 NUMBERS_LOCKED = "numbers-locked"  # holds the tenant's invoice-numbering lock, nothing written
 INVOICES_WRITTEN = "invoices-written"  # invoices sent to the database, not committed
 COMMITTED = "committed"  # committed, the response (or the run's report) not given yet
+USAGE_WRITTEN = "usage-written"  # a usage batch sent to the database, not committed
 
-KNOWN = frozenset({NUMBERS_LOCKED, INVOICES_WRITTEN, COMMITTED})
+KNOWN = frozenset({NUMBERS_LOCKED, INVOICES_WRITTEN, COMMITTED, USAGE_WRITTEN})
 
 
 def _enabled(raw: str) -> frozenset[str]:

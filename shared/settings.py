@@ -101,6 +101,8 @@ class Settings:
     # How long a claimed attempt is the claimer's; keep it above the 10 s send timeout.
     dispatch_lease_seconds: float = 60.0
     k_sink: str | None = None  # Knative SinkBinding: every event also goes there as a CloudEvent
+    # A usage event may be at most this far ahead of its customer's now.
+    usage_max_future_seconds: int = 300
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -141,4 +143,5 @@ class Settings:
             dispatch_batch=_positive(env, "BILLING_DISPATCH_BATCH", 100),
             dispatch_lease_seconds=_seconds(env, "BILLING_DISPATCH_LEASE_SECONDS", 60.0),
             k_sink=env.get("K_SINK") or None,
+            usage_max_future_seconds=_positive(env, "BILLING_USAGE_MAX_FUTURE_SECONDS", 300),
         )

@@ -26,9 +26,12 @@ from shared.db.tables import (
     Invoice,
     InvoiceItem,
     InvoiceLine,
+    Meter,
     Subscription,
     Tenant,
     TestClock,
+    UsageEvent,
+    UsageEventId,
     WebhookDelivery,
     WebhookEndpoint,
 )
@@ -187,6 +190,24 @@ class Repository:
         )
         return bool((await self._session.execute(stmt)).scalar())
 
+    # Usage
+
+    async def newest_subscription(self, customer_id: str) -> Subscription | None:
+        stmt = (
+            select(Subscription)
+            .where(Subscription.tenant_id == self.tenant_id, Subscription.customer_id == customer_id)
+            .order_by(Subscription.id.desc())
+            .limit(1)
+        )
+        return (await self._session.execute(stmt)).scalar_one_or_none()
+
+    async def meters(self, codes: Sequence[str] | None = None) -> list[Meter]:
+        """The tenant's meters (or those with these codes), by code."""
+        stmt = select(Meter).where(Meter.tenant_id == self.tenant_id)
+        if codes is not None:
+            stmt = stmt.where(Meter.code.in_(list(codes)))
+        return list((await self._session.execute(stmt.order_by(Meter.code))).scalars().all())
+
     # Test clocks
 
     async def test_clock_for_write(self, test_clock_id: str) -> TestClock:
@@ -219,7 +240,13 @@ class Repository:
         children first. Every statement goes through the clock's customers."""
         of_clock = (Customer.tenant_id == self.tenant_id) & (Customer.test_clock_id == test_clock_id)
         customers = select(Customer.id).where(of_clock).scalar_subquery()
-        for model in (InvoiceItem, Invoice, Subscription):  # invoice lines go with their invoice (cascade)
+        for model in (
+            UsageEventId,
+            UsageEvent,
+            InvoiceItem,
+            Invoice,
+            Subscription,
+        ):  # invoice lines go with their invoice (cascade)
             await self._session.execute(
                 delete(model).where(model.tenant_id == self.tenant_id, model.customer_id.in_(customers))
             )

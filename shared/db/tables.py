@@ -22,6 +22,8 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    Numeric,
+    PrimaryKeyConstraint,
     String,
     Text,
     UniqueConstraint,
@@ -158,6 +160,7 @@ class Customer(Base):
         ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
         ForeignKeyConstraint(["tenant_id", "test_clock_id"], ["test_clocks.tenant_id", "test_clocks.id"]),
         UniqueConstraint("tenant_id", "email"),
+        UniqueConstraint("tenant_id", "external_id"),
         # A test clock's customers, found when the clock is deleted.
         Index(None, "tenant_id", "test_clock_id", postgresql_where=text("test_clock_id IS NOT NULL")),
     )
@@ -168,6 +171,8 @@ class Customer(Base):
     name: Mapped[str] = mapped_column(Text)
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSONB, server_default=text("'{}'::jsonb"))
     test_clock_id: Mapped[str | None] = mapped_column(String(40))
+    # The customer's id in the client's own system: usage events may name the customer by it.
+    external_id: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(Timestamp)
     updated_at: Mapped[datetime] = mapped_column(Timestamp)
 
@@ -199,6 +204,8 @@ class Plan(Base):
     interval: Mapped[str] = mapped_column(String(8))
     interval_count: Mapped[int] = mapped_column(Integer)
     trial_period_days: Mapped[int] = mapped_column(Integer)
+    # Prices of metered usage, billed in arrears (shared.domain.usage_pricing reads them).
+    usage_charges: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
     active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
     archived_at: Mapped[datetime | None] = mapped_column(Timestamp)
     created_at: Mapped[datetime] = mapped_column(Timestamp)
@@ -251,6 +258,9 @@ class Subscription(Base):
     cancel_at_period_end: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     canceled_at: Mapped[datetime | None] = mapped_column(Timestamp)
     ended_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    # Usage before this moment is invoiced already (set when a cancel or plan change closes
+    # the usage period mid-period; a renewal's boundary is current_period_start itself).
+    usage_billed_until: Mapped[datetime | None] = mapped_column(Timestamp)
     created_at: Mapped[datetime] = mapped_column(Timestamp)
 
     @property
@@ -493,3 +503,67 @@ class WebhookDelivery(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(Timestamp, server_default=text("now()"))
     delivered_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
+class Meter(Base):
+    """What usage events of one kind add up to in a period. The aggregation never changes."""
+
+    __tablename__ = "meters"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
+        UniqueConstraint("tenant_id", "code"),
+        CheckConstraint("aggregation IN ('count', 'sum', 'max', 'unique_count', 'latest')", name="aggregation_known"),
+        CheckConstraint("aggregation = 'count' OR value_property IS NOT NULL", name="value_property_given"),
+    )
+
+    tenant_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    code: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(Text)
+    aggregation: Mapped[str] = mapped_column(String(16))
+    value_property: Mapped[str | None] = mapped_column(String(100))
+    filters: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    archived_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class UsageEventId(Base):
+    """Deduplication of usage events: one row per (tenant, client's event id), across every
+    partition of usage_events (whose unique keys must include the partition key, the time).
+    Written in the same transaction as the event; the fingerprint tells a resend of the same
+    event (duplicate) from a different event under a used id (conflict)."""
+
+    __tablename__ = "usage_event_ids"
+    __table_args__ = (ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),)
+
+    tenant_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    customer_id: Mapped[str] = mapped_column(String(40))
+    timestamp: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class UsageEvent(Base):
+    """Raw usage, range-partitioned by time (monthly partitions in schema usage_partitions,
+    created ahead by the periodic job, plus a default one so no insert fails). The primary
+    key leads with (tenant, customer, meter, time): the aggregation per customer, meter and
+    period is one index range scan. No foreign keys: ingestion checks the customer and
+    meter in the statement that inserts (and keeps inserts cheap)."""
+
+    __tablename__ = "usage_events"
+    __table_args__ = (
+        PrimaryKeyConstraint("tenant_id", "customer_id", "meter_id", "timestamp", "id"),
+        {"postgresql_partition_by": 'RANGE ("timestamp")'},
+    )
+
+    tenant_id: Mapped[str] = mapped_column(String(40))
+    customer_id: Mapped[str] = mapped_column(String(40))
+    meter_id: Mapped[str] = mapped_column(String(40))
+    timestamp: Mapped[datetime] = mapped_column(Timestamp)
+    id: Mapped[str] = mapped_column(String(255))
+    value: Mapped[Any] = mapped_column(Numeric, nullable=True)  # the meter's value_property (sum, max, latest)
+    unique_value: Mapped[str | None] = mapped_column(Text)  # unique_count's value, as text
+    counted: Mapped[bool] = mapped_column(Boolean)  # False: the meter's filters did not match
+    properties: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    received_at: Mapped[datetime] = mapped_column(Timestamp)

@@ -27,6 +27,8 @@ from shared.domain.errors import Conflict
 _CONFLICTS: dict[str, tuple[str, str | None]] = {
     "uq_customers_tenant_id_email": ("a customer with this email already exists", "email"),
     "uq_plans_tenant_id_code": ("a plan with this code already exists", "code"),
+    "uq_meters_tenant_id_code": ("a meter with this code already exists", "code"),
+    "uq_customers_tenant_id_external_id": ("a customer with this external_id already exists", "external_id"),
     "uq_invoices_one_per_period": ("this period has already been invoiced", None),
     # A test clock deleted (with its customers) while this request wrote for one of them.
     **{
@@ -126,6 +128,7 @@ class UnitOfWork:
             self.session = self._request.session
             self._savepoint = await self.session.begin_nested()
         self._committed = False
+        self._driver_transaction = False
         self._after_commit: list[Callable[[], None]] = []
         self._events: list[PendingEvent] = []
         return self
@@ -165,6 +168,12 @@ class UnitOfWork:
         transaction (and the same savepoint, inside a keyed request). For the set-based
         invoice writer, which the API path and the renewal engine share."""
         connection = await self.session.connection()
+        if not self._driver_transaction:
+            # SQLAlchemy's asyncpg adapter opens the database transaction lazily, at its own
+            # first statement: without one, statements sent on the raw connection would each
+            # commit on their own (a crash mid-way would keep half the work).
+            await connection.exec_driver_sql("SELECT 1")
+            self._driver_transaction = True
         raw = await connection.get_raw_connection()
         return cast(asyncpg.Connection, raw.driver_connection)
 

@@ -18,7 +18,7 @@ from shared.domain.money import MAX_AMOUNT
 from shared.domain.periods import Period
 from shared.domain.proration import BilledItem, unused_billed
 from shared.domain.renewal import NewInvoice, State, Terms, advance
-from shared.domain.subscriptions import has_upcoming_invoice
+from shared.domain.subscriptions import SubscriptionStatus, has_upcoming_invoice
 
 
 class InvoiceStatus(StrEnum):
@@ -196,8 +196,11 @@ def plan_line(billed: Billed, period: Period) -> LineDraft:
     )
 
 
-def next_invoice(billed: Billed, new: NewInvoice, pending: Sequence[PendingItem] = ()) -> InvoiceDraft:
-    """The renewal invoice for a period `advance` decided to bill: the plan's line, then the
+def next_invoice(
+    billed: Billed, new: NewInvoice, pending: Sequence[PendingItem] = (), usage: Sequence[LineDraft] = ()
+) -> InvoiceDraft:
+    """The renewal invoice for a period `advance` decided to bill: the plan's line (the new
+    period, in advance), the usage lines of the period that just ended (in arrears), then the
     pending items' lines if this is the run's first invoice, dated as `advance` dated it."""
     carried = pending if new.includes_pending else ()
     return InvoiceDraft(
@@ -208,19 +211,43 @@ def next_invoice(billed: Billed, new: NewInvoice, pending: Sequence[PendingItem]
         period=new.period,
         created_at=new.created_at,
         due_at=new.due_at,
-        lines=(plan_line(billed, new.period), *(item.line for item in carried)),
+        lines=(plan_line(billed, new.period), *usage, *(item.line for item in carried)),
         item_ids=tuple(item.id for item in carried),
         test_clock_id=billed.test_clock_id,
     )
 
 
-def upcoming_invoice(state: State, terms: Terms, billed: Billed, pending: Sequence[PendingItem] = ()) -> InvoiceDraft:
+def final_usage_invoice(
+    billed: Billed, period: Period, lines: Sequence[LineDraft], days_until_due: int
+) -> InvoiceDraft:
+    """A subscription that ends bills its last usage period on an invoice of its own, issued
+    at the end of that period."""
+    return InvoiceDraft(
+        reason=BillingReason.SUBSCRIPTION_UPDATE,
+        currency=billed.currency,
+        customer_id=billed.customer_id,
+        subscription_id=billed.subscription_id,
+        period=period,
+        created_at=period.end,
+        due_at=period.end + timedelta(days=days_until_due),
+        lines=tuple(lines),
+        test_clock_id=billed.test_clock_id,
+    )
+
+
+def upcoming_invoice(
+    state: State,
+    terms: Terms,
+    billed: Billed,
+    pending: Sequence[PendingItem] = (),
+    usage: Sequence[LineDraft] = (),
+) -> InvoiceDraft:
     """The invoice the next renewal writes: `advance` played to the end of the current
     period, as the renewal engine plays it (a preview cannot foresee payments, so no
-    dunning). 409 for a subscription that will not renew."""
+    dunning), with the usage lines so far. 409 for a subscription that will not renew."""
     has_upcoming_invoice(state.status, state.cancel_at_period_end)
     outcome = advance(state, terms, state.period_end, max_invoices=1)
-    return next_invoice(billed, outcome.invoices[0], pending)
+    return next_invoice(billed, outcome.invoices[0], pending, usage)
 
 
 def resume_credit(
@@ -283,3 +310,17 @@ def final_invoice(
         pending=pending,
         test_clock_id=billed.test_clock_id,
     )
+
+
+def usage_period(
+    status: SubscriptionStatus, period: Period, billed_until: datetime | None, index: int, previous: Period | None
+) -> Period | None:
+    """The usage period the `index`-th invoice of a renewal run bills in arrears: the first
+    bills the period that was current (from where a cancel or plan change last billed it),
+    each later one the period of the invoice before it. Usage during a trial is free."""
+    if index == 0:
+        if status is SubscriptionStatus.TRIALING:
+            return None
+        start = period.start if billed_until is None else max(period.start, billed_until)
+        return Period(start, period.end) if start < period.end else None
+    return previous

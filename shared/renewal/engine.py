@@ -33,18 +33,30 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared import failpoints, metrics
+from shared.db import usage_store
 from shared.db.event_writer import write_events
 from shared.db.invoice_writer import Written, record_issued, write_invoices
 from shared.domain.ids import new_id
-from shared.domain.invoices import Billed, InvoiceDraft, LineDraft, PendingItem, final_invoice, next_invoice
-from shared.domain.periods import Cadence, Interval
-from shared.domain.renewal import State, Terms, advance
+from shared.domain.invoices import (
+    Billed,
+    InvoiceDraft,
+    LineDraft,
+    PendingItem,
+    final_invoice,
+    final_usage_invoice,
+    next_invoice,
+    usage_period,
+)
+from shared.domain.periods import Cadence, Interval, Period
+from shared.domain.renewal import NewInvoice, Outcome, State, Terms, advance
 from shared.domain.subscriptions import SubscriptionStatus
+from shared.domain.usage_pricing import UsageCharge, plan_charges, usage_lines
 from shared.renewal import sql
 from shared.renewal.events import RUN, batch_events
 
@@ -189,6 +201,70 @@ def cap_per_subscription(rows: int, invoice_budget: int) -> int:
     return max(1, invoice_budget // max(1, rows))
 
 
+@dataclass
+class _Usage:
+    """A batch's invoices with their usage lines in arrears: every usage period of the batch
+    is measured with ONE statement (shared.db.usage_store.quantities), then drafted."""
+
+    planned: list[
+        tuple[str, Billed, NewInvoice | None, list[PendingItem], Period | None, tuple[UsageCharge, ...], Any]
+    ] = field(default_factory=list)
+    charges: dict[tuple[str, str], tuple[UsageCharge, ...]] = field(default_factory=dict)
+
+    def plan(self, row: asyncpg.Record, billed: Billed, outcome: Outcome, items: list[PendingItem]) -> None:
+        key = (row["tenant_id"], row["plan_id"])
+        if key not in self.charges:
+            self.charges[key] = plan_charges(row["usage_charges"])
+        charges = self.charges[key]
+        status = SubscriptionStatus(row["status"])
+        current = Period(row["current_period_start"], row["current_period_end"])
+        previous: Period | None = None
+        for index, new in enumerate(outcome.invoices):
+            window = usage_period(status, current, row["usage_billed_until"], index, previous) if charges else None
+            self.planned.append((row["tenant_id"], billed, new, items, window, charges, None))
+            previous = new.period
+        s = outcome.state
+        if charges and outcome.ended and not outcome.dunned and s.ended_at == s.period_end:
+            # Canceled at period end: the last period's usage gets a final invoice of its own.
+            last = Period(s.period_start, s.period_end)
+            first = not outcome.invoices
+            window = usage_period(
+                status if first else SubscriptionStatus.ACTIVE,
+                last,
+                row["usage_billed_until"] if first else None,
+                0,
+                None,
+            )
+            self.planned.append((row["tenant_id"], billed, None, [], window, charges, row["days_until_due"]))
+
+    async def drafts(self, conn: asyncpg.Connection) -> list[tuple[str, InvoiceDraft]]:
+        windows = [
+            usage_store.Window(tenant_id, billed.customer_id, charge.meter, window.start, window.end)
+            for tenant_id, billed, _, _, window, charges, _ in self.planned
+            if window is not None
+            for charge in charges
+        ]
+        found = iter(await usage_store.quantities(conn, windows))
+        drafts = []
+        for tenant_id, billed, new, items, window, charges, days_until_due in self.planned:
+            measured = [next(found) for _ in charges] if window is not None else []
+            lines = (
+                usage_lines(
+                    charges,
+                    [None if q is None else (q.meter_name, q.quantity) for q in measured],
+                    window,
+                    billed.plan_id,
+                )
+                if window is not None
+                else []
+            )
+            if new is not None:
+                drafts.append((tenant_id, next_invoice(billed, new, items, lines)))
+            elif window is not None and any(q is not None and q.events for q in measured):
+                drafts.append((tenant_id, final_usage_invoice(billed, window, lines, days_until_due)))
+        return drafts
+
+
 async def _process(
     conn: asyncpg.Connection,
     rows: list[asyncpg.Record],
@@ -202,9 +278,8 @@ async def _process(
         for item in await conn.fetch(sql.PENDING_ITEMS, [k[0] for k in keys], [k[1] for k in keys]):
             pending[(item["tenant_id"], item["subscription_id"])].append(_pending_item(item))
 
-    drafts: list[tuple[str, InvoiceDraft]] = []
-    changes = []
-    dunned = []
+    usage = _Usage()
+    decided = []
     for row in rows:
         items = pending.get((row["tenant_id"], row["id"]), [])
         terms = _terms(row)
@@ -218,14 +293,28 @@ async def _process(
             not_before=_last_action(row, items),
         )
         billed = _billed(row)
-        mine = [next_invoice(billed, new, items) for new in outcome.invoices]
+        usage.plan(row, billed, outcome, items)  # its cycle invoices, drafted once usage is measured
         s = outcome.state
+        finals = []
         if outcome.ended and s.ended_at is not None and not any(new.includes_pending for new in outcome.invoices):
             final = final_invoice(billed, items, s.ended_at, terms.days_until_due)
-            mine += [final] if final is not None else []
+            finals += [final] if final is not None else []
+        decided.append((row, outcome, finals))
+
+    # Every usage period of the batch measured by one statement, then the invoices drafted.
+    by_subscription: dict[tuple[str, str | None], list[InvoiceDraft]] = defaultdict(list)
+    for tenant_id, draft in await usage.drafts(conn):
+        by_subscription[(tenant_id, draft.subscription_id)].append(draft)
+
+    drafts: list[tuple[str, InvoiceDraft]] = []
+    changes = []
+    dunned = []
+    for row, outcome, finals in decided:
+        mine = by_subscription.get((row["tenant_id"], row["id"]), []) + finals
         if not all(draft.in_range for draft in mine):
             batch.failed.append(row["id"])  # skipped whole: no state change, no invoice
             continue
+        s = outcome.state
         drafts += [(row["tenant_id"], draft) for draft in mine]
         changes.append(
             (

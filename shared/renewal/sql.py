@@ -8,6 +8,7 @@ _COLUMNS = """
     s.tenant_id, s.id, s.customer_id, s.test_clock_id, s.plan_id, s.status, s.billing_cycle_anchor, s.cycle,
     s.current_period_start, s.current_period_end, s.cancel_at_period_end,
     p.amount, p.currency, p.interval, p.interval_count, p.name AS plan_name, p.code AS plan_code,
+    p.usage_charges, s.usage_billed_until,
     t.days_until_due, t.grace_period_days,
     (SELECT min(i.due_at) FROM invoices i
       WHERE i.tenant_id = s.tenant_id AND i.subscription_id = s.id

@@ -133,6 +133,8 @@ def http_handler(op: Operation):
     query_model = op.query or NoQuery
 
     async def handle(request: web.Request) -> web.StreamResponse:
+        if op.max_body_bytes is not None:
+            request._client_max_size = op.max_body_bytes  # read() enforces it (413)
         try:
             if op.auth:
                 await authenticate(request, op)

@@ -45,7 +45,7 @@ def _database_env() -> dict[str, Any]:
 
 
 def knative_service(op: Operation) -> dict[str, Any]:
-    long_running = op.signature == "cloudevent"
+    long_running = op.signature == "cloudevent" and op.family == "renewals"  # usage ingestion is short
     return {
         "apiVersion": "serving.knative.dev/v1",
         "kind": "Service",
@@ -215,7 +215,7 @@ def eventing() -> list[dict[str, Any]]:
 
 
 def ping_sources(operations: tuple[Operation, ...]) -> list[dict[str, Any]]:
-    return [ping_source(op) for op in operations if op.signature == "cloudevent"]
+    return [ping_source(op) for op in operations if op.name in SCHEDULES]  # usage ingest is pushed, not pinged
 
 
 def ping_source(op: Operation) -> dict[str, Any]:
@@ -331,7 +331,7 @@ def _overlay(max_scale: str, schedule: str, memory: str) -> dict[str, Any]:
                 "target": {
                     "group": "serving.knative.dev",
                     "kind": "Service",
-                    "labelSelector": "billing.dev/signature=http",
+                    "labelSelector": "billing.dev/function!=renew",  # all but the one long renewal
                 },
                 "patch": _yaml(
                     [

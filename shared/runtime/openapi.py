@@ -37,11 +37,14 @@ _REFUSES_IDEMPOTENCY_KEY = {"create-api-key"}
 # Families in the order of the README walk-through: Swagger UI shows the groups in this order.
 TAGS: tuple[tuple[str, str], ...] = (
     ("customers", "Who you bill: create a customer first"),
+    ("meters", "What usage you measure: events of one kind and how a period's events add up"),
     ("plans", "What you sell: a price per interval (a plan's price never changes; archive it instead)"),
     ("subscriptions", "A customer on a plan: trials, renewals, pauses, plan changes and cancellation"),
+    ("usage", "Usage events in (idempotent by their id), usage per customer out: billed in arrears"),
     ("invoices", "What each period bills: open invoices are paid or voided"),
     ("test-clocks", "Simulated time: the customers of a test clock renew as the clock advances"),
     ("renewals", "Bill the subscriptions that are due now (a schedule does this for every tenant)"),
+    ("usage-ingest", "Usage events as CloudEvents (a Knative Broker Trigger's sink), inside the cluster"),
     ("api-keys", "This tenant's API keys: read-only or read-write"),
     ("settings", "This tenant's billing terms"),
     ("webhooks", "Signed deliveries of events to your endpoints (Standard Webhooks): retries, log, replay"),

@@ -39,6 +39,7 @@ class Operation:
     signature: Signature = "http"
     auth: bool = True
     public: bool = True  # routed from the edge (Traefik); False = cluster-local only
+    max_body_bytes: int | None = None  # a larger body limit than the app's (e.g. batches)
 
     @property
     def operation_id(self) -> str:
@@ -58,6 +59,7 @@ def operation(
     signature: Signature = "http",
     auth: bool = True,
     public: bool = True,
+    max_body_bytes: int | None = None,
 ) -> Callable[[Handler], Operation]:
     """Declare a function's operation. The name is the handler's name in kebab case."""
 
@@ -76,6 +78,7 @@ def operation(
             signature=signature,
             auth=auth,
             public=public,
+            max_body_bytes=max_body_bytes,
         )
 
     return declare

@@ -32,6 +32,9 @@ Email = Annotated[
 ]
 
 
+ExternalId = Annotated[str, StringConstraints(min_length=1, max_length=255)]
+
+
 class CustomerCreate(Body):
     # Swagger's "Try it out" sends this unedited: it must create a customer (once: emails are unique).
     model_config = ConfigDict(
@@ -46,6 +49,9 @@ class CustomerCreate(Body):
     name: Name
     metadata: Metadata = Field(default_factory=dict)
     test_clock: Id | None = Field(None, description="A test clock id: the customer then lives in its time")
+    external_id: ExternalId | None = Field(
+        None, description="Your id for the customer, unique; usage events may use it"
+    )
 
 
 class CustomerUpdate(Body):
@@ -56,6 +62,7 @@ class CustomerUpdate(Body):
     email: Email | None = None
     name: Name | None = None
     metadata: Metadata | None = None
+    external_id: ExternalId | None = None
 
 
 class Customer(Resource):
@@ -65,6 +72,7 @@ class Customer(Resource):
     name: str
     metadata: dict[str, str] = Field(validation_alias=AliasChoices("metadata_", "metadata"))
     test_clock: str | None = Field(validation_alias=AliasChoices("test_clock_id", "test_clock"))
+    external_id: str | None = None
     livemode: bool = Field(description="false for a test clock's simulated object, true for a real one")
     created_at: datetime
     updated_at: datetime

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
@@ -37,6 +37,28 @@ def _plan_schema(schema: dict) -> None:
     ]
 
 
+DecimalAmount = Annotated[
+    int | Annotated[str, StringConstraints(max_length=40)],
+    Field(description='Minor units: an integer or a decimal string such as "0.25" (at most 12 decimals)'),
+]
+
+
+class TierIn(Body):
+    up_to: int | Literal["inf"] | Annotated[str, StringConstraints(max_length=40)] = Field(
+        description='The upper bound of the tier (inclusive); "inf" in the last tier'
+    )
+    unit_amount: DecimalAmount = 0
+    flat_amount: DecimalAmount = 0
+
+
+class UsageChargeIn(Body):
+    meter: Code = Field(description="The meter's code")
+    model: Literal["per_unit", "graduated", "volume", "package"]
+    unit_amount: DecimalAmount | None = None
+    tiers: list[TierIn] | None = Field(None, max_length=20)
+    package_size: whole_number(1, 10**12) | None = None  # type: ignore[valid-type]
+
+
 class PlanCreate(Body, CurrencyField):
     model_config = ConfigDict(json_schema_extra=_plan_schema)
 
@@ -48,6 +70,9 @@ class PlanCreate(Body, CurrencyField):
         1, max(MAX_INTERVAL_COUNT.values()), description="Bill every interval_count intervals (at most 3 years)"
     ) = 1
     trial_period_days: whole_number(0, 730) = 0  # type: ignore[valid-type]
+    usage_charges: list[UsageChargeIn] = Field(
+        default_factory=list, max_length=20, description="Metered usage, billed in arrears (one charge per meter)"
+    )
 
     @model_validator(mode="after")
     def _at_most_three_years(self) -> PlanCreate:
@@ -71,6 +96,7 @@ class Plan(Resource):
     interval: IntervalName
     interval_count: int
     trial_period_days: int
+    usage_charges: list[dict[str, Any]]
     active: bool
     archived_at: datetime | None
     created_at: datetime

@@ -22,6 +22,7 @@ async def create_customer(
     name: str,
     metadata: Mapping[str, str],
     test_clock_id: str | None = None,
+    external_id: str | None = None,
 ) -> Customer:
     async with uow:
         now = clock.now()
@@ -34,6 +35,7 @@ async def create_customer(
             name=name,
             metadata_=dict(metadata),
             test_clock_id=test_clock_id,
+            external_id=external_id,
             created_at=now,
             updated_at=now,
         )
@@ -64,6 +66,7 @@ async def update_customer(
     email: str | None = None,
     name: str | None = None,
     metadata: Mapping[str, str] | None = None,
+    external_id: str | None = None,
 ) -> Customer:
     """Only the fields given change. In metadata, a key set to "" is removed."""
     async with uow:
@@ -73,6 +76,8 @@ async def update_customer(
             customer.email = email
         if name is not None:
             customer.name = name
+        if external_id is not None:
+            customer.external_id = external_id
         if metadata is not None:
             merged = {**customer.metadata_, **metadata}
             customer.metadata_ = {k: v for k, v in merged.items() if v != ""}

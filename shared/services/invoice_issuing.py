@@ -102,4 +102,7 @@ async def upcoming_draft(uow: UnitOfWork, tenant_id: str, subscription_id: str) 
         days_until_due=terms.days_until_due,
         grace_days=terms.grace_period_days,
     )
-    return upcoming_invoice(state, plan_terms, billed, await pending_items(uow, tenant_id, subscription.id))
+    from shared.services.usage_billing import measured_lines  # (it issues invoices through this module)
+
+    _, usage, _ = await measured_lines(uow, subscription, plan, subscription.current_period_end)
+    return upcoming_invoice(state, plan_terms, billed, await pending_items(uow, tenant_id, subscription.id), usage)

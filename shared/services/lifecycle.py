@@ -27,6 +27,7 @@ from shared.events import outbox
 from shared.services.invoice_issuing import issue_invoice, pending_items
 from shared.services.rows import billed_of, cadence_of, lifecycle_of
 from shared.services.subscriptions import issue_plan_invoice, locked_subscription
+from shared.services.usage_billing import bill_usage_until
 
 
 def _apply(uow: UnitOfWork, row: Subscription, new: Lifecycle, now: datetime) -> None:
@@ -64,7 +65,8 @@ async def cancel(
 ) -> Subscription:
     """At period end: the renewal run ends it there (with a final invoice of its pending
     prorations). Now: it ends at once and its pending prorations go on a final invoice
-    dated now (as Stripe's cancel with `invoice_now`), never silently lost. Its open
+    dated now (as Stripe's cancel with `invoice_now`), never silently lost; the usage period
+    closes now and is billed. Its open
     invoices stay open and payable."""
     if at_period_end:
         return await _act(
@@ -72,7 +74,9 @@ async def cancel(
         )
     async with uow:
         subscription, now = await locked_subscription(uow, tenant_id, subscription_id, clock)
-        _apply(uow, subscription, rules.cancel(lifecycle_of(subscription), now, at_period_end=False), now)
+        ended = rules.cancel(lifecycle_of(subscription), now, at_period_end=False)
+        await bill_usage_until(uow, subscription, now)  # the usage period closes now and is billed
+        _apply(uow, subscription, ended, now)
         pending = await pending_items(uow, tenant_id, subscription.id)
         if pending:
             plan = await uow.repo(tenant_id).get(Plan, subscription.plan_id)
@@ -179,6 +183,7 @@ async def change_plan(
                     created_at=now,
                 )
             )
+        await bill_usage_until(uow, subscription, now)  # the old plan's usage, closed and billed now
         _apply(uow, subscription, change.lifecycle, now)
         subscription.plan_id = new.id
         await uow.commit()

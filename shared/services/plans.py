@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 from shared.clock import Clock
 from shared.db.repository import Page
 from shared.db.tables import Plan
 from shared.db.uow import UnitOfWork
+from shared.domain.errors import Invalid
 from shared.domain.ids import new_id
+from shared.domain.usage_pricing import as_json, charges_from
 from shared.events import outbox
 
 
@@ -22,9 +27,17 @@ async def create_plan(
     interval: str,
     interval_count: int,
     trial_period_days: int,
+    usage_charges: Sequence[Mapping[str, Any]] = (),
 ) -> Plan:
-    """`amount` in the currency's minor units."""
+    """`amount` in the currency's minor units; usage charges priced in them too, for
+    meters that exist (shared.domain.usage_pricing validates them)."""
+    charges = charges_from(usage_charges)
     async with uow:
+        if charges:
+            known = {m.code for m in await uow.repo(tenant_id).meters([c.meter for c in charges])}
+            unknown = [c.meter for c in charges if c.meter not in known]
+            if unknown:
+                raise Invalid(f"usage_charges: no such meter(s) {unknown}", field="usage_charges")
         plan = Plan(
             tenant_id=tenant_id,
             id=new_id("plan"),
@@ -35,6 +48,7 @@ async def create_plan(
             interval=interval,
             interval_count=interval_count,
             trial_period_days=trial_period_days,
+            usage_charges=[as_json(c) for c in charges],
             active=True,
             created_at=clock.now(),
         )

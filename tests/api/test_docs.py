@@ -16,11 +16,14 @@ from tests.client import Api
 
 WALKTHROUGH = [
     "customers",
+    "meters",
     "plans",
     "subscriptions",
+    "usage",
     "invoices",
     "test-clocks",
     "renewals",
+    "usage-ingest",
     "api-keys",
     "settings",
     "webhooks",

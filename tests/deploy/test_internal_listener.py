@@ -63,6 +63,7 @@ def test_the_combined_server_serves_internal_routes_only_on_the_internal_listene
         assert sorted(json.loads(call(internal + "/openapi.json")[1])["paths"]) == [
             "/cloudevents/dispatch",
             "/cloudevents/renew",
+            "/cloudevents/usage",
         ]
         listening = {
             (c.laddr.ip, c.laddr.port)

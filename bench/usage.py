@@ -1,0 +1,329 @@
+"""Usage-based billing figures:
+
+    python -m bench.usage [--events 20000] [--customers 1000] [--stored 0] [--subscriptions 2000]
+
+1. ingestion through the HTTP batch endpoint (1,000 events per batch) with 1 and 4 clients,
+   next to raw asyncpg ceilings into the same table in the same run: the same set-based
+   INSERT (with deduplication) on one connection, and COPY (no deduplication at all);
+2. the per-customer usage query (GET /v1/customers/{id}/usage) p50/p99 with the events
+   stored (plus `--stored` more, bulk-loaded, e.g. 10^7 for `make bench`);
+3. a renewal run of N subscriptions with a graduated usage charge and events, vs without.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import statistics
+import time
+from datetime import UTC, datetime, timedelta
+
+import aiohttp
+import asyncpg
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from bench.common import scratch_database
+from bench.processes import serve, stop, wait_ready
+from bench.seed import seed_due_subscriptions
+from shared.db import usage_store
+from shared.db.engine import async_url
+from shared.domain.ids import new_id
+from shared.renewal import Scope, renew
+
+KEY = "sk_test_bench_usage_key"
+BATCH = 1000
+TIERS = [{"up_to": 1000, "unit_amount": "0"}, {"up_to": "inf", "unit_amount": "0.25", "flat_amount": 100}]
+
+
+async def _customers(conn: asyncpg.Connection, tenant_id: str, count: int, at: datetime) -> list[str]:
+    ids = [new_id("cus") for _ in range(count)]
+    await conn.execute(
+        "INSERT INTO customers (tenant_id, id, email, name, created_at, updated_at) "
+        "SELECT $1, c.id, c.id || '@bench.example', 'Bench', $3, $3 FROM unnest($2::text[]) AS c(id)",
+        tenant_id,
+        ids,
+        at,
+    )
+    return ids
+
+
+def _batches(prefix: str, customers: list[str], count: int, start: datetime, span: timedelta) -> list[dict]:
+    rng = random.Random(prefix)
+    events = [
+        {
+            "id": f"{prefix}-{n}",
+            "customer": rng.choice(customers),
+            "meter": "calls",
+            "timestamp": (start + span * rng.random()).isoformat().replace("+00:00", "Z"),
+            "properties": {"path": "/v1/search"},
+        }
+        for n in range(count)
+    ]
+    return [{"events": events[i : i + BATCH]} for i in range(0, count, BATCH)]
+
+
+async def _send(base: str, batches: list[dict], clients: int) -> float:
+    """Events per second through the batch endpoint with `clients` concurrent clients."""
+    queue = list(batches)
+    headers = {"Authorization": f"Bearer {KEY}"}
+    async with aiohttp.ClientSession(base, headers=headers, timeout=aiohttp.ClientTimeout(total=600)) as session:
+
+        async def client() -> None:
+            while queue:
+                body = queue.pop()
+                async with session.post("/v1/usage_events/batch", json=body) as reply:
+                    assert reply.status == 200, await reply.text()
+                    results = (await reply.json())["results"]
+                    assert all(r["status"] == "accepted" for r in results), results[:3]
+
+        started = time.perf_counter()
+        await asyncio.gather(*(client() for _ in range(clients)))
+        elapsed = time.perf_counter() - started
+    return sum(len(b["events"]) for b in batches) / elapsed
+
+
+async def _raw_insert(
+    conn: asyncpg.Connection, tenant_id: str, meter_id: str, batches: list[dict], now: datetime
+) -> float:
+    started = time.perf_counter()
+    for batch in batches:
+        rows = [
+            usage_store.Row(
+                e["id"],
+                e["customer"],
+                meter_id,
+                datetime.fromisoformat(e["timestamp"]),
+                None,
+                None,
+                True,
+                e["properties"],
+                "0" * 64,
+            )
+            for e in batch["events"]
+        ]
+        async with conn.transaction():
+            await usage_store.insert(conn, tenant_id, rows, now)
+    return sum(len(b["events"]) for b in batches) / (time.perf_counter() - started)
+
+
+async def _raw_copy(
+    conn: asyncpg.Connection, tenant_id: str, meter_id: str, batches: list[dict], now: datetime
+) -> float:
+    started = time.perf_counter()
+    for batch in batches:
+        records = [
+            (
+                tenant_id,
+                e["customer"],
+                meter_id,
+                datetime.fromisoformat(e["timestamp"]),
+                e["id"],
+                None,
+                None,
+                True,
+                json.dumps(e["properties"]),
+                now,
+            )
+            for e in batch["events"]
+        ]
+        await conn.copy_records_to_table(
+            "usage_events",
+            records=records,
+            columns=[
+                "tenant_id",
+                "customer_id",
+                "meter_id",
+                "timestamp",
+                "id",
+                "value",
+                "unique_value",
+                "counted",
+                "properties",
+                "received_at",
+            ],
+        )
+    return sum(len(b["events"]) for b in batches) / (time.perf_counter() - started)
+
+
+async def _bulk_events(
+    conn: asyncpg.Connection, tenant_id: str, meter_id: str, customers: list[str], count: int, start: datetime
+) -> None:
+    """`count` more stored events, spread over the customers and the 30 days before `start`."""
+    await conn.execute(
+        'INSERT INTO usage_events (tenant_id, customer_id, meter_id, "timestamp", id, counted, properties, received_at) '
+        "SELECT $1, ($3::text[])[1 + g % cardinality($3::text[])], $2, $5::timestamptz - (g % 2592000) * interval '1 second', "
+        "'bulk-' || g, true, '{}', $5::timestamptz FROM generate_series(1, $4::int) AS g",
+        tenant_id,
+        meter_id,
+        customers,
+        count,
+        start,
+    )
+    await conn.execute("ANALYZE usage_events")
+
+
+async def _query_latency(base: str, customers: list[str], samples: int) -> dict:
+    headers = {"Authorization": f"Bearer {KEY}"}
+    rng = random.Random(7)
+    timings = []
+    async with aiohttp.ClientSession(base, headers=headers) as session:
+        for _ in range(samples):
+            started = time.perf_counter()
+            async with session.get(
+                f"/v1/customers/{rng.choice(customers)}/usage", params={"from": "2000-01-01T00:00:00Z"}
+            ) as reply:
+                assert reply.status == 200, await reply.text()
+                await reply.read()
+            timings.append(time.perf_counter() - started)
+    timings.sort()
+    return {
+        "usage_query_p50_ms": round(statistics.median(timings) * 1000, 2),
+        "usage_query_p99_ms": round(timings[min(len(timings) - 1, int(len(timings) * 0.99))] * 1000, 2),
+    }
+
+
+async def _renewal(url: str, subscriptions: int, events_each: int) -> dict:
+    now = datetime.now(UTC).replace(microsecond=0)
+    figures = {}
+    engine = create_async_engine(async_url(url), pool_size=3)
+    try:
+        for label, usage in (("without_usage", False), ("with_usage", True)):
+            tenant_id = await seed_due_subscriptions(url, subscriptions, now)
+            conn = await asyncpg.connect(url)
+            try:
+                if usage:
+                    meter_id = new_id("mtr")
+                    await conn.execute(
+                        "INSERT INTO meters (tenant_id, id, code, name, aggregation, created_at) "
+                        "VALUES ($1, $2, 'calls', 'Calls', 'count', $3)",
+                        tenant_id,
+                        meter_id,
+                        now,
+                    )
+                    charges = [{"meter": "calls", "model": "graduated", "tiers": TIERS}]
+                    await conn.execute(
+                        "UPDATE plans SET usage_charges = $2::jsonb WHERE tenant_id = $1",
+                        tenant_id,
+                        json.dumps(charges),
+                    )
+                    await conn.execute(
+                        'INSERT INTO usage_events (tenant_id, customer_id, meter_id, "timestamp", id, counted, '
+                        "properties, received_at) SELECT s.tenant_id, s.customer_id, $2, "
+                        "s.current_period_start + (g * interval '1 minute'), s.id || '-' || g, true, '{}', $3 "
+                        "FROM subscriptions s, generate_series(1, $4::int) AS g WHERE s.tenant_id = $1",
+                        tenant_id,
+                        meter_id,
+                        now,
+                        events_each,
+                    )
+                    await conn.execute("ANALYZE usage_events")
+            finally:
+                await conn.close()
+            report = await renew(engine, Scope(tenant_id=tenant_id), now)
+            assert report.invoices_created == subscriptions, report
+            figures[f"renewal_{label}_seconds"] = round(report.duration_seconds, 2)
+            figures[f"renewal_{label}_subscriptions_per_second"] = round(subscriptions / report.duration_seconds)
+    finally:
+        await engine.dispose()
+    return figures
+
+
+async def _ingestion(url: str, base: str, events: int, customers_count: int, stored: int, samples: int) -> dict:
+    conn = await asyncpg.connect(url)
+    try:
+        tenant_id = await conn.fetchval("SELECT tenant_id FROM api_keys WHERE bootstrap")
+        now = datetime.now(UTC)
+        customers = await _customers(conn, tenant_id, customers_count, now - timedelta(days=1))
+        meter_id = new_id("mtr")
+        await conn.execute(
+            "INSERT INTO meters (tenant_id, id, code, name, aggregation, created_at) VALUES ($1, $2, 'calls', 'Calls', "
+            "'count', $3)",
+            tenant_id,
+            meter_id,
+            now,
+        )
+        start, span = now - timedelta(hours=12), timedelta(hours=11)
+        figures: dict = {"events_per_run": events, "batch_size": BATCH}
+        figures["http_1_client_events_per_second"] = round(
+            await _send(base, _batches("h1", customers, events, start, span), 1)
+        )
+        figures["http_4_clients_events_per_second"] = round(
+            await _send(base, _batches("h4", customers, events, start, span), 4)
+        )
+        figures["raw_insert_events_per_second"] = round(
+            await _raw_insert(conn, tenant_id, meter_id, _batches("ri", customers, events, start, span), now)
+        )
+        figures["raw_copy_events_per_second"] = round(
+            await _raw_copy(conn, tenant_id, meter_id, _batches("rc", customers, events, start, span), now)
+        )
+        best = max(figures["http_1_client_events_per_second"], figures["http_4_clients_events_per_second"])
+        figures["http_vs_raw_insert"] = round(best / figures["raw_insert_events_per_second"], 2)
+        figures["http_vs_raw_copy"] = round(best / figures["raw_copy_events_per_second"], 2)
+        if stored:
+            await _bulk_events(conn, tenant_id, meter_id, customers, stored, start)
+        figures["stored_events"] = await conn.fetchval("SELECT count(*) FROM usage_events")
+    finally:
+        await conn.close()
+    figures.update(await _query_latency(base, customers, samples))
+    return figures
+
+
+def run(
+    url: str,
+    *,
+    events: int = 20_000,
+    customers: int = 1000,
+    stored: int = 0,
+    subscriptions: int = 2000,
+    events_each: int = 20,
+    samples: int = 200,
+) -> dict:
+    """Every figure, measured on the migrated database at `url`."""
+    process, base = serve(
+        {
+            "DATABASE_URL": url,
+            "FUNCTION_TARGET": "",
+            "BILLING_TELEMETRY": "off",
+            "BILLING_BOOTSTRAP_API_KEY": KEY,
+            "BILLING_RATE_LIMIT_PER_SECOND": "0",
+            "BILLING_DB_POOL_SIZE": "5",
+        }
+    )
+    try:
+        wait_ready(base, process)
+        figures = {"benchmark": "usage"}
+        figures.update(asyncio.run(_ingestion(url, base, events, customers, stored, samples)))
+    finally:
+        stop(process)
+    figures["subscriptions"] = subscriptions
+    figures["usage_events_per_subscription"] = events_each
+    figures.update(asyncio.run(_renewal(url, subscriptions, events_each)))
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, default=20_000, help="events per ingestion measurement")
+    parser.add_argument("--customers", type=int, default=1000)
+    parser.add_argument("--stored", type=int, default=0, help="extra stored events for the query (10^7 in make bench)")
+    parser.add_argument("--subscriptions", type=int, default=2000, help="100000 in make bench")
+    parser.add_argument("--events-each", type=int, default=20)
+    parser.add_argument("--samples", type=int, default=200)
+    args = parser.parse_args()
+    with scratch_database() as url:
+        figures = run(
+            url,
+            events=args.events,
+            customers=args.customers,
+            stored=args.stored,
+            subscriptions=args.subscriptions,
+            events_each=args.events_each,
+            samples=args.samples,
+        )
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
