@@ -45,7 +45,7 @@ def _database_env() -> dict[str, Any]:
 
 
 def knative_service(op: Operation) -> dict[str, Any]:
-    long_running = op.signature == "cloudevent" and op.family == "renewals"  # usage ingestion is short
+    long_running = op.name in SCHEDULES  # the scheduled batch jobs (renew, dispatch); usage ingestion is short
     return {
         "apiVersion": "serving.knative.dev/v1",
         "kind": "Service",
@@ -331,7 +331,7 @@ def _overlay(max_scale: str, schedule: str, memory: str) -> dict[str, Any]:
                 "target": {
                     "group": "serving.knative.dev",
                     "kind": "Service",
-                    "labelSelector": "billing.dev/function!=renew",  # all but the one long renewal
+                    "labelSelector": "billing.dev/function notin (renew,dispatch-events)",  # all but the scheduled jobs
                 },
                 "patch": _yaml(
                     [
