@@ -129,10 +129,13 @@ class _Batch:
         self.failed += other.failed
 
     def count_into(self, report: Report) -> None:
-        report.failed += len(self.failed)
-        report.failed_ids += self.failed
-        if self.failed:
-            metrics.renewal_failures.add(len(self.failed))
+        # Two workers of one run may both skip the same subscription: a claim sent while the
+        # other's batch was committing cannot exclude it yet. Count each one once per run.
+        new = [sid for sid in dict.fromkeys(self.failed) if sid not in report.failed_ids]
+        report.failed += len(new)
+        report.failed_ids += new
+        if new:
+            metrics.renewal_failures.add(len(new))
         report.max_batch_invoices = max(report.max_batch_invoices, len(self.written))
         report.renewed += self.renewed
         report.ended += self.ended
