@@ -28,6 +28,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import Pool
 
+from shared.db import hot_reads
 from shared.settings import Settings
 
 _lock = threading.Lock()
@@ -92,6 +93,10 @@ def instrument_database(system: str = "postgresql") -> None:
                 operations[word] = attributes
         durations.record(time.perf_counter() - started, attributes)
 
+    def observe(word: str, seconds: float) -> None:  # statements sent on the driver directly
+        durations.record(seconds, operations.get(word) or {"db.system.name": system, "db.operation.name": word})
+
+    hot_reads.observe = observe
     event.listen(Engine, "before_cursor_execute", before)
     event.listen(Engine, "after_cursor_execute", after)
     event.listen(Pool, "connect", lambda *_: usage.add(1, idle))

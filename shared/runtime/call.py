@@ -14,6 +14,14 @@ from shared.runtime.app_state import CLOCK, ENGINE, SESSIONS, TENANT_ID
 
 
 @dataclass(frozen=True)
+class Rendered:
+    """A response payload already in the API's shape (plain JSON values, in field order),
+    read by shared.db.hot_reads: rendered as JSON without a model round."""
+
+    payload: Any
+
+
+@dataclass(frozen=True)
 class Call:
     request: web.Request
     body: Any = None
