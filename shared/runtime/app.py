@@ -211,11 +211,10 @@ def make_app(
     None serves every route on every listener (a per-function process, or a test)."""
     ops = select(settings.function_target) if operations is None else operations
     check_signature(settings, ops)
-    telemetry.setup(settings, package_version())  # before the Application: it is instrumented at creation
-    app = web.Application(
-        client_max_size=settings.max_body_bytes,
-        middlewares=[request_log_middleware, problems_middleware, listener_middleware],
-    )
+    middlewares = [request_log_middleware, problems_middleware, listener_middleware]
+    if telemetry.setup(settings, package_version()):
+        middlewares.insert(0, telemetry.http_middleware())
+    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=middlewares)
     app[INTERNAL_PORT] = internal_port
     app[SETTINGS] = settings
     app[CLOCK] = clock or SystemClock()
