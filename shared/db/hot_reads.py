@@ -20,6 +20,7 @@ from typing import Any
 
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.util import greenlet_spawn
 
 from shared.domain.api_keys import Grant
 from shared.domain.errors import NotFound
@@ -114,15 +115,18 @@ def statements() -> list[str]:
 
 @asynccontextmanager
 async def connection(engine: AsyncEngine) -> AsyncIterator[asyncpg.Connection]:
-    """One pool checkout's asyncpg connection. Nothing opens a transaction on it, so its
-    return to the pool costs no round trip. A connection that failed is invalidated."""
-    async with engine.connect() as conn:
-        raw = await conn.get_raw_connection()
-        try:
-            yield raw.driver_connection
-        except (asyncpg.exceptions.PostgresConnectionError, asyncpg.exceptions.InterfaceError, OSError):
-            await conn.invalidate()
-            raise
+    """One pool checkout's asyncpg connection, without a Connection or session around it.
+    Nothing opens a transaction on it, so its return to the pool costs no round trip. A
+    connection that failed is invalidated (closed, not returned)."""
+    pooled = await engine.raw_connection()  # the pool's checkout events (metrics, outages) fire
+    try:
+        yield pooled.driver_connection
+    except (asyncpg.exceptions.PostgresConnectionError, asyncpg.exceptions.InterfaceError, OSError) as error:
+        await greenlet_spawn(pooled.invalidate, error)
+        raise
+    finally:
+        # In SQLAlchemy's bridge: returning an overflow connection closes it (driver I/O).
+        await greenlet_spawn(pooled.close)
 
 
 async def _fetch(db: asyncpg.Connection, sql: str, *args: Any) -> list[asyncpg.Record]:
