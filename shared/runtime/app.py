@@ -15,8 +15,6 @@ from sqlalchemy import text
 from shared import logs, telemetry
 from shared.clock import Clock, SystemClock
 from shared.db.engine import make_engine, make_sessionmaker
-from shared.db.uow import UnitOfWork
-from shared.renewal.clock_advances import Advancer
 from shared.runtime import outages
 from shared.runtime.app_state import (
     ADVANCES,
@@ -34,7 +32,6 @@ from shared.runtime.docs import add_docs_routes
 from shared.runtime.http import http_handler
 from shared.runtime.problems import problem, problems_middleware, unavailable
 from shared.runtime.registry import Operation, select
-from shared.services.tenants import ensure_bootstrap_key
 from shared.settings import Settings
 
 log = logging.getLogger("billing")
@@ -95,6 +92,11 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     app[outages.OUTAGES] = outages.watch(engine)
     app[SESSIONS] = make_sessionmaker(engine)
     if settings.bootstrap_api_key:
+        # Imported here: a function that reads through shared.db.hot_reads never loads the
+        # ORM's tables and services otherwise (cold start).
+        from shared.db.uow import UnitOfWork
+        from shared.services.tenants import ensure_bootstrap_key
+
         await ensure_bootstrap_key(UnitOfWork(app[SESSIONS]), settings.bootstrap_api_key, app[CLOCK])
     yield
     await engine.dispose()
@@ -102,6 +104,8 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
 
 async def _clock_advances(app: web.Application) -> AsyncIterator[None]:
     """The background worker for test-clock advances (after the database, stopped before it)."""
+    from shared.renewal.clock_advances import Advancer
+
     settings = app[SETTINGS]
     advancer = Advancer(
         app[ENGINE],

@@ -19,10 +19,9 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.db import hot_reads
-from shared.domain.api_keys import Grant
+from shared.domain.api_keys import Grant, hash_key
 from shared.runtime.rate_limits import Buckets
 from shared.runtime.ttl_cache import TtlCache
-from shared.services.api_keys import hash_key
 from shared.settings import Settings
 
 KEY_CACHE_SECONDS = 1.0

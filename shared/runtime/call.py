@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.clock import Clock
-from shared.db.uow import UnitOfWork
 from shared.runtime.app_state import CLOCK, ENGINE, SESSIONS, TENANT_ID
+
+if TYPE_CHECKING:
+    from shared.db.uow import UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,8 @@ class Call:
         return self.request.match_info[name]
 
     def uow(self) -> UnitOfWork:
+        from shared.db.uow import UnitOfWork  # loaded by the functions that use it (cold start)
+
         return UnitOfWork(self.request.app[SESSIONS])
 
     @property

@@ -10,7 +10,6 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 from pydantic_core import to_json
 
-from shared.runtime import idempotent_requests
 from shared.runtime.app_state import API_KEY_ID, API_KEY_SCOPE, AUTH, CLOCK, ENGINE, SETTINGS, TENANT_ID
 from shared.runtime.auth import CHALLENGE, Refused, client_address
 from shared.runtime.call import Call, Rendered
@@ -156,9 +155,12 @@ def http_handler(op: Operation):
         async def run() -> web.Response:
             return render(op, await op.handler(Call(request, body=body, query=query)))
 
-        key = request.headers.get(idempotent_requests.HEADER)
-        if key is not None and op.auth and request.method == "POST":
-            return await idempotent_requests.run_once(request, op.name, key, await request.read(), run)
+        if op.auth and request.method == "POST":
+            from shared.runtime import idempotent_requests  # loaded where a keyed POST can arrive
+
+            key = request.headers.get(idempotent_requests.HEADER)
+            if key is not None:
+                return await idempotent_requests.run_once(request, op.name, key, await request.read(), run)
         return await run()
 
     handle.__name__ = op.operation_id
