@@ -1,8 +1,8 @@
-from shared.runtime.call import Call
+from shared.db import hot_reads
+from shared.runtime.call import Call, Rendered
 from shared.runtime.registry import operation
 from shared.schemas.common import ListOf
 from shared.schemas.invoices import Invoice, InvoiceListQuery
-from shared.services import invoices
 
 
 @operation(
@@ -15,8 +15,9 @@ from shared.services import invoices
 )
 async def list_invoices(call: Call):
     query: InvoiceListQuery = call.query
-    return await invoices.list_invoices(
-        call.uow(),
+    page = await hot_reads.page(
+        call.engine,
+        "invoices",
         call.tenant_id,
         limit=query.limit,
         starting_after=query.starting_after,
@@ -24,3 +25,4 @@ async def list_invoices(call: Call):
         subscription_id=query.subscription_id,
         status=query.status,
     )
+    return Rendered(page)

@@ -1,8 +1,8 @@
-from shared.runtime.call import Call
+from shared.db import hot_reads
+from shared.runtime.call import Call, Rendered
 from shared.runtime.registry import operation
 from shared.schemas.common import ListOf
 from shared.schemas.subscriptions import Subscription, SubscriptionListQuery
-from shared.services import subscriptions
 
 
 @operation(
@@ -15,11 +15,13 @@ from shared.services import subscriptions
 )
 async def list_subscriptions(call: Call):
     query: SubscriptionListQuery = call.query
-    return await subscriptions.list_subscriptions(
-        call.uow(),
+    page = await hot_reads.page(
+        call.engine,
+        "subscriptions",
         call.tenant_id,
         limit=query.limit,
         starting_after=query.starting_after,
         customer_id=query.customer_id,
         status=query.status,
     )
+    return Rendered(page)

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
+
+
+def hash_key(key: str) -> str:
+    """What is stored of a key, and looked up: SHA-256 (a slow hash buys nothing for 256
+    random bits, and a lookup stays one index probe)."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
 
 Scope = Literal["read", "write"]
 SCOPES: tuple[Scope, ...] = ("read", "write")

@@ -16,9 +16,6 @@ from sqlalchemy.engine import make_url
 from shared import logs, telemetry
 from shared.clock import Clock, SystemClock
 from shared.db.engine import async_url, make_engine, make_sessionmaker
-from shared.db.uow import UnitOfWork
-from shared.events.dispatcher import Dispatcher
-from shared.renewal.clock_advances import Advancer
 from shared.runtime import outages
 from shared.runtime.app_state import (
     ADVANCES,
@@ -37,7 +34,6 @@ from shared.runtime.docs import add_docs_routes
 from shared.runtime.http import http_handler
 from shared.runtime.problems import problem, problems_middleware, unavailable
 from shared.runtime.registry import Operation, select
-from shared.services.tenants import ensure_bootstrap_key
 from shared.settings import Settings
 
 log = logging.getLogger("billing")
@@ -98,6 +94,11 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     app[outages.OUTAGES] = outages.watch(engine)
     app[SESSIONS] = make_sessionmaker(engine)
     if settings.bootstrap_api_key:
+        # Imported here: a function that reads through shared.db.hot_reads never loads the
+        # ORM's tables and services otherwise (cold start).
+        from shared.db.uow import UnitOfWork
+        from shared.services.tenants import ensure_bootstrap_key
+
         await ensure_bootstrap_key(UnitOfWork(app[SESSIONS]), settings.bootstrap_api_key, app[CLOCK])
     yield
     await engine.dispose()
@@ -105,6 +106,8 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
 
 async def _clock_advances(app: web.Application) -> AsyncIterator[None]:
     """The background worker for test-clock advances (after the database, stopped before it)."""
+    from shared.renewal.clock_advances import Advancer
+
     settings = app[SETTINGS]
     advancer = Advancer(
         app[ENGINE],
@@ -122,6 +125,8 @@ async def _event_dispatcher(app: web.Application) -> AsyncIterator[None]:
     """The webhook/CloudEvent dispatcher as a background task (after the database, stopped
     before it), on an engine of its own (two connections) so it never takes the requests'
     pool, and one more connection that LISTENs for the event writer's NOTIFY."""
+    from shared.events.dispatcher import Dispatcher  # loaded only where it runs
+
     settings = app[SETTINGS]
     assert settings.database_url is not None
     engine = make_engine(settings.database_url, pool_size=2, max_overflow=0, pool_timeout=30)
@@ -240,11 +245,10 @@ def make_app(
     None serves every route on every listener (a per-function process, or a test)."""
     ops = select(settings.function_target) if operations is None else operations
     check_signature(settings, ops)
-    telemetry.setup(settings, package_version())  # before the Application: it is instrumented at creation
-    app = web.Application(
-        client_max_size=settings.max_body_bytes,
-        middlewares=[request_log_middleware, problems_middleware, listener_middleware],
-    )
+    middlewares = [request_log_middleware, problems_middleware, listener_middleware]
+    if telemetry.setup(settings, package_version()):
+        middlewares.insert(0, telemetry.http_middleware())
+    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=middlewares)
     app[INTERNAL_PORT] = internal_port
     app[SETTINGS] = settings
     app[CLOCK] = clock or SystemClock()

@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared.clock import Clock
-from shared.events.dispatcher import Dispatcher
-from shared.renewal.clock_advances import Advancer
 from shared.runtime.auth import Authenticator
 from shared.runtime.registry import Operation
 from shared.settings import Settings
+
+if TYPE_CHECKING:  # the workers (and the renewal engine under them) load only where they run
+    from shared.events.dispatcher import Dispatcher
+    from shared.renewal.clock_advances import Advancer
 
 SETTINGS = web.AppKey("settings", Settings)
 CLOCK = web.AppKey("clock", Clock)
 OPERATIONS = web.AppKey("operations", tuple[Operation, ...])
 ENGINE = web.AppKey("engine", AsyncEngine)
 SESSIONS = web.AppKey("sessions", async_sessionmaker[AsyncSession])
-ADVANCES = web.AppKey("advances", Advancer)  # the test-clock advance worker, where it runs
-DISPATCHER = web.AppKey("dispatcher", Dispatcher)  # the event dispatcher, where it runs in the background
+ADVANCES: web.AppKey[Advancer] = web.AppKey("advances")  # the test-clock advance worker, where it runs
+DISPATCHER: web.AppKey[Dispatcher] = web.AppKey("dispatcher")  # the event dispatcher, where it runs in the background
 AUTH = web.AppKey("auth", Authenticator)  # key caches and rate limits of this process
 
 REQUEST_ID = web.RequestKey("request_id", str)

@@ -16,13 +16,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shared.db.uow import UnitOfWork
-from shared.domain.api_keys import Grant
+from shared.db import hot_reads
+from shared.domain.api_keys import Grant, hash_key
 from shared.runtime.rate_limits import Buckets
 from shared.runtime.ttl_cache import TtlCache
-from shared.services.api_keys import find_grant, hash_key
 from shared.settings import Settings
 
 KEY_CACHE_SECONDS = 1.0
@@ -60,7 +59,7 @@ class Authenticator:
         self.failures = Buckets(settings.auth_failures_per_second, settings.auth_failure_burst)
         self.requests = Buckets(settings.rate_limit_per_second, settings.rate_limit_burst)
 
-    async def grant(self, key: str, client: str, sessions: async_sessionmaker[AsyncSession], now: datetime) -> Grant:
+    async def grant(self, key: str, client: str, engine: AsyncEngine, now: datetime) -> Grant:
         digest = hash_key(key)
         grant = self.known.get(digest)
         if grant is None:
@@ -75,7 +74,7 @@ class Authenticator:
                     429, "too many failed authentications from this address; retry later", {"Retry-After": str(wait)}
                 )
             if self.unknown.get(digest) is None:
-                grant = await find_grant(UnitOfWork(sessions), digest)
+                grant = await hot_reads.grant(engine, digest)
             if grant is None:
                 self.unknown.put(digest, True)
                 self.recent.discard(digest)

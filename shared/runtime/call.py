@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.clock import Clock
-from shared.db.uow import UnitOfWork
 from shared.runtime.app_state import CLOCK, ENGINE, SESSIONS, TENANT_ID
+
+if TYPE_CHECKING:
+    from shared.db.uow import UnitOfWork
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A response payload already in the API's shape (plain JSON values, in field order),
+    read by shared.db.hot_reads: rendered as JSON without a model round."""
+
+    payload: Any
 
 
 @dataclass(frozen=True)
@@ -31,6 +41,8 @@ class Call:
         return self.request.match_info[name]
 
     def uow(self) -> UnitOfWork:
+        from shared.db.uow import UnitOfWork  # loaded by the functions that use it (cold start)
+
         return UnitOfWork(self.request.app[SESSIONS])
 
     @property

@@ -8,12 +8,12 @@ from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
+from pydantic_core import to_json
 
 from shared.db import event_writer
-from shared.runtime import idempotent_requests
-from shared.runtime.app_state import API_KEY_ID, API_KEY_SCOPE, AUTH, CLOCK, REQUEST_ID, SESSIONS, SETTINGS, TENANT_ID
+from shared.runtime.app_state import API_KEY_ID, API_KEY_SCOPE, AUTH, CLOCK, ENGINE, REQUEST_ID, SETTINGS, TENANT_ID
 from shared.runtime.auth import CHALLENGE, Refused, client_address
-from shared.runtime.call import Call
+from shared.runtime.call import Call, Rendered
 from shared.runtime.problems import from_validation, problem
 from shared.runtime.registry import Operation
 from shared.schemas.common import ID_PATTERN, Body, Query
@@ -76,7 +76,7 @@ async def authenticate(request: web.Request, op: Operation) -> None:
         request.remote, request.headers.getall("X-Forwarded-For", []), app[SETTINGS].trusted_proxy_hops
     )
     try:
-        grant = await auth.grant(key.strip(), client, app[SESSIONS], app[CLOCK].now())
+        grant = await auth.grant(key.strip(), client, app[ENGINE], app[CLOCK].now())
         auth.admit(grant, write=op.method not in READ_METHODS)
     except Refused as refused:
         raise Rejected(problem(refused.status, refused.detail, headers=refused.headers)) from None
@@ -113,6 +113,9 @@ def parse_query(request: web.Request, model: type[BaseModel]) -> BaseModel:
 def render(op: Operation, result: object) -> web.Response:
     if op.response is None:
         return web.Response(status=op.status)
+    if isinstance(result, Rendered):
+        # The same bytes the model would give (tests/db/test_hot_reads.py compares them).
+        return web.Response(status=op.status, body=to_json(result.payload), content_type="application/json")
     payload = op.response.model_validate(result, from_attributes=True)
     return web.Response(status=op.status, body=payload.model_dump_json(), content_type="application/json")
 
@@ -156,9 +159,12 @@ def http_handler(op: Operation):
             event_writer.CAUSE.set((request.get(REQUEST_ID), request.get(API_KEY_ID)))  # this request's task only
             return render(op, await op.handler(Call(request, body=body, query=query)))
 
-        key = request.headers.get(idempotent_requests.HEADER)
-        if key is not None and op.auth and request.method == "POST":
-            return await idempotent_requests.run_once(request, op.name, key, await request.read(), run)
+        if op.auth and request.method == "POST":
+            from shared.runtime import idempotent_requests  # loaded where a keyed POST can arrive
+
+            key = request.headers.get(idempotent_requests.HEADER)
+            if key is not None:
+                return await idempotent_requests.run_once(request, op.name, key, await request.read(), run)
         return await run()
 
     handle.__name__ = op.operation_id

@@ -5,7 +5,6 @@ for random keys, and a lookup stays one index probe)."""
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,16 +13,12 @@ from shared.clock import Clock
 from shared.db.repository import Page
 from shared.db.tables import ApiKey
 from shared.db.uow import UnitOfWork
-from shared.domain.api_keys import Grant
+from shared.domain.api_keys import Grant, hash_key
 from shared.domain.errors import Invalid, NotFound
 from shared.domain.ids import new_id
 
 KEY_PREFIX = "sk_"
 SHOWN_PREFIX = len(KEY_PREFIX) + 4  # enough to tell keys apart, far too little to guess one
-
-
-def hash_key(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
 
 
 def generate_key() -> str:

@@ -5,6 +5,7 @@ import asyncio
 
 import aiohttp
 import asyncpg
+import pytest
 from sqlalchemy import event
 
 from shared.runtime.app import make_app
@@ -15,6 +16,21 @@ from tests.client import Api
 from tests.conftest import BOOTSTRAP_KEY, GENEROUS_LIMITS, plain
 
 ATTACKER = "127.0.0.2"  # another loopback address: another client as far as the server knows
+_RECORDERS: list = []  # the apps' recorders of statements sent on asyncpg directly (shared.db.hot_reads)
+
+
+@pytest.fixture(autouse=True)
+def _statements_sent_directly(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    fetch = asyncpg.Connection.fetch
+
+    async def recorded(conn, query, *args, **kwargs):  # type: ignore[no-untyped-def]
+        for record in _RECORDERS:
+            record(conn, None, query)
+        return await fetch(conn, query, *args, **kwargs)
+
+    monkeypatch.setattr(asyncpg.Connection, "fetch", recorded)
+    yield
+    _RECORDERS.clear()
 
 
 async def serve(aiohttp_client, database_url: str, **limits) -> tuple[Api, list[str]]:  # type: ignore[no-untyped-def]
@@ -28,6 +44,7 @@ async def serve(aiohttp_client, database_url: str, **limits) -> tuple[Api, list[
             lookups.append(statement)
 
     event.listen(client.server.app[ENGINE].sync_engine, "before_cursor_execute", record)
+    _RECORDERS.append(record)
     return Api(client, BOOTSTRAP_KEY, database_url), lookups
 
 

@@ -1,0 +1,213 @@
+"""The hot reads, as fixed SQL run straight on one pooled asyncpg connection.
+
+GET invoice (with its lines), GET subscription, the invoice and subscription lists, and the
+API-key lookup of authentication are most of the traffic. Here each is hand-written SQL
+(text built once per filter combination, `$n` parameters, prepared and cached by asyncpg),
+executed on the driver connection of one pool checkout: no session, no ORM rows, no
+statement compilation, no transaction (each statement sees what was committed when it
+ran). Rows come back as plain dicts in the API's field order, ready for JSON.
+
+Every statement on a tenant's table filters on `tenant_id` ($1): tests/db/test_hot_reads.py
+checks each with the tenant-scoping rule, and the responses against the ORM path.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import asyncpg
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.util import greenlet_spawn
+
+from shared.domain.api_keys import Grant
+from shared.domain.errors import NotFound
+
+# Set by shared.telemetry: records db.client.operation.duration for these statements too
+# (they bypass SQLAlchemy's cursor events).
+observe: Callable[[str, float], None] | None = None
+
+_INVOICE_COLUMNS = (
+    "i.id, 'invoice' AS object, i.number, i.customer_id, i.subscription_id, i.test_clock_id AS test_clock,"
+    " i.test_clock_id IS NULL AS livemode, i.status, i.billing_reason, i.currency, i.period_start, i.period_end,"
+    " i.subtotal, i.total, i.amount_due, i.amount_paid, i.created_at, i.due_at, i.finalized_at, i.paid_at,"
+    " i.voided_at, i.marked_uncollectible_at"
+)
+# A line in the API's order (LineDetail's fields, then InvoiceLine's).
+_LINE_COLUMNS = (
+    "l.description, l.amount, l.period_start, l.period_end, l.plan_id, l.proration, l.id,"
+    " 'line_item' AS object, l.currency"
+)
+_LINE_NAMES = (
+    "description",
+    "amount",
+    "period_start",
+    "period_end",
+    "plan_id",
+    "proration",
+    "id",
+    "object",
+    "currency",
+)
+_LINE_WIDTH = len(_LINE_NAMES)
+
+# The invoice and its lines in one statement: one row per line (one with NULL lines if none).
+INVOICE = (
+    f"SELECT {_INVOICE_COLUMNS}, {_LINE_COLUMNS} FROM invoices i"
+    " LEFT JOIN invoice_lines l ON l.tenant_id = i.tenant_id AND l.invoice_id = i.id"
+    " WHERE i.tenant_id = $1 AND i.id = $2 ORDER BY l.position"
+)
+LINES_OF = (
+    f"SELECT l.invoice_id, {_LINE_COLUMNS} FROM invoice_lines l"
+    " WHERE l.tenant_id = $1 AND l.invoice_id = ANY($2::varchar[]) ORDER BY l.invoice_id, l.position"
+)
+_SUBSCRIPTION_COLUMNS = (
+    "id, 'subscription' AS object, customer_id, plan_id, status, billing_cycle_anchor, current_period_start,"
+    " current_period_end, trial_end, paused_at, test_clock_id AS test_clock, test_clock_id IS NULL AS livemode,"
+    " cancel_at_period_end, canceled_at, ended_at, created_at"
+)
+SUBSCRIPTION = f"SELECT {_SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE tenant_id = $1 AND id = $2"
+# Authentication: the one lookup that precedes knowing the tenant (cross-tenant by design).
+GRANT = "SELECT tenant_id, id, scope, expires_at FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL"
+
+_LISTS = {
+    "invoices": f"SELECT {_INVOICE_COLUMNS} FROM invoices i WHERE i.tenant_id = $1",
+    "subscriptions": f"SELECT {_SUBSCRIPTION_COLUMNS} FROM subscriptions i WHERE i.tenant_id = $1",
+}
+_page_sql: dict[tuple[str, tuple[str, ...], bool], str] = {}
+
+
+def page_sql(table: str, filters: Sequence[str], cursor: bool) -> str:
+    """The page statement for this table, these filters (column names) and a cursor or none:
+    built once per combination. Newest first; one row more than the page tells has_more."""
+    key = (table, tuple(filters), cursor)
+    sql = _page_sql.get(key)
+    if sql is None:
+        parts = [_LISTS[table]]
+        n = 1
+        for column in filters:
+            n += 1
+            parts.append(f"i.{column} = ${n}")
+        if cursor:
+            n += 1
+            parts.append(f"i.id < ${n}")
+        sql = " AND ".join(parts) + f" ORDER BY i.id DESC LIMIT ${n + 1}"
+        _page_sql[key] = sql
+    return sql
+
+
+def cursor_sql(table: str) -> str:
+    return f"SELECT 1 FROM {table} WHERE tenant_id = $1 AND id = $2"
+
+
+def statements() -> list[str]:
+    """Every statement this module sends (for the tenant-scoping test)."""
+    combos = {
+        "invoices": [(), ("customer_id",), ("customer_id", "subscription_id", "status")],
+        "subscriptions": [(), ("customer_id",), ("customer_id", "status")],
+    }
+    return [INVOICE, LINES_OF, SUBSCRIPTION, cursor_sql("invoices"), cursor_sql("subscriptions")] + [
+        page_sql(table, filters, cursor) for table in _LISTS for filters in combos[table] for cursor in (False, True)
+    ]
+
+
+@asynccontextmanager
+async def connection(engine: AsyncEngine) -> AsyncIterator[asyncpg.Connection]:
+    """One pool checkout's asyncpg connection, without a Connection or session around it.
+    Nothing opens a transaction on it, so its return to the pool costs no round trip. A
+    connection that failed is invalidated (closed, not returned)."""
+    pooled = await engine.raw_connection()  # the pool's checkout events (metrics, outages) fire
+    try:
+        yield pooled.driver_connection
+    except (asyncpg.exceptions.PostgresConnectionError, asyncpg.exceptions.InterfaceError, OSError) as error:
+        await greenlet_spawn(pooled.invalidate, error)
+        raise
+    finally:
+        # In SQLAlchemy's bridge: returning an overflow connection closes it (driver I/O).
+        await greenlet_spawn(pooled.close)
+
+
+async def _fetch(db: asyncpg.Connection, sql: str, *args: Any) -> list[asyncpg.Record]:
+    if observe is None:
+        return await db.fetch(sql, *args)
+    started = time.perf_counter()
+    rows = await db.fetch(sql, *args)
+    observe("SELECT", time.perf_counter() - started)
+    return rows
+
+
+def _line(values: tuple[Any, ...], start: int) -> dict[str, Any]:
+    return dict(zip(_LINE_NAMES, values[start : start + _LINE_WIDTH], strict=True))
+
+
+def _finish_invoice(invoice: dict[str, Any]) -> dict[str, Any]:
+    invoice["amount_remaining"] = invoice["amount_due"] - invoice["amount_paid"]
+    return invoice
+
+
+_INVOICE_NAMES = tuple(
+    part.split(" AS ")[-1].split(".")[-1].strip() for part in _INVOICE_COLUMNS.replace("IS NULL AS", "AS").split(",")
+)
+_INVOICE_WIDTH = len(_INVOICE_NAMES)
+_LINE_ID = _INVOICE_WIDTH + _LINE_NAMES.index("id")
+
+
+async def invoice(engine: AsyncEngine, tenant_id: str, invoice_id: str) -> dict[str, Any]:
+    async with connection(engine) as db:
+        rows = await _fetch(db, INVOICE, tenant_id, invoice_id)
+    if not rows:
+        raise NotFound(f"no such invoice: '{invoice_id}'", field="id")
+    values = [tuple(row) for row in rows]
+    found = dict(zip(_INVOICE_NAMES, values[0][:_INVOICE_WIDTH], strict=True))
+    found["lines"] = [_line(row, _INVOICE_WIDTH) for row in values if row[_LINE_ID] is not None]
+    return _finish_invoice(found)
+
+
+async def subscription(engine: AsyncEngine, tenant_id: str, subscription_id: str) -> dict[str, Any]:
+    async with connection(engine) as db:
+        rows = await _fetch(db, SUBSCRIPTION, tenant_id, subscription_id)
+    if not rows:
+        raise NotFound(f"no such subscription: '{subscription_id}'", field="id")
+    return dict(rows[0].items())
+
+
+async def page(
+    engine: AsyncEngine,
+    table: str,
+    tenant_id: str,
+    *,
+    limit: int,
+    starting_after: str | None,
+    **filters: Any,
+) -> dict[str, Any]:
+    """A list page as the API renders it ({"object": "list", "data": [...], "has_more": ...}).
+    An invoice page brings its lines with one more statement."""
+    given = {name: getattr(value, "value", value) for name, value in filters.items() if value is not None}
+    args: list[Any] = [tenant_id, *given.values()]
+    async with connection(engine) as db:
+        if starting_after is not None:
+            if not await _fetch(db, cursor_sql(table), tenant_id, starting_after):
+                kind = table[:-1]
+                raise NotFound(f"starting_after: no such {kind}: '{starting_after}'", field="starting_after")
+            args.append(starting_after)
+        rows = await _fetch(db, page_sql(table, tuple(given), starting_after is not None), *args, limit + 1)
+        data = [dict(row.items()) for row in rows[:limit]]
+        if table == "invoices" and data:
+            by_id = {}
+            for item in data:
+                item["lines"] = []
+                by_id[item["id"]] = item
+            for line in await _fetch(db, LINES_OF, tenant_id, list(by_id)):
+                by_id[line["invoice_id"]]["lines"].append(_line(tuple(line), 1))
+            for item in data:
+                _finish_invoice(item)
+    return {"object": "list", "data": data, "has_more": len(rows) > limit}
+
+
+async def grant(engine: AsyncEngine, key_hash: str) -> Grant | None:
+    """The active key with this hash (expired ones included: the caller knows the time)."""
+    async with connection(engine) as db:
+        rows = await _fetch(db, GRANT, key_hash)
+    return Grant(*rows[0]) if rows else None
