@@ -128,7 +128,6 @@ class UnitOfWork:
             self.session = self._request.session
             self._savepoint = await self.session.begin_nested()
         self._committed = False
-        self._driver_transaction = False
         self._after_commit: list[Callable[[], None]] = []
         self._events: list[PendingEvent] = []
         return self
@@ -168,14 +167,14 @@ class UnitOfWork:
         transaction (and the same savepoint, inside a keyed request). For the set-based
         invoice writer, which the API path and the renewal engine share."""
         connection = await self.session.connection()
-        if not self._driver_transaction:
+        raw = await connection.get_raw_connection()
+        driver = cast(asyncpg.Connection, raw.driver_connection)
+        if not driver.is_in_transaction():  # a local check: no round trip
             # SQLAlchemy's asyncpg adapter opens the database transaction lazily, at its own
             # first statement: without one, statements sent on the raw connection would each
             # commit on their own (a crash mid-way would keep half the work).
             await connection.exec_driver_sql("SELECT 1")
-            self._driver_transaction = True
-        raw = await connection.get_raw_connection()
-        return cast(asyncpg.Connection, raw.driver_connection)
+        return driver
 
     def directory(self) -> Directory:
         """The lookups that span tenants by design (API key by hash, tenant by name)."""
