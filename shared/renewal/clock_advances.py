@@ -179,13 +179,25 @@ async def resume_advances(engine: AsyncEngine, *, lease_seconds: int, invoice_bu
             run = await advance_one(
                 engine, lease_seconds=lease_seconds, invoice_budget=invoice_budget, deadline=deadline
             )
-        except Exception:
-            log.exception("resuming test-clock advances failed; the next run tries again")
+        except Exception as error:
+            _log_failure(error, "resuming test-clock advances failed; the next run tries again")
             break
         if run is None:
             break
         finished += run.finished
     return finished
+
+
+def _log_failure(error: Exception, message: str) -> None:
+    """A database outage is expected to pass (requests answer 503 meanwhile): a one-line
+    warning, no traceback. Anything else is an error worth its traceback."""
+    from shared.runtime.outages import classify  # the one definition of an outage
+
+    outage = classify(error)
+    if outage is not None:
+        log.warning("%s: %s", message, outage.cause)
+    else:
+        log.error(message, exc_info=error)
 
 
 class Advancer:
@@ -225,8 +237,8 @@ class Advancer:
                     run = await advance_one(
                         self._engine, lease_seconds=self._lease_seconds, invoice_budget=self._invoice_budget
                     )
-                except Exception:  # the lease was handed back; a later poll retries
-                    log.exception("test-clock advance failed; it will be retried")
+                except Exception as error:  # the lease was handed back; a later poll retries
+                    _log_failure(error, "test-clock advance failed; it will be retried")
                     break
                 if run is None:
                     break

@@ -94,3 +94,21 @@ def test_the_pool_timeout_setting() -> None:
     for bad in ("0", "-1", "soon", "inf", "nan"):
         with pytest.raises(SystemExit, match="BILLING_DB_POOL_TIMEOUT"):
             Settings.from_env({"BILLING_DB_POOL_TIMEOUT": bad})
+
+
+async def test_test_clock_worker_logs_a_database_outage_as_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    """The advance worker's poll can land in an outage (requests answer 503 then): one warning
+    line, never an error with a traceback (the outage story checks no error is logged)."""
+    from bench.processes import free_port
+    from shared.db.engine import make_engine
+    from shared.renewal.clock_advances import resume_advances
+
+    engine = make_engine(f"postgresql://billing:secret@127.0.0.1:{free_port()}/billing")  # nothing listens there
+    try:
+        with caplog.at_level(logging.WARNING, logger="billing.clock_advances"):
+            assert await resume_advances(engine, lease_seconds=30, invoice_budget=100, seconds=5) == 0
+    finally:
+        await engine.dispose()
+    records = [r for r in caplog.records if r.name == "billing.clock_advances"]
+    assert [r.levelname for r in records] == ["WARNING"], records
+    assert records[0].exc_info is None
