@@ -38,7 +38,35 @@ MODULES: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = [
         {"sizes": (200, 1000), "rounds": 1},
     ),
     ("cold_start", "bench.cold_start", {"repeats": 5}, {"functions": ("get-invoice",), "repeats": 1}),
+    # Modules whose run(url, ...) takes a database get a fresh scratch one (see _call).
+    (
+        "events",
+        "bench.events",
+        {"subscriptions": 100_000, "deliveries": 2000, "samples": 200},
+        {"subscriptions": 500, "deliveries": 50, "samples": 20},
+    ),
+    (
+        "usage",
+        "bench.usage",
+        {"events": 1_000_000, "customers": 1000, "stored": 10_000_000, "subscriptions": 100_000},
+        {"events": 2000, "customers": 50, "stored": 0, "subscriptions": 200, "samples": 20},
+    ),
 ]
+
+
+def _call(module: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """A module's run(**kwargs); one whose first parameter is `url` gets a freshly migrated
+    scratch database; a coroutine is run to completion."""
+    import inspect
+
+    from bench.common import scratch_database
+
+    run = importlib.import_module(module).run
+    if next(iter(inspect.signature(run).parameters), None) == "url":
+        with scratch_database() as url:
+            result = run(url, **kwargs)
+            return asyncio.run(result) if inspect.iscoroutine(result) else result
+    return run(**kwargs)
 
 
 def postgres_version() -> str:
@@ -203,7 +231,7 @@ def run(quick: bool = False, out: Path = Path("bench"), only: list[str] | None =
         if only and name not in only:
             continue
         started = time.perf_counter()
-        results[name] = importlib.import_module(module).run(**(small if quick else full))
+        results[name] = _call(module, small if quick else full)
         print(f"{name}: {time.perf_counter() - started:.1f} s", file=sys.stderr)
     images = plots(results, meta, out)
     (out / "results.md").write_text(markdown(results, meta, images, quick))
