@@ -35,6 +35,7 @@ which also serves the in-process API and runs the clock-advance workers.
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -56,9 +57,11 @@ CURRENCIES = ("USD", "JPY", "KWD")
 PRICES = {"USD": (999, 1999, 50_000), "JPY": (500, 1_200, 98_000), "KWD": (1_250, 4_999, 120_000)}
 CADENCES = (("day", 3), ("week", 1), ("week", 2), ("month", 1), ("month", 3), ("year", 1))
 STEPS = (timedelta(hours=7), timedelta(days=1), timedelta(days=4), timedelta(days=11), timedelta(days=33))
-MAX_SUBSCRIPTIONS = 2
+FAR = (timedelta(days=45), timedelta(days=75), timedelta(days=100))
+MAX_SUBSCRIPTIONS = 3
 SETTINGS = settings(
-    max_examples=16,
+    # BILLING_MACHINE_EXAMPLES=500 explores much further (minutes), e.g. after a rule change.
+    max_examples=int(os.environ.get("BILLING_MACHINE_EXAMPLES", "16")),
     stateful_step_count=12,
     deadline=None,
     suppress_health_check=list(HealthCheck),
@@ -135,10 +138,14 @@ class BillingMachine(RuleBasedStateMachine):
 
     @initialize(
         start=st.integers(0, 3 * 366 * 86_400),
-        days_until_due=st.sampled_from([0, 7, 30]),
-        grace=st.sampled_from([0, 10, 30]),
+        days_until_due=st.sampled_from([30, 7, 0]),
+        grace=st.sampled_from([365, 30, 10, 0]),
+        currency=st.sampled_from(CURRENCIES),
+        spec=plan_specs,
     )
-    def setup(self, start: int, days_until_due: int, grace: int) -> None:
+    def setup(
+        self, start: int, days_until_due: int, grace: int, currency: str, spec: tuple[tuple[str, int], int]
+    ) -> None:
         self.now = datetime(2027, 1, 1, tzinfo=UTC) + timedelta(seconds=start)
         self.days_until_due, self.grace = days_until_due, grace
         self.twin_now = self.now
@@ -152,7 +159,9 @@ class BillingMachine(RuleBasedStateMachine):
             self.twin_customer = await self.api.customer(email="twin@example.com", test_clock=self.twin_clock["id"])
 
         self.run(go)
+        self.seen = Seen({}, {}, {})
         self.step_start = self.now
+        self.subscribe(currency, spec, 0)
 
     # Observation
 
@@ -232,11 +241,15 @@ class BillingMachine(RuleBasedStateMachine):
 
     # The twin: caught up in one jump before it acts or is compared.
 
-    def catch_up_twin(self) -> None:
+    def catch_up_twin(self, *, compare: bool = False) -> None:
+        """Advance the twin in one jump to the main clock's time, then compare the two (only
+        after a jump, or when asked: between jumps both took the same actions at the same times)."""
         if self.twin_now is not None and self.twin_now < self.now:
             self.run(lambda: self.api.advance(self.twin_clock, at(self.now)))
             self.twin_now = self.now
-        self.compare_twin()
+            compare = True
+        if compare:
+            self.compare_twin()
 
     def compare_twin(self) -> None:
         assert self.seen is not None
@@ -257,6 +270,7 @@ class BillingMachine(RuleBasedStateMachine):
                 "canceled_at",
                 "ended_at",
             ]
+            STATS["twin compared"] += 1
             main_sub, twin_sub = self.seen.subscriptions[sub.main], twin.subscriptions[sub.twin]
             assert {k: main_sub[k] for k in keys} == {k: twin_sub[k] for k in keys}
             assert sorted((x.amount, x.start, x.end) for x in self.seen.pending[sub.main]) == sorted(
@@ -338,6 +352,7 @@ class BillingMachine(RuleBasedStateMachine):
                 ), (preview, sub)
                 continue
             [invoice] = written
+            STATS["preview compared"] += 1
             fields = ["currency", "period_start", "period_end", "subtotal", "total", "amount_due"]
             assert {f: invoice[f] for f in fields} == {f: preview[f] for f in fields}, (invoice, preview)
             line_fields = ["description", "amount", "period_start", "period_end", "plan_id", "proration"]
@@ -347,6 +362,10 @@ class BillingMachine(RuleBasedStateMachine):
 
     @rule(step=st.sampled_from(STEPS))
     def advance(self, step: timedelta) -> None:
+        self._advance_to(self.now + step)
+
+    @rule(step=st.sampled_from(FAR))
+    def advance_far(self, step: timedelta) -> None:
         self._advance_to(self.now + step)
 
     @precondition(lambda self: self.subs)
@@ -381,6 +400,7 @@ class BillingMachine(RuleBasedStateMachine):
             return await action(sub.main), await action(sub.twin)
 
         main, twin = self.run(go)
+        STATS[f"{__import__('sys')._getframe(1).f_code.co_name} {self.seen.subscriptions[sub.main]['status']} -> {main.status}"] += 1
         assert main.status == expected, (main, self.seen.subscriptions[sub.main])
         assert twin.status == main.status, twin
 
@@ -475,6 +495,8 @@ class BillingMachine(RuleBasedStateMachine):
         self.begin()
         self.catch_up_twin()
         invoices = sorted(self.seen.invoices.values(), key=lambda i: i["number"])
+        payable = [i for i in invoices if i["status"] in ("open", "uncollectible")]
+        invoices = payable if payable and verb == "pay" else invoices
         if not invoices:
             return
         invoice = invoices[choice % len(invoices)]
@@ -490,12 +512,35 @@ class BillingMachine(RuleBasedStateMachine):
             )
 
         main, twin = self.run(go)
+        STATS[f"{verb} {invoice['status']} -> {main.status}"] += 1
         assert main.status == expected, (main, invoice)
         assert twin.status == main.status, twin
 
     @rule(choice=st.integers(0, 10_000))
     def pay(self, choice: int) -> None:
         self._settle(choice, "pay")
+
+    @precondition(lambda self: self.subs)
+    @rule()
+    def pay_everything(self) -> None:
+        """The customer pays every open or uncollectible invoice (on both clocks)."""
+        assert self.seen is not None
+        self.begin()
+        self.catch_up_twin()
+        twin = self.observe_twin()
+        payable = [
+            i["id"]
+            for seen in (self.seen, twin)
+            for i in seen.invoices.values()
+            if i["status"] in ("open", "uncollectible")
+        ]
+
+        async def go() -> None:
+            for invoice_id in payable:
+                reply = await self.api.post(f"/v1/invoices/{invoice_id}/pay")
+                assert reply.status == 200, reply
+
+        self.run(go)
 
     @rule(choice=st.integers(0, 10_000))
     def void(self, choice: int) -> None:
@@ -510,7 +555,13 @@ class BillingMachine(RuleBasedStateMachine):
         before = self.seen
         seen = self.observe()
         self.seen = seen
+        STATS["checks"] += 1
+        STATS["max invoices"] = max(STATS["max invoices"], len(seen.invoices))
+        for i in seen.invoices.values():
+            STATS["credit lines"] += sum(1 for x in i["lines"] if x["amount"] < 0)
+            STATS["invoice " + i["status"]] += 1
         for sub in self.subs:
+            STATS["status " + seen.subscriptions[sub.main]["status"]] += 1
             self.check_timestamps(sub, before, seen)
             self.check_status(sub, seen)
             lines = self.lines_of(seen, sub.main)
@@ -520,7 +571,7 @@ class BillingMachine(RuleBasedStateMachine):
 
     def teardown(self) -> None:
         if self.seen is not None and self.subs:
-            self.catch_up_twin()
+            self.catch_up_twin(compare=True)
 
     def check_timestamps(self, sub: Sub, before: Seen | None, seen: Seen) -> None:
         start, now = self.step_start, self.now
@@ -601,6 +652,8 @@ class BillingMachine(RuleBasedStateMachine):
 
 
 BILLING = ("trialing", "active", "past_due")
+import collections
+STATS = collections.Counter()
 
 
 async def test_billing_state_machine(api: Api) -> None:
@@ -612,3 +665,4 @@ async def test_billing_state_machine(api: Api) -> None:
         )
     finally:
         await conn.close()
+        print(dict(STATS))
