@@ -303,6 +303,12 @@ class BillingMachine(RuleBasedStateMachine):
 
     # Rules
 
+    def pick(self, index: int) -> Sub:
+        """A subscription that has not ended, if there is one (actions on ended ones are 409)."""
+        assert self.seen is not None
+        live = [s for s in self.subs if self.seen.subscriptions.get(s.main, {}).get("status") != "canceled"]
+        return (live or self.subs)[index % len(live or self.subs)]
+
     def begin(self) -> None:
         """Every step: remember the clock time it began at (timestamps it sets are not before)."""
         self.step_start = self.now
@@ -360,8 +366,14 @@ class BillingMachine(RuleBasedStateMachine):
                 {f: x[f] for f in line_fields} for x in preview["lines"]
             ], "the preview is not the invoice the renewal wrote"
 
-    @rule(step=st.sampled_from(STEPS))
-    def advance(self, step: timedelta) -> None:
+    @rule(step=st.sampled_from((None, *STEPS)))
+    def advance(self, step: timedelta | None) -> None:
+        """By a fixed step, or (None) exactly to the next period end of a subscription."""
+        assert self.seen is not None
+        if step is None:
+            ends = [parse(s["current_period_end"]) for s in self.seen.subscriptions.values() if s["status"] in BILLING]
+            upcoming = [end for end in ends if end is not None and self.now < end < self.now + timedelta(days=400)]
+            step = (min(upcoming) - self.now) if upcoming else STEPS[-1]
         self._advance_to(self.now + step)
 
     @rule(step=st.sampled_from(FAR))
@@ -373,7 +385,7 @@ class BillingMachine(RuleBasedStateMachine):
     def advance_to_boundary(self, index: int, to: str) -> None:
         """Exactly onto a period end, a due date or a grace deadline (the boundaries)."""
         assert self.seen is not None
-        sub = self.subs[index % len(self.subs)]
+        sub = self.pick(index)
         target = parse(self.seen.subscriptions[sub.main]["current_period_end"])
         if to != "period_end":
             unpaid = [
@@ -393,7 +405,7 @@ class BillingMachine(RuleBasedStateMachine):
         assert self.seen is not None
         self.begin()
         self.catch_up_twin()
-        sub = self.subs[index % len(self.subs)]
+        sub = self.pick(index)
         expected = 200 if allowed(self.seen.subscriptions[sub.main]) else 409
 
         async def go() -> tuple[Any, Any]:
@@ -425,7 +437,7 @@ class BillingMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.subs)
     @rule(index=st.integers(0, MAX_SUBSCRIPTIONS - 1))
     def pause(self, index: int) -> None:
-        sub = self.subs[index % len(self.subs)]
+        sub = self.pick(index)
         assert self.seen is not None
         allowed = self.seen.subscriptions[sub.main]["status"] in ("active", "past_due")
         self.act(index, lambda sid: self.api.post(f"/v1/subscriptions/{sid}/pause"), lambda s: allowed)
@@ -435,7 +447,7 @@ class BillingMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.subs)
     @rule(index=st.integers(0, MAX_SUBSCRIPTIONS - 1))
     def resume(self, index: int) -> None:
-        sub = self.subs[index % len(self.subs)]
+        sub = self.pick(index)
         assert self.seen is not None
         before = self.seen.subscriptions[sub.main]
         allowed = before["status"] == "paused"
@@ -477,7 +489,7 @@ class BillingMachine(RuleBasedStateMachine):
         proration=st.sampled_from(["create_prorations", "always_invoice", "none"]),
     )
     def change_plan(self, index: int, spec: tuple[tuple[str, int], int], proration: str) -> None:
-        sub = self.subs[index % len(self.subs)]
+        sub = self.pick(index)
         assert self.seen is not None
         plan = self.plan(sub.currency, spec)
         current = self.seen.subscriptions[sub.main]
@@ -571,6 +583,7 @@ class BillingMachine(RuleBasedStateMachine):
 
     def teardown(self) -> None:
         if self.seen is not None and self.subs:
+            self.seen = self.observe()
             self.catch_up_twin(compare=True)
 
     def check_timestamps(self, sub: Sub, before: Seen | None, seen: Seen) -> None:
