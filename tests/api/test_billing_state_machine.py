@@ -68,7 +68,7 @@ FAR = (timedelta(days=45), timedelta(days=75), timedelta(days=100))
 MAX_SUBSCRIPTIONS = 3
 SETTINGS = settings(
     # BILLING_MACHINE_EXAMPLES=500 explores much further (minutes), e.g. after a rule change.
-    max_examples=int(os.environ.get("BILLING_MACHINE_EXAMPLES", "16")),
+    max_examples=int(os.environ.get("BILLING_MACHINE_EXAMPLES", "12")),
     stateful_step_count=12,
     deadline=None,
     suppress_health_check=list(HealthCheck),
