@@ -22,11 +22,19 @@ Checked after every step, from what the API (and the pending items table) shows:
   subscription canceled, ended, paused) lies between the clock time when the step began and
   the clock now, and never before the invoice it belongs to; due = created + days_until_due;
 - status: a billing subscription is past_due exactly while one of its invoices is overdue;
-  an action answers 200 exactly when the transition table allows it (else 409);
+  an action answers 200 exactly when the transition table allows it (else 409); an ended
+  subscription has no pending items left (they went on a final invoice); a clock's invoices
+  are numbered 1..n without gaps, in date order (also after the twin's one big jump);
+- a resume invoice credits exactly the model's unused rest of what was billed for the paused
+  period (pro rata, rounded half-up once), capped at the invoice's charges;
 - many small advances equal one big one: the twin's invoices and subscriptions equal the
   main ones (amounts, lines, periods, reasons, statuses, every date) whenever it catches up;
 - the upcoming preview equals the next invoice: taken before each advance, compared with the
   cycle invoice that advance wrote for that period.
+
+Bounded random runs rarely reach the issue's long sequences (pause, a grace period running
+out, resume, advance), so `test_the_issue_stories_through_the_machine` replays those step by
+step through the same machine and checks. `BILLING_MACHINE_EXAMPLES=300` explores further.
 
 The machine runs in a worker thread; its rules hand coroutines to the test's event loop,
 which also serves the in-process API and runs the clock-advance workers.
