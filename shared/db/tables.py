@@ -423,7 +423,8 @@ class Event(Base):
 
     __tablename__ = "events"
     __table_args__ = (
-        ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
+        # No foreign key to tenants: the append-only outbox is written by tenant-scoped
+        # actions, and the key's check cost a lookup and a lock per event.
         UniqueConstraint("seq"),
         Index(None, "tenant_id", "object_id", "seq"),
         # CloudEvents to K_SINK still to send (NULL: sent).
@@ -457,7 +458,6 @@ class EventNotice(Base):
     pruned with the events, so retention never makes a notice due again."""
 
     __tablename__ = "event_notices"
-    __table_args__ = (ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),)
 
     tenant_id: Mapped[str] = mapped_column(String(40), primary_key=True)
     type: Mapped[str] = mapped_column(String(64), primary_key=True)
