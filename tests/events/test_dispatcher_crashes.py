@@ -1,8 +1,8 @@
 """Crash safety: the dispatcher, as its own process, is SIGKILLed again and again while a
 burst of events is being delivered; after a final restart (`billing serve` with the
 dispatch function, as deployed) every event has arrived at least once, always under its own
-webhook-id, and every delivery verifies. The killed processes run the dispatcher loop alone
-(tests.events.dispatcher_process: the same code, a much cheaper start)."""
+webhook-id, and every delivery verifies. The killed processes run the dispatcher loop alone,
+forked from a zygote (tests.events.dispatcher_process: the same code, a much cheaper start)."""
 
 from __future__ import annotations
 
@@ -66,24 +66,37 @@ async def test_every_event_arrives_despite_repeated_sigkills(api: Api, aiohttp_s
     }
     made = 0
     kills = 0
-    for _ in range(KILLS):
-        for _ in range(EVENTS_PER_ROUND):  # the burst goes on between kills
-            await api.customer(email=f"c{made}@example.com")
-            made += 1
-        process = subprocess.Popen(
-            [sys.executable, "-m", "tests.events.dispatcher_process"],
-            env={**os.environ, **env},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            cwd=ROOT,
-        )
-        seen = len(found.received)
-        deadline = time.monotonic() + 5.0  # bounded: kill once a delivery is under way, or after 5 s
-        while len(found.received) == seen and time.monotonic() < deadline and process.poll() is None:
-            await asyncio.sleep(0.01)
-        process.send_signal(signal.SIGKILL)
-        assert await asyncio.to_thread(process.wait, 60) == -signal.SIGKILL
-        kills += 1
+    zygote = subprocess.Popen(
+        [sys.executable, "-m", "tests.events.dispatcher_process"],
+        env={**os.environ, **env},
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        cwd=ROOT,
+        text=True,
+    )
+    assert zygote.stdin is not None and zygote.stdout is not None
+    try:
+        for _ in range(KILLS):
+            for _ in range(EVENTS_PER_ROUND):  # the burst goes on between kills
+                await api.customer(email=f"c{made}@example.com")
+                made += 1
+            zygote.stdin.write("fork\n")
+            zygote.stdin.flush()
+            pid = int(await asyncio.wait_for(asyncio.to_thread(zygote.stdout.readline), 60))
+            seen = len(found.received)
+            deadline = time.monotonic() + 5.0  # bounded: kill once a delivery is under way, or after 5 s
+            while len(found.received) == seen and time.monotonic() < deadline:
+                await asyncio.sleep(0.01)
+            os.kill(pid, signal.SIGKILL)
+            await _gone(pid)
+            kills += 1
+    finally:
+        zygote.stdin.close()
+        try:
+            await asyncio.to_thread(zygote.wait, 60)
+        except subprocess.TimeoutExpired:
+            zygote.kill()
     assert kills >= 20
 
     process, base = serve(env)
@@ -112,6 +125,18 @@ async def test_every_event_arrives_despite_repeated_sigkills(api: Api, aiohttp_s
     # Some kills landed with claimed attempts in flight: those were attempted again.
     retried = await _fetch(api, "SELECT count(*) AS n FROM webhook_deliveries WHERE attempts > 1")
     assert retried[0]["n"] >= 1
+
+
+async def _gone(pid: int) -> None:
+    """Until the killed process no longer exists (reaped by the zygote's kernel), bounded."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"dispatcher {pid} still exists after SIGKILL")
 
 
 async def _fetch(api: Api, statement: str) -> list[asyncpg.Record]:
