@@ -238,6 +238,8 @@ class Subscription(Base):
             "current_period_end",
             postgresql_where=text(f"status IN {BILLABLE_SQL} AND test_clock_id IS NOT NULL"),
         ),
+        # Trials ending soon (subscription.trial_will_end).
+        Index("ix_subscriptions_trialing", "trial_end", postgresql_where=text("status = 'trialing'")),
     )
 
     tenant_id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -421,7 +423,8 @@ class Event(Base):
 
     __tablename__ = "events"
     __table_args__ = (
-        ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
+        # No foreign key to tenants: the append-only outbox is written by tenant-scoped
+        # actions, and the key's check cost a lookup and a lock per event.
         UniqueConstraint("seq"),
         Index(None, "tenant_id", "object_id", "seq"),
         # CloudEvents to K_SINK still to send (NULL: sent).
@@ -446,6 +449,19 @@ class Event(Base):
     @property
     def livemode(self) -> bool:
         return self.test_clock_id is None
+
+
+class EventNotice(Base):
+    """A notice event emitted once per object (subscription.trial_will_end,
+    invoice.payment_overdue): the renewal run inserts the row and writes the event in one
+    transaction, so however often runs see the object, the event is written once. Not
+    pruned with the events, so retention never makes a notice due again."""
+
+    __tablename__ = "event_notices"
+
+    tenant_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    type: Mapped[str] = mapped_column(String(64), primary_key=True)
+    object_id: Mapped[str] = mapped_column(String(40), primary_key=True)
 
 
 class WebhookEndpoint(Base):

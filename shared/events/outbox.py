@@ -21,6 +21,7 @@ from shared.db.invoice_writer import Written
 from shared.db.uow import UnitOfWork
 from shared.domain.invoices import InvoiceStatus
 from shared.schemas.customers import Customer
+from shared.schemas.meters import Meter
 from shared.schemas.plans import Plan
 from shared.schemas.subscriptions import Subscription
 from shared.schemas.test_clocks import TestClock
@@ -29,6 +30,7 @@ from shared.schemas.webhooks import WebhookEndpoint
 _MODELS: dict[type[tables.Base], type[BaseModel]] = {
     tables.Customer: Customer,
     tables.Plan: Plan,
+    tables.Meter: Meter,
     tables.Subscription: Subscription,
     tables.TestClock: TestClock,
     tables.WebhookEndpoint: WebhookEndpoint,

@@ -28,6 +28,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shared.db.event_writer import PendingEvent, write_events
+from shared.db.tables import TestClock
+from shared.events.outbox import render
 from shared.renewal.engine import DEFAULT_INVOICE_BUDGET, Report, Scope, left_to_do, renew
 
 log = logging.getLogger("billing.clock_advances")
@@ -56,7 +59,7 @@ RETURNING lease_until
 FINISH = """
 UPDATE test_clocks SET status = 'ready', lease_until = NULL
 WHERE tenant_id = $1 AND id = $2 AND status = 'advancing' AND lease_until = $3
-RETURNING id
+RETURNING *
 """
 RELEASE = """
 UPDATE test_clocks SET lease_until = NULL
@@ -80,6 +83,33 @@ async def _fetchval(engine: AsyncEngine, statement: str, *args: Any) -> Any:
     async with engine.connect() as sa_conn:
         raw = await sa_conn.get_raw_connection()
         return await raw.driver_connection.fetchval(statement, *args)  # type: ignore[union-attr]
+
+
+async def _finish(engine: AsyncEngine, tenant_id: str, clock_id: str, lease: datetime) -> bool:
+    """Mark the clock ready and, in the same transaction, emit `test_clock.advanced` (the
+    advance is finished: Stripe's `test_helpers.test_clock.ready`)."""
+    async with engine.connect() as sa_conn:
+        raw = await sa_conn.get_raw_connection()
+        conn = raw.driver_connection
+        async with conn.transaction():  # type: ignore[union-attr]
+            row = await conn.fetchrow(FINISH, tenant_id, clock_id, lease)  # type: ignore[union-attr]
+            if row is None:
+                return False
+            clock = TestClock(**dict(row.items()))
+            await write_events(
+                conn,
+                [
+                    PendingEvent(
+                        tenant_id,
+                        "test_clock.advanced",
+                        clock_id,
+                        clock.frozen_time,
+                        object=render(clock),
+                        test_clock_id=clock_id,
+                    )
+                ],
+            )
+        return True
 
 
 async def _claim(engine: AsyncEngine, lease_seconds: int) -> Any:
@@ -151,7 +181,7 @@ async def advance_one(
     if lost:
         return run
     if run.finished:
-        run.finished = await _fetchval(engine, FINISH, tenant_id, clock_id, lease) is not None
+        run.finished = await _finish(engine, tenant_id, clock_id, lease)
     else:
         await _fetchval(engine, RELEASE, tenant_id, clock_id, lease)
     log.info(

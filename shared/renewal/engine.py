@@ -58,7 +58,7 @@ from shared.domain.renewal import NewInvoice, Outcome, State, Terms, advance
 from shared.domain.subscriptions import SubscriptionStatus
 from shared.domain.usage_pricing import UsageCharge, plan_charges, usage_lines
 from shared.renewal import sql
-from shared.renewal.events import RUN, batch_events
+from shared.renewal.events import RUN, batch_events, write_notices
 
 log = logging.getLogger("billing.renewal")
 
@@ -449,6 +449,19 @@ async def renew(
                 raw.driver_connection, claim, scope, as_of, batch_size, report, progress, invoice_budget, should_stop
             )
 
+    async def notices(*types: str) -> None:
+        async with engine.connect() as sa_conn:
+            raw = await sa_conn.get_raw_connection()
+            for type_ in types:
+                await write_notices(
+                    raw.driver_connection,
+                    type_,
+                    as_of,
+                    scope.tenant_id,
+                    scope.test_clock_id,
+                    batch_size,
+                )
+
     async with engine.connect() as sa_conn:
         raw = await sa_conn.get_raw_connection()
         summary = await raw.driver_connection.fetchrow(due_summary, as_of, scope.tenant_id, scope.test_clock_id)  # type: ignore[union-attr]
@@ -456,8 +469,12 @@ async def renew(
     report.lag_seconds = max((as_of - oldest).total_seconds(), 0.0) if oldest else 0.0
     if on_start is not None:
         on_start(report.due_at_start)
+    # Notices first: a trial seen for the first time after its end still gets its
+    # trial_will_end before the run's own events about it.
+    await notices("subscription.trial_will_end", "invoice.payment_overdue")
     await asyncio.gather(*(drain(claim_due, progress) for _ in range(max(1, workers))))
     if report.complete:
+        await notices("invoice.payment_overdue")  # invoices this run issued already past due
         await drain(claim_dunning, None)
     report.duration_seconds = time.perf_counter() - started
     metrics.renewal_runs.record(

@@ -12,9 +12,10 @@ from typing import Any
 
 import asyncpg
 
-from shared.db.event_writer import PendingEvent
+from shared.db.event_writer import PendingEvent, write_events
 from shared.db.invoice_writer import Written
 from shared.domain.invoices import BillingReason, InvoiceStatus
+from shared.renewal import sql
 
 # The renewal run the events of this context belong to (set by shared.renewal.engine.renew).
 RUN: ContextVar[str | None] = ContextVar("billing_renewal_run", default=None)
@@ -117,3 +118,45 @@ def batch_events(
             )
         )
     return events
+
+
+async def write_notices(
+    conn: asyncpg.Connection,
+    type_: str,
+    as_of: datetime,
+    tenant_id: str | None,
+    test_clock_id: str | None,
+    batch_size: int,
+) -> int:
+    """Emit notice `type_` (subscription.trial_will_end, invoice.payment_overdue) for every
+    object of the run's scope that is due for it as of `as_of`, once per object: batches of
+    one claim statement (which records the notices) and one event statement, each batch in
+    its own transaction. The caller's connection is outside any transaction."""
+    if not ENABLED:
+        return 0
+    run = RUN.get()
+    object_kind = type_.split(".")[0]
+    emitted = 0
+    for _ in range(10_000):  # bounded: each batch notices up to batch_size objects for good
+        async with conn.transaction():
+            statement = sql.NOTICES["real_time" if test_clock_id is None else "test_clock"][type_]
+            rows = await conn.fetch(statement, as_of, tenant_id, test_clock_id, batch_size)
+            await write_events(
+                conn,
+                [
+                    PendingEvent(
+                        r["tenant_id"],
+                        type_,
+                        r["id"],
+                        r["at"],
+                        kind=object_kind,
+                        test_clock_id=r["test_clock_id"],
+                        renewal_run=run,
+                    )
+                    for r in rows
+                ],
+            )
+        emitted += len(rows)
+        if len(rows) < batch_size:
+            break
+    return emitted

@@ -137,3 +137,61 @@ FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS v(tenant_id, subscript
 WHERE i.tenant_id = v.tenant_id AND i.subscription_id = v.subscription_id AND i.status = 'open'
 RETURNING i.tenant_id, i.id, i.test_clock_id, i.marked_uncollectible_at
 """
+
+# Notices, emitted once per object (shared.db.tables.EventNotice): $1 = as-of time, $2 =
+# tenant or NULL, $3 = test clock (scope as above), $4 = batch size. Each claims its rows
+# (SKIP LOCKED: a row held elsewhere waits for a later run), records the notice and returns
+# only the rows whose notice is new, with the business time it is dated.
+TRIAL_WILL_END_DAYS = 3  # Stripe's rule: the notice comes 3 days before the trial ends
+
+
+def _notice(table: str, type_: str, where: str, at: str, order: str, scope: str) -> str:
+    return f"""
+WITH due AS (
+  SELECT x.tenant_id, x.id, x.test_clock_id, {at} AS at FROM {table} x
+  WHERE {where} {scope}
+    AND NOT EXISTS (SELECT 1 FROM event_notices n
+                    WHERE n.tenant_id = x.tenant_id AND n.type = '{type_}' AND n.object_id = x.id)
+  ORDER BY {order}
+  LIMIT $4
+  FOR UPDATE OF x SKIP LOCKED
+), noticed AS (
+  INSERT INTO event_notices (tenant_id, type, object_id)
+  SELECT tenant_id, '{type_}', id FROM due
+  ON CONFLICT DO NOTHING
+  RETURNING tenant_id, object_id
+)
+SELECT d.tenant_id, d.id, d.test_clock_id, d.at FROM due d
+JOIN noticed n ON n.tenant_id = d.tenant_id AND n.object_id = d.id
+ORDER BY d.at, d.id
+"""
+
+
+_NOTICE_SCOPE = {
+    "real_time": _REAL_TIME.replace("s.", "x."),
+    "test_clock": _TEST_CLOCK.replace("s.", "x."),
+}
+_TRIAL_NOTICE = f"x.trial_end - make_interval(days => {TRIAL_WILL_END_DAYS})"
+
+NOTICES = {
+    kind: {
+        "subscription.trial_will_end": _notice(
+            "subscriptions",
+            "subscription.trial_will_end",
+            f"x.status = 'trialing' AND x.trial_end IS NOT NULL AND {_TRIAL_NOTICE} <= $1",
+            f"greatest({_TRIAL_NOTICE}, x.created_at)",
+            "x.trial_end",
+            scope,
+        ),
+        # The moment the dunning rule (shared.domain.subscriptions.is_overdue) says so.
+        "invoice.payment_overdue": _notice(
+            "invoices",
+            "invoice.payment_overdue",
+            f"x.status = 'open' AND x.amount_due > x.amount_paid AND {overdue_sql('x.due_at', '$1')}",
+            "x.due_at",
+            "x.due_at",
+            scope,
+        ),
+    }
+    for kind, scope in _NOTICE_SCOPE.items()
+}

@@ -10,6 +10,7 @@ from shared.db.repository import Page
 from shared.db.tables import Meter
 from shared.db.uow import UnitOfWork
 from shared.domain.ids import new_id
+from shared.events import outbox
 
 
 async def create_meter(
@@ -36,6 +37,7 @@ async def create_meter(
             created_at=clock.now(),
         )
         uow.repo(tenant_id).add(meter)
+        outbox.record(uow, "meter.created", meter, meter.created_at)
         await uow.commit()
     return meter
 
@@ -59,5 +61,6 @@ async def archive_meter(uow: UnitOfWork, tenant_id: str, meter_id: str, clock: C
         if meter.active:
             meter.active = False
             meter.archived_at = clock.now()
+            outbox.record(uow, "meter.archived", meter, meter.archived_at)
         await uow.commit()
     return meter

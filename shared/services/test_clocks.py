@@ -111,7 +111,7 @@ async def advance_test_clock(
         test_clock.frozen_time = frozen_time
         test_clock.status = ADVANCING
         test_clock.lease_until = None
-        outbox.record(uow, "test_clock.advanced", test_clock, frozen_time)
+        outbox.record(uow, "test_helpers.test_clock.advancing", test_clock, frozen_time)
         if on_accepted is not None:  # e.g. wake a worker: only once the advance is visible to it
             uow.after_commit(on_accepted)
         await uow.commit()

@@ -34,6 +34,8 @@ def test_the_model_indexes_use_the_billable_set() -> None:
         for index in Subscription.__table__.indexes
         if index.dialect_options["postgresql"]["where"] is not None
     }
+    trialing = predicates.pop("ix_subscriptions_trialing")  # trials ending soon (trial_will_end)
+    assert trialing == "status = 'trialing'"
     assert set(predicates) == {"ix_subscriptions_due", "ix_subscriptions_due_on_test_clock"}
     assert all(_sets(p) == [billable] for p in predicates.values()), predicates
 

@@ -1,14 +1,19 @@
 """Crash safety: the dispatcher, as its own process, is SIGKILLed again and again while a
-burst of events is being delivered; after a final restart every event has arrived at
-least once, always under its own webhook-id, and every delivery verifies."""
+burst of events is being delivered; after a final restart (`billing serve` with the
+dispatch function, as deployed) every event has arrived at least once, always under its own
+webhook-id, and every delivery verifies. The killed processes run the dispatcher loop alone,
+forked from a zygote (tests.events.dispatcher_process: the same code, a much cheaper start)."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import subprocess
+import sys
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import asyncpg
 from aiohttp import web
@@ -22,8 +27,9 @@ from tests.client import Api
 from tests.conftest import plain
 from tests.events.receiver import Receiver
 
+ROOT = Path(__file__).resolve().parents[2]
 KILLS = 20
-EVENTS_PER_ROUND = 4
+EVENTS_PER_ROUND = 3
 
 
 class SlowReceiver(Receiver):
@@ -54,24 +60,43 @@ async def test_every_event_arrives_despite_repeated_sigkills(api: Api, aiohttp_s
         "FUNCTION_TARGET": "dispatch-events",
         "BILLING_TELEMETRY": "off",
         "BILLING_WEBHOOK_ALLOW_PRIVATE": "true",
-        "BILLING_DISPATCH_LEASE_SECONDS": "2",  # a killed dispatcher's claims come back soon
+        "BILLING_DISPATCH_LEASE_SECONDS": "1",  # a killed dispatcher's claims come back soon
         "BILLING_DISPATCH_POLL_SECONDS": "0.2",
         "BILLING_DISPATCH_BATCH": "3",
     }
     made = 0
     kills = 0
-    for _ in range(KILLS):
-        for _ in range(EVENTS_PER_ROUND):  # the burst goes on between kills
-            await api.customer(email=f"c{made}@example.com")
-            made += 1
-        process, _base = serve(env)
-        seen = len(found.received)
-        deadline = time.monotonic() + 5.0  # bounded: kill once a delivery is under way, or after 5 s
-        while len(found.received) == seen and time.monotonic() < deadline and process.poll() is None:
-            await asyncio.sleep(0.01)
-        process.send_signal(signal.SIGKILL)
-        assert await asyncio.to_thread(process.wait, 60) == -signal.SIGKILL
-        kills += 1
+    zygote = subprocess.Popen(
+        [sys.executable, "-m", "tests.events.dispatcher_process"],
+        env={**os.environ, **env},
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        cwd=ROOT,
+        text=True,
+    )
+    assert zygote.stdin is not None and zygote.stdout is not None
+    try:
+        for _ in range(KILLS):
+            for _ in range(EVENTS_PER_ROUND):  # the burst goes on between kills
+                await api.customer(email=f"c{made}@example.com")
+                made += 1
+            zygote.stdin.write("fork\n")
+            zygote.stdin.flush()
+            pid = int(await asyncio.wait_for(asyncio.to_thread(zygote.stdout.readline), 60))
+            seen = len(found.received)
+            deadline = time.monotonic() + 5.0  # bounded: kill once a delivery is under way, or after 5 s
+            while len(found.received) == seen and time.monotonic() < deadline:
+                await asyncio.sleep(0.01)
+            os.kill(pid, signal.SIGKILL)
+            await _gone(pid)
+            kills += 1
+    finally:
+        zygote.stdin.close()
+        try:
+            await asyncio.to_thread(zygote.wait, 60)
+        except subprocess.TimeoutExpired:
+            zygote.kill()
     assert kills >= 20
 
     process, base = serve(env)
@@ -100,6 +125,18 @@ async def test_every_event_arrives_despite_repeated_sigkills(api: Api, aiohttp_s
     # Some kills landed with claimed attempts in flight: those were attempted again.
     retried = await _fetch(api, "SELECT count(*) AS n FROM webhook_deliveries WHERE attempts > 1")
     assert retried[0]["n"] >= 1
+
+
+async def _gone(pid: int) -> None:
+    """Until the killed process no longer exists (reaped by the zygote's kernel), bounded."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"dispatcher {pid} still exists after SIGKILL")
 
 
 async def _fetch(api: Api, statement: str) -> list[asyncpg.Record]:
