@@ -19,8 +19,10 @@ async def get_upcoming_invoice(call: Call):
         currency=draft.currency,
         period_start=draft.period.start,
         period_end=draft.period.end,
-        subtotal=draft.total,
+        subtotal=draft.totals.subtotal,
         total=draft.total,
+        starting_balance=draft.totals.starting_balance,
+        ending_balance=draft.totals.ending_balance,
         amount_due=draft.amount_due,
         lines=[LineDetail.model_validate(line, from_attributes=True) for line in draft.lines],
     )

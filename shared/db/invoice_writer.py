@@ -9,7 +9,9 @@ statement per table, whatever the number of invoices:
    tenant rows (sorted by id), then test-clock rows (sorted by tenant, id), so writers
    never deadlock. The rows stay locked until the caller's commit, so numbers are
    gap-free (a rollback gives them back) and never shared;
-2. the invoices, 3. their lines, 4. the pending items they absorb.
+2. the invoices, 3. their lines, 4. the pending items they absorb, 5. what they change
+   in their customers' balances (shared.db.balances: ledger and balance in one statement;
+   the caller locked the balances and applied them to the drafts, `with_balances`).
 
 Everything about an invoice but its id and number is decided by its draft
 (shared.domain.invoices.InvoiceDraft). Business metrics are the caller's to record after
@@ -25,6 +27,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from shared import failpoints, metrics
+from shared.db import balances
 from shared.domain.errors import NotFound
 from shared.domain.ids import new_id
 from shared.domain.invoices import BillingReason, InvoiceDraft
@@ -54,15 +57,16 @@ RETURNING c.tenant_id, c.id, c.next_invoice_number - v.n AS first
 INSERT_INVOICES = """
 INSERT INTO invoices (tenant_id, id, number, customer_id, subscription_id, status, billing_reason,
                       currency, period_start, period_end, subtotal, total, amount_due, amount_paid,
-                      created_at, due_at, finalized_at, paid_at, test_clock_id)
+                      created_at, due_at, finalized_at, paid_at, test_clock_id, starting_balance, ending_balance)
 SELECT v.tenant_id, v.id, v.number, v.customer_id, v.subscription_id, v.status, v.reason,
-       v.currency, v.period_start, v.period_end, v.total, v.total, v.amount_due, v.amount_paid,
-       v.created_at, v.due_at, v.created_at, v.paid_at, v.test_clock_id
+       v.currency, v.period_start, v.period_end, v.subtotal, v.total, v.amount_due, v.amount_paid,
+       v.created_at, v.due_at, v.created_at, v.paid_at, v.test_clock_id, v.starting_balance, v.ending_balance
 FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
-            $9::timestamptz[], $10::timestamptz[], $11::bigint[], $12::bigint[], $13::bigint[],
-            $14::timestamptz[], $15::timestamptz[], $16::timestamptz[], $17::text[])
+            $9::timestamptz[], $10::timestamptz[], $11::bigint[], $12::bigint[], $13::bigint[], $14::bigint[],
+            $15::timestamptz[], $16::timestamptz[], $17::timestamptz[], $18::text[], $19::bigint[], $20::bigint[])
   AS v(tenant_id, id, number, customer_id, subscription_id, status, reason, currency, period_start,
-       period_end, total, amount_due, amount_paid, created_at, due_at, paid_at, test_clock_id)
+       period_end, subtotal, total, amount_due, amount_paid, created_at, due_at, paid_at, test_clock_id,
+       starting_balance, ending_balance)
 """
 
 INSERT_LINES = """
@@ -112,6 +116,7 @@ async def write_invoices(conn: asyncpg.Connection, drafts: Sequence[tuple[str, I
             d.currency,
             d.period.start,
             d.period.end,
+            d.totals.subtotal,
             d.total,
             d.amount_due,
             d.amount_paid,
@@ -119,6 +124,8 @@ async def write_invoices(conn: asyncpg.Connection, drafts: Sequence[tuple[str, I
             d.due_at,
             d.paid_at,
             d.test_clock_id,
+            d.totals.starting_balance,
+            d.totals.ending_balance,
         )
         for (tenant_id, d), invoice_id, number in zip(drafts, ids, numbers)
     ]
@@ -148,6 +155,24 @@ async def write_invoices(conn: asyncpg.Connection, drafts: Sequence[tuple[str, I
     attached = [(w.tenant_id, item_id, w.id) for w in written for item_id in w.draft.item_ids]
     if attached:
         await conn.execute(ATTACH_ITEMS, *map(list, zip(*attached)))
+    await balances.append(
+        conn,
+        [
+            balances.Entry(
+                w.tenant_id,
+                new_id("cbtxn"),
+                w.draft.customer_id,
+                w.draft.totals.balance_change,
+                w.draft.currency,
+                w.draft.totals.balance_type,
+                w.id,
+                None,
+                w.draft.created_at,
+            )
+            for w in written
+            if w.draft.totals.balance_change
+        ],
+    )
     failpoints.hit(failpoints.INVOICES_WRITTEN)
     return written
 

@@ -19,8 +19,10 @@ from sqlalchemy.orm import selectinload
 
 from shared.db.tables import (
     ApiKey,
+    BalanceTransaction,
     Base,
     Customer,
+    CustomerBalance,
     IdempotencyKey,
     Invoice,
     InvoiceItem,
@@ -148,6 +150,29 @@ class Repository:
         )
         return bool((await self._session.execute(stmt)).scalar())
 
+    # Customer balances
+
+    async def balance(self, customer_id: str, currency: str) -> int:
+        """The customer's balance in `currency` as committed (0 if none), read without a lock."""
+        stmt = select(CustomerBalance.balance).where(
+            CustomerBalance.tenant_id == self.tenant_id,
+            CustomerBalance.customer_id == customer_id,
+            CustomerBalance.currency == currency,
+        )
+        return (await self._session.execute(stmt)).scalar_one_or_none() or 0
+
+    async def balances(self, customer_ids: Sequence[str]) -> dict[str, dict[str, int]]:
+        """Each customer's balances by currency (customers without any: absent)."""
+        stmt = (
+            select(CustomerBalance.customer_id, CustomerBalance.currency, CustomerBalance.balance)
+            .where(CustomerBalance.tenant_id == self.tenant_id, CustomerBalance.customer_id.in_(customer_ids))
+            .order_by(CustomerBalance.customer_id, CustomerBalance.currency)
+        )
+        found: dict[str, dict[str, int]] = {}
+        for customer_id, currency, balance in (await self._session.execute(stmt)).all():
+            found.setdefault(customer_id, {})[currency] = balance
+        return found
+
     # Test clocks
 
     async def test_clock_for_write(self, test_clock_id: str) -> TestClock:
@@ -180,7 +205,8 @@ class Repository:
         children first. Every statement goes through the clock's customers."""
         of_clock = (Customer.tenant_id == self.tenant_id) & (Customer.test_clock_id == test_clock_id)
         customers = select(Customer.id).where(of_clock).scalar_subquery()
-        for model in (InvoiceItem, Invoice, Subscription):  # invoice lines go with their invoice (cascade)
+        # invoice lines go with their invoice (cascade)
+        for model in (BalanceTransaction, CustomerBalance, InvoiceItem, Invoice, Subscription):
             await self._session.execute(
                 delete(model).where(model.tenant_id == self.tenant_id, model.customer_id.in_(customers))
             )

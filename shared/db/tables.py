@@ -174,6 +174,15 @@ class Customer(Base):
     def livemode(self) -> bool:
         return self.test_clock_id is None
 
+    @property
+    def balances(self) -> dict[str, int]:
+        """The customer's balance per currency (negative: credit owed to the customer), as the
+        use case that loaded the customer read it (`show_balances`); not a column."""
+        return dict(getattr(self, "_balances", {}))
+
+    def show_balances(self, balances: dict[str, int]) -> None:
+        self._balances = balances
+
 
 class Plan(Base):
     """A price and a cadence. Never repriced once created: make a new plan instead."""
@@ -286,7 +295,11 @@ class Invoice(Base):
         money_check("amount_due"),
         money_check("amount_paid"),
         CheckConstraint("total = subtotal", name="total_is_subtotal"),
-        CheckConstraint("amount_due = GREATEST(total, 0)", name="amount_due_from_total"),
+        money_check("starting_balance", signed=True),
+        money_check("ending_balance", signed=True),
+        # Stripe's customer balance: credit (negative) pays the invoice; a negative total is credit.
+        CheckConstraint("amount_due = GREATEST(total + starting_balance, 0)", name="amount_due_from_balance"),
+        CheckConstraint("ending_balance = LEAST(total + starting_balance, 0)", name="ending_balance_from_total"),
         CheckConstraint("amount_paid <= amount_due", name="not_overpaid"),
         CheckConstraint("status <> 'paid' OR amount_paid = amount_due", name="paid_in_full"),
         # Exactly one cycle invoice per subscription period, whoever races to create it.
@@ -327,6 +340,9 @@ class Invoice(Base):
     total: Mapped[int] = mapped_column(Money)
     amount_due: Mapped[int] = mapped_column(Money)
     amount_paid: Mapped[int] = mapped_column(Money, server_default=text("0"))
+    # The customer's balance in the invoice's currency before and after it (negative: credit).
+    starting_balance: Mapped[int] = mapped_column(Money, server_default=text("0"))
+    ending_balance: Mapped[int] = mapped_column(Money, server_default=text("0"))
     created_at: Mapped[datetime] = mapped_column(Timestamp)
     due_at: Mapped[datetime | None] = mapped_column(Timestamp)
     finalized_at: Mapped[datetime | None] = mapped_column(Timestamp)
@@ -379,6 +395,55 @@ class InvoiceItem(LineColumns, Base):
     subscription_id: Mapped[str] = mapped_column(String(40))
     invoice_id: Mapped[str | None] = mapped_column(String(40))
     proration: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class CustomerBalance(Base):
+    """A customer's balance in one currency (negative: credit owed to the customer): the sum of
+    its ledger, kept by the one statement that appends to the ledger. Its row lock serializes
+    everything that reads the balance to apply it."""
+
+    __tablename__ = "customer_balances"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "customer_id"], ["customers.tenant_id", "customers.id"]),
+        money_check("balance", signed=True),
+        CheckConstraint(f"currency {CURRENCY_CHECK}", name="currency_format"),
+    )
+
+    tenant_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    balance: Mapped[int] = mapped_column(Money)
+
+
+class BalanceTransaction(Base):
+    """The customer balance's append-only ledger: rows are never updated or deleted (but with
+    their test clock's simulation)."""
+
+    __tablename__ = "balance_transactions"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "customer_id"], ["customers.tenant_id", "customers.id"]),
+        ForeignKeyConstraint(["tenant_id", "invoice_id"], ["invoices.tenant_id", "invoices.id"]),
+        money_check("amount", signed=True),
+        CheckConstraint("amount <> 0", name="amount_nonzero"),
+        CheckConstraint(f"currency {CURRENCY_CHECK}", name="currency_format"),
+        CheckConstraint(
+            "type IN ('proration_credit', 'invoice_applied', 'credit_note', 'adjustment')", name="type_known"
+        ),
+        CheckConstraint(
+            "(type IN ('proration_credit', 'invoice_applied')) = (invoice_id IS NOT NULL)", name="invoice_when_invoiced"
+        ),
+        Index(None, "tenant_id", "customer_id", "id"),
+    )
+
+    tenant_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(40))
+    amount: Mapped[int] = mapped_column(Money)
+    currency: Mapped[str] = mapped_column(String(3))
+    type: Mapped[str] = mapped_column(String(24))
+    invoice_id: Mapped[str | None] = mapped_column(String(40))
+    description: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(Timestamp)
 
 

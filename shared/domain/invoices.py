@@ -8,12 +8,13 @@ for the renewal engine and the upcoming-invoice preview alike, so the two cannot
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 from shared.domain.errors import Conflict
+from shared.domain.invoice_totals import Totals, apply_balance, totals_of
 from shared.domain.periods import Period
 from shared.domain.renewal import NewInvoice, State, Terms, advance
 from shared.domain.subscriptions import has_upcoming_invoice
@@ -71,12 +72,13 @@ def plan_description(plan_name: str, plan_code: str) -> str:
 
 def total_of(lines: Sequence[LineDraft]) -> int:
     """The invoice total is the sum of its lines: lines are rounded, the total never is."""
-    return sum(line.amount for line in lines)
+    return totals_of(line.amount for line in lines).total
 
 
 def amount_due(total: int) -> int:
-    """A negative total (credit exceeds charges) is owed to nobody on this invoice."""
-    return max(total, 0)
+    """What an invoice of `total` asks for from a customer without balance: a negative total
+    is credited to the customer's balance (shared.domain.invoice_totals), not due."""
+    return apply_balance(total, 0)[0]
 
 
 @dataclass(frozen=True)
@@ -102,19 +104,31 @@ class InvoiceDraft:
     lines: tuple[LineDraft, ...]
     item_ids: tuple[str, ...] = ()  # pending items this invoice absorbs
     test_clock_id: str | None = None  # set: simulated, numbered in the clock's own sequence
+    # The customer's balance in this currency before the invoice (negative: credit); the
+    # writer's caller sets it under the balance row's lock (`with_balances`).
+    starting_balance: int = 0
 
     # Derived from the lines once, when drafted (a renewal batch reads them for thousands).
-    total: int = field(init=False, compare=False)
-    amount_due: int = field(init=False, compare=False)
+    totals: Totals = field(init=False, compare=False)
     status: InvoiceStatus = field(init=False, compare=False)  # nothing to collect: paid on the spot
 
     def __post_init__(self) -> None:
-        total = total_of(self.lines)
-        due = amount_due(total)
+        totals = totals_of((line.amount for line in self.lines), self.starting_balance)
         # A frozen dataclass sets its own fields this way; nothing else ever changes them.
-        object.__setattr__(self, "total", total)
-        object.__setattr__(self, "amount_due", due)
-        object.__setattr__(self, "status", InvoiceStatus.PAID if due == 0 else InvoiceStatus.OPEN)
+        object.__setattr__(self, "totals", totals)
+        object.__setattr__(self, "status", InvoiceStatus.PAID if totals.amount_due == 0 else InvoiceStatus.OPEN)
+
+    @property
+    def total(self) -> int:
+        return self.totals.total
+
+    @property
+    def amount_due(self) -> int:
+        return self.totals.amount_due
+
+    @property
+    def ending_balance(self) -> int:
+        return self.totals.ending_balance
 
     @property
     def amount_paid(self) -> int:
@@ -123,6 +137,24 @@ class InvoiceDraft:
     @property
     def paid_at(self) -> datetime | None:
         return self.created_at if self.status is InvoiceStatus.PAID else None
+
+
+BalanceKey = tuple[str, str]  # (customer id, currency): one balance of one customer
+
+
+def with_balances(
+    drafts: Sequence[InvoiceDraft], balances: Mapping[BalanceKey, int]
+) -> tuple[list[InvoiceDraft], dict[BalanceKey, int]]:
+    """The drafts, in order, each applying its customer's balance as the ones before it left
+    it; and the balances after all of them."""
+    after = dict(balances)
+    applied = []
+    for draft in drafts:
+        key = (draft.customer_id, draft.currency)
+        draft = replace(draft, starting_balance=after.get(key, 0))
+        after[key] = draft.ending_balance
+        applied.append(draft)
+    return applied, after
 
 
 def issued_now(
@@ -192,10 +224,13 @@ def next_invoice(billed: Billed, new: NewInvoice, pending: Sequence[PendingItem]
     )
 
 
-def upcoming_invoice(state: State, terms: Terms, billed: Billed, pending: Sequence[PendingItem] = ()) -> InvoiceDraft:
+def upcoming_invoice(
+    state: State, terms: Terms, billed: Billed, pending: Sequence[PendingItem] = (), balance: int = 0
+) -> InvoiceDraft:
     """The invoice the next renewal writes: `advance` played to the end of the current
     period, as the renewal engine plays it (a preview cannot foresee payments, so no
-    dunning). 409 for a subscription that will not renew."""
+    dunning), applying the customer's current `balance` in the plan's currency. 409 for a
+    subscription that will not renew."""
     has_upcoming_invoice(state.status, state.cancel_at_period_end)
     outcome = advance(state, terms, state.period_end, max_invoices=1)
-    return next_invoice(billed, outcome.invoices[0], pending)
+    return replace(next_invoice(billed, outcome.invoices[0], pending), starting_balance=balance)

@@ -25,6 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+from shared.domain.invoice_totals import apply_balance
 from shared.domain.periods import Cadence, Period
 from shared.domain.subscriptions import BILLABLE, Lifecycle, SubscriptionStatus
 
@@ -87,9 +88,11 @@ def advance(
     oldest_unpaid_due: datetime | None = None,
     pending_total: int = 0,
     max_invoices: int | None = None,
+    balance: int = 0,
 ) -> Outcome:
     """Play the subscription forward to `now`. `oldest_unpaid_due` is the due date of its
     oldest open invoice with something to pay; `pending_total` the sum of pending items;
+    `balance` the customer's balance in the plan's currency (credit pays invoices);
     `max_invoices` (at least 1) stops the play after that many new invoices."""
     if max_invoices is not None and max_invoices < 1:
         raise ValueError("max_invoices must be at least 1")
@@ -123,7 +126,8 @@ def advance(
         first = not invoices
         invoice = NewInvoice(period, boundary, boundary + timedelta(days=terms.days_until_due), first)
         invoices.append(invoice)
-        if unpaid is None and terms.amount + (pending_total if first else 0) > 0:
+        due, balance = apply_balance(terms.amount + (pending_total if first else 0), balance)
+        if unpaid is None and due > 0:
             unpaid = invoice.due_at
     if unpaid is not None and unpaid < reached:
         state = replace(state, status=SubscriptionStatus.PAST_DUE)

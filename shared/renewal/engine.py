@@ -28,8 +28,9 @@ import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared import failpoints, metrics
+from shared.db.balances import lock_balances
 from shared.db.invoice_writer import Written, record_issued, write_invoices
-from shared.domain.invoices import Billed, InvoiceDraft, LineDraft, PendingItem, next_invoice
+from shared.domain.invoices import Billed, InvoiceDraft, LineDraft, PendingItem, next_invoice, with_balances
 from shared.domain.periods import Cadence, Interval
 from shared.domain.renewal import State, Terms, advance
 from shared.domain.subscriptions import SubscriptionStatus
@@ -156,12 +157,17 @@ async def _process(
     if rows:
         for item in await conn.fetch(sql.PENDING_ITEMS, [k[0] for k in keys], [k[1] for k in keys]):
             pending[(item["tenant_id"], item["subscription_id"])].append(_pending_item(item))
+    # The customers' balances in their plans' currencies, locked to the commit: credit is
+    # applied to the batch's invoices in order, each seeing what the ones before left.
+    balances = await lock_balances(conn, [(r["tenant_id"], r["customer_id"], r["currency"]) for r in rows])
 
     drafts: list[tuple[str, InvoiceDraft]] = []
     changes = []
     dunned = []
     for row in rows:
         items = pending.get((row["tenant_id"], row["id"]), [])
+        balance_key = (row["tenant_id"], row["customer_id"], row["currency"])
+        balance = balances.get(balance_key, 0)
         outcome = advance(
             _state(row),
             _terms(row),
@@ -169,9 +175,15 @@ async def _process(
             oldest_unpaid_due=row["oldest_unpaid_due"],
             pending_total=sum(i.line.amount for i in items),
             max_invoices=cap,
+            balance=balance,
         )
         billed = _billed(row)
-        drafts += [(row["tenant_id"], next_invoice(billed, new, items)) for new in outcome.invoices]
+        applied, after = with_balances(
+            [next_invoice(billed, new, items) for new in outcome.invoices],
+            {(billed.customer_id, billed.currency): balance},
+        )
+        balances[balance_key] = after[(billed.customer_id, billed.currency)]
+        drafts += [(row["tenant_id"], draft) for draft in applied]
         s = outcome.state
         changes.append(
             (

@@ -66,5 +66,9 @@ class Customer(Resource):
     metadata: dict[str, str] = Field(validation_alias=AliasChoices("metadata_", "metadata"))
     test_clock: str | None = Field(validation_alias=AliasChoices("test_clock_id", "test_clock"))
     livemode: bool = Field(description="false for a test clock's simulated object, true for a real one")
+    balances: dict[str, int] = Field(
+        description="The customer's balance per currency in minor units, the sum of its balance transactions: "
+        'negative is credit owed to the customer (e.g. {"USD": -9570}: 95.70), applied to its next invoices'
+    )
     created_at: datetime
     updated_at: datetime

@@ -50,7 +50,9 @@ class Invoice(Resource):
     period_end: datetime
     subtotal: int
     total: int
-    amount_due: int
+    starting_balance: int = Field(description="The customer's balance in this currency before the invoice")
+    ending_balance: int = Field(description="...and after it (negative: credit owed to the customer)")
+    amount_due: int = Field(description="max(total + starting_balance, 0)")
     amount_paid: int
     created_at: datetime
     due_at: datetime | None
@@ -77,5 +79,7 @@ class UpcomingInvoice(Resource):
     period_end: datetime
     subtotal: int
     total: int
+    starting_balance: int
+    ending_balance: int
     amount_due: int
     lines: list[LineDetail]

@@ -5,11 +5,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from shared.clock import Clock
+from shared.db import balances
 from shared.db.repository import Page
-from shared.db.tables import Customer, TestClock
+from shared.db.tables import BalanceTransaction, Customer, TestClock
 from shared.db.uow import UnitOfWork
 from shared.domain.ids import new_id
+from shared.domain.invoice_totals import BalanceTransactionType
 from shared.services.customer_time import now_for
+
+
+async def _with_balances(uow: UnitOfWork, tenant_id: str, customers: list[Customer]) -> None:
+    found = await uow.repo(tenant_id).balances([c.id for c in customers])
+    for customer in customers:
+        customer.show_balances(found.get(customer.id, {}))
 
 
 async def create_customer(
@@ -43,14 +51,18 @@ async def create_customer(
 
 async def get_customer(uow: UnitOfWork, tenant_id: str, customer_id: str) -> Customer:
     async with uow:
-        return await uow.repo(tenant_id).get(Customer, customer_id)
+        customer = await uow.repo(tenant_id).get(Customer, customer_id)
+        await _with_balances(uow, tenant_id, [customer])
+        return customer
 
 
 async def list_customers(
     uow: UnitOfWork, tenant_id: str, *, limit: int, starting_after: str | None = None
 ) -> Page[Customer]:
     async with uow:
-        return await uow.repo(tenant_id).page(Customer, limit=limit, starting_after=starting_after)
+        page = await uow.repo(tenant_id).page(Customer, limit=limit, starting_after=starting_after)
+        await _with_balances(uow, tenant_id, list(page.data))
+        return page
 
 
 async def update_customer(
@@ -74,5 +86,56 @@ async def update_customer(
             merged = {**customer.metadata_, **metadata}
             customer.metadata_ = {k: v for k, v in merged.items() if v != ""}
         customer.updated_at = await now_for(uow, tenant_id, customer.test_clock_id, clock)
+        await _with_balances(uow, tenant_id, [customer])
         await uow.commit()
     return customer
+
+
+async def adjust_balance(
+    uow: UnitOfWork,
+    tenant_id: str,
+    customer_id: str,
+    clock: Clock,
+    *,
+    amount: int,
+    currency: str,
+    description: str | None,
+) -> BalanceTransaction:
+    """A manual adjustment of the customer's balance (negative: credit), appended to its
+    ledger; the next invoice in `currency` applies it."""
+    async with uow:
+        customer = await uow.repo(tenant_id).get(Customer, customer_id)
+        entry = balances.Entry(
+            tenant_id,
+            new_id("cbtxn"),
+            customer.id,
+            amount,
+            currency,
+            BalanceTransactionType.ADJUSTMENT,
+            None,
+            description,
+            await now_for(uow, tenant_id, customer.test_clock_id, clock),
+        )
+        await balances.append(await uow.driver_connection(), [entry])
+        await uow.commit()
+    return BalanceTransaction(
+        tenant_id=tenant_id,
+        id=entry.id,
+        customer_id=entry.customer_id,
+        amount=entry.amount,
+        currency=entry.currency,
+        type=entry.type.value,
+        invoice_id=None,
+        description=description,
+        created_at=entry.created_at,
+    )
+
+
+async def list_balance_transactions(
+    uow: UnitOfWork, tenant_id: str, customer_id: str, *, limit: int, starting_after: str | None = None
+) -> Page[BalanceTransaction]:
+    """The customer's ledger, newest first."""
+    async with uow:
+        repo = uow.repo(tenant_id)
+        await repo.get(Customer, customer_id)
+        return await repo.page(BalanceTransaction, limit=limit, starting_after=starting_after, customer_id=customer_id)

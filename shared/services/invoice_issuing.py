@@ -5,10 +5,12 @@ shared.db.invoice_writer in the request's own transaction."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 
 import asyncpg
 
+from shared.db.balances import lock_balances
 from shared.db.invoice_writer import Written, record_issued, write_invoices
 from shared.db.tables import Plan, Subscription
 from shared.db.uow import UnitOfWork, conflict_for
@@ -65,8 +67,12 @@ async def issue_invoice(
         test_clock_id=terms.test_clock_id,
     )
     await uow.flush()  # the ORM's writes first (e.g. the new subscription the invoice refers to)
+    conn = await uow.driver_connection()
+    # The customer's balance in this currency, locked to the commit, is applied to the invoice.
+    balance = await lock_balances(conn, [(tenant_id, customer_id, currency)])
+    draft = replace(draft, starting_balance=balance.get((tenant_id, customer_id, currency), 0))
     try:
-        [written] = await write_invoices(await uow.driver_connection(), [(tenant_id, draft)])
+        [written] = await write_invoices(conn, [(tenant_id, draft)])
     except asyncpg.IntegrityConstraintViolationError as error:
         conflict = conflict_for(error.constraint_name)
         if conflict is None:
@@ -100,4 +106,6 @@ async def upcoming_draft(uow: UnitOfWork, tenant_id: str, subscription_id: str) 
         days_until_due=terms.days_until_due,
         grace_days=terms.grace_period_days,
     )
-    return upcoming_invoice(state, plan_terms, billed, await pending_items(uow, tenant_id, subscription.id))
+    pending = await pending_items(uow, tenant_id, subscription.id)
+    balance = await repo.balance(subscription.customer_id, plan.currency)
+    return upcoming_invoice(state, plan_terms, billed, pending, balance)

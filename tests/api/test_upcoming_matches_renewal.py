@@ -44,6 +44,7 @@ class Story:
     elapsed: float  # how far into the current period the changes and the action happen
     changes: tuple[tuple[PlanSpec, str], ...]  # plan changes, each with its proration behaviour
     action: str
+    credit: int = 0  # a manual balance adjustment first (negative: credit the invoices apply)
 
 
 plans = st.builds(
@@ -61,6 +62,7 @@ stories = st.builds(
         st.tuples(plans, st.sampled_from(["create_prorations", "none", "always_invoice"])), max_size=2
     ).map(tuple),
     action=st.sampled_from(["none", "none", "cancel_at_period_end", "cancel", "pause", "pause_resume"]),
+    credit=st.sampled_from([0, 0, -500, 700]) | st.integers(-200_000, 0),
 )
 
 
@@ -114,6 +116,11 @@ async def _pay_what_would_cancel(api: Api, subscription_id: str, until: datetime
 )
 @example(Story(86_400 * 30, 30, 30, PlanSpec("year", 1, 0), 14, 0.5, (), "none"))
 @example(Story(0, 0, 0, PlanSpec("day", 1, 1), 0, 0.0, (), "none"))
+# A downgrade's credit, and a manual credit, carried to the renewal.
+@example(
+    Story(0, 30, 365, PlanSpec("month", 1, 3000), 0, 0.5, ((PlanSpec("month", 1, 1000), "always_invoice"),), "none")
+)
+@example(Story(0, 30, 365, PlanSpec("month", 1, 3000), 0, 0.5, (), "none", credit=-4000))
 @example(
     Story(0, 0, 365, PlanSpec("day", 3, 500), 0, 0.4, ((PlanSpec("day", 1, 100), "create_prorations"),), "pause_resume")
 )
@@ -122,6 +129,11 @@ async def test_the_preview_is_the_invoice_the_next_renewal_writes(api: Api, stor
     start = BASE + timedelta(seconds=story.start_seconds)
     clock = await api.test_clock(at(start))
     customer = await api.customer(email=f"{uuid.uuid4().hex[:12]}@example.com", test_clock=clock["id"])
+    if story.credit:
+        adjusted = await api.post(
+            f"/v1/customers/{customer['id']}/balance_transactions", {"amount": story.credit, "currency": "USD"}
+        )
+        assert adjusted.status == 201, adjusted
     plan = await _plan(api, story.plan)
     subscription = await api.subscribe(customer, plan, trial_period_days=story.trial_days)
     sub_id = subscription["id"]
@@ -183,6 +195,8 @@ async def test_the_preview_is_the_invoice_the_next_renewal_writes(api: Api, stor
         "period_end",
         "subtotal",
         "total",
+        "starting_balance",
+        "ending_balance",
         "amount_due",
     ]
     assert {f: written[f] for f in fields} == {f: preview[f] for f in fields}
