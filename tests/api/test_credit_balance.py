@@ -2,6 +2,8 @@
 append-only ledger) and consumed by the next invoices; manual adjustments; the ledger sums
 to the balance. Exact amounts in USD (2 decimals), JPY (0) and KWD (3)."""
 
+import asyncio
+
 import asyncpg
 import pytest
 
@@ -133,3 +135,20 @@ async def test_bad_adjustments_are_refused_and_change_nothing(api: Api, body: di
     assert (
         await api.post("/v1/customers/cus_nope/balance_transactions", {"amount": 1, "currency": "USD"})
     ).status == 404
+
+
+async def test_concurrent_invoices_never_spend_the_same_credit_twice(api: Api) -> None:
+    """Six subscriptions of one customer start at once, each issuing a 10.00 invoice, against
+    25.00 of credit: the balance row lock lets each see what the ones before it left."""
+    customer = await api.customer()
+    path = f"/v1/customers/{customer['id']}/balance_transactions"
+    assert (await api.post(path, {"amount": -2500, "currency": "USD"})).status == 201
+    plans = [await api.plan(code=f"p{n}", amount=1000) for n in range(6)]
+    replies = await asyncio.gather(
+        *(api.post("/v1/subscriptions", {"customer_id": customer["id"], "plan_id": p["id"]}) for p in plans)
+    )
+    assert [r.status for r in replies] == [201] * 6, replies
+    invoices = await api.invoices(customer_id=customer["id"])
+    assert sorted(i["amount_due"] for i in invoices) == [0, 0, 500, 1000, 1000, 1000]
+    assert (await api.get(f"/v1/customers/{customer['id']}"))["balances"] == {"USD": 0}
+    assert sum(t["amount"] for t in (await api.get(path, limit=100))["data"]) == 0
