@@ -27,6 +27,12 @@ _CONFLICTS: dict[str, tuple[str, str | None]] = {
     "uq_customers_tenant_id_email": ("a customer with this email already exists", "email"),
     "uq_plans_tenant_id_code": ("a plan with this code already exists", "code"),
     "uq_invoices_one_per_period": ("this period has already been invoiced", None),
+    # Amounts stay within 10^15 minor units (shared.domain.money.MAX_AMOUNT).
+    "ck_customer_balances_balance_range": ("the customer's balance would exceed 10^15 minor units", "amount"),
+    "ck_invoices_amount_due_range": (
+        "the invoice's amount due (its total plus the customer's balance) would exceed 10^15 minor units",
+        None,
+    ),
     # A test clock deleted (with its customers) while this request wrote for one of them.
     **{
         name: ("the test clock or customer was deleted while this request ran", None)
@@ -36,6 +42,8 @@ _CONFLICTS: dict[str, tuple[str, str | None]] = {
             "fk_invoices_tenant_id_customer_id_customers",
             "fk_invoices_tenant_id_test_clock_id_test_clocks",
             "fk_invoice_items_tenant_id_customer_id_customers",
+            "fk_balance_transactions_tenant_id_customer_id_customers",
+            "fk_customer_balances_tenant_id_customer_id_customers",
         )
     },
 }

@@ -12,10 +12,14 @@ from shared.domain.money import MAX_AMOUNT
 from shared.schemas.common import Body, CurrencyField, Resource, whole_number
 
 
+def _adjustment_schema(schema: dict) -> None:
+    """Document the non-zero rule that _nonzero enforces, and a realistic example."""
+    schema["properties"]["amount"]["not"] = {"const": 0}
+    schema["examples"] = [{"amount": -500, "currency": "USD", "description": "Goodwill credit"}]
+
+
 class BalanceTransactionCreate(Body, CurrencyField):
-    model_config = ConfigDict(
-        json_schema_extra={"examples": [{"amount": -500, "currency": "USD", "description": "Goodwill credit"}]}
-    )
+    model_config = ConfigDict(json_schema_extra=_adjustment_schema)
 
     amount: whole_number(  # type: ignore[valid-type]
         -MAX_AMOUNT,

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import asyncpg
+
 from shared.clock import Clock
 from shared.db import balances
 from shared.db.repository import Page
 from shared.db.tables import BalanceTransaction, Customer, TestClock
-from shared.db.uow import UnitOfWork
+from shared.db.uow import UnitOfWork, conflict_for
 from shared.domain.ids import new_id
 from shared.domain.invoice_totals import BalanceTransactionType
 from shared.services.customer_time import now_for
@@ -116,7 +118,13 @@ async def adjust_balance(
             description,
             await now_for(uow, tenant_id, customer.test_clock_id, clock),
         )
-        await balances.append(await uow.driver_connection(), [entry])
+        try:
+            await balances.append(await uow.driver_connection(), [entry])
+        except asyncpg.IntegrityConstraintViolationError as error:
+            conflict = conflict_for(error.constraint_name)
+            if conflict is None:
+                raise
+            raise conflict from error
         await uow.commit()
     return BalanceTransaction(
         tenant_id=tenant_id,

@@ -152,3 +152,19 @@ async def test_concurrent_invoices_never_spend_the_same_credit_twice(api: Api) -
     assert sorted(i["amount_due"] for i in invoices) == [0, 0, 500, 1000, 1000, 1000]
     assert (await api.get(f"/v1/customers/{customer['id']}"))["balances"] == {"USD": 0}
     assert sum(t["amount"] for t in (await api.get(path, limit=100))["data"]) == 0
+
+
+async def test_a_balance_beyond_the_maximum_is_refused_and_changes_nothing(api: Api) -> None:
+    customer = await api.customer()
+    path = f"/v1/customers/{customer['id']}/balance_transactions"
+    assert (await api.post(path, {"amount": 10**15, "currency": "USD"})).status == 201
+    reply = await api.post(path, {"amount": 1, "currency": "USD"})
+    assert reply.status == 409, reply
+    assert reply.headers["Content-Type"].startswith("application/problem+json")
+    assert (await api.get(f"/v1/customers/{customer['id']}"))["balances"] == {"USD": 10**15}
+    # An invoice that the debit would push beyond the maximum is refused too (not a 500).
+    refused = await api.post(
+        "/v1/subscriptions", {"customer_id": customer["id"], "plan_id": (await api.plan(amount=1000))["id"]}
+    )
+    assert refused.status == 409, refused
+    assert await api.invoices(customer_id=customer["id"]) == []
