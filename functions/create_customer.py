@@ -23,4 +23,6 @@ async def create_customer(call: Call):
         name=body.name,
         metadata=body.metadata,
         test_clock_id=body.test_clock,
+        tax_exempt=body.tax_exempt,
+        default_tax_rates=body.default_tax_rates,
     )

@@ -26,4 +26,5 @@ async def create_plan(call: Call):
         interval=body.interval,
         interval_count=body.interval_count,
         trial_period_days=body.trial_period_days,
+        default_tax_rates=body.default_tax_rates,
     )

@@ -22,4 +22,6 @@ async def update_customer(call: Call):
         email=body.email,
         name=body.name,
         metadata=body.metadata,
+        tax_exempt=body.tax_exempt,
+        default_tax_rates=body.default_tax_rates,
     )

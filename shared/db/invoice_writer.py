@@ -20,9 +20,10 @@ its commit (`record_issued`).
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import asyncpg
 
@@ -57,23 +58,33 @@ RETURNING c.tenant_id, c.id, c.next_invoice_number - v.n AS first
 INSERT_INVOICES = """
 INSERT INTO invoices (tenant_id, id, number, customer_id, subscription_id, status, billing_reason,
                       currency, period_start, period_end, subtotal, total, amount_due, amount_paid,
-                      created_at, due_at, finalized_at, paid_at, test_clock_id, starting_balance, ending_balance)
+                      created_at, due_at, finalized_at, paid_at, test_clock_id, starting_balance, ending_balance,
+                      total_discount, tax, inclusive_tax, total_discount_amounts, total_tax_amounts,
+                      customer_tax_exempt)
 SELECT v.tenant_id, v.id, v.number, v.customer_id, v.subscription_id, v.status, v.reason,
        v.currency, v.period_start, v.period_end, v.subtotal, v.total, v.amount_due, v.amount_paid,
-       v.created_at, v.due_at, v.created_at, v.paid_at, v.test_clock_id, v.starting_balance, v.ending_balance
+       v.created_at, v.due_at, v.created_at, v.paid_at, v.test_clock_id, v.starting_balance, v.ending_balance,
+       v.total_discount, v.tax, v.inclusive_tax, v.total_discount_amounts::jsonb, v.total_tax_amounts::jsonb,
+       v.customer_tax_exempt
 FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
             $9::timestamptz[], $10::timestamptz[], $11::bigint[], $12::bigint[], $13::bigint[], $14::bigint[],
-            $15::timestamptz[], $16::timestamptz[], $17::timestamptz[], $18::text[], $19::bigint[], $20::bigint[])
+            $15::timestamptz[], $16::timestamptz[], $17::timestamptz[], $18::text[], $19::bigint[], $20::bigint[],
+            $21::bigint[], $22::bigint[], $23::bigint[], $24::text[], $25::text[], $26::text[])
   AS v(tenant_id, id, number, customer_id, subscription_id, status, reason, currency, period_start,
        period_end, subtotal, total, amount_due, amount_paid, created_at, due_at, paid_at, test_clock_id,
-       starting_balance, ending_balance)
+       starting_balance, ending_balance, total_discount, tax, inclusive_tax, total_discount_amounts,
+       total_tax_amounts, customer_tax_exempt)
 """
 
 INSERT_LINES = """
 INSERT INTO invoice_lines (tenant_id, id, invoice_id, position, description, amount, currency,
-                           period_start, period_end, plan_id, proration)
-SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::bigint[],
-                     $7::text[], $8::timestamptz[], $9::timestamptz[], $10::text[], $11::bool[])
+                           period_start, period_end, plan_id, proration, discount_amounts, tax_amounts)
+SELECT v.tenant_id, v.id, v.invoice_id, v.position, v.description, v.amount, v.currency, v.period_start,
+       v.period_end, v.plan_id, v.proration, v.discount_amounts::jsonb, v.tax_amounts::jsonb
+FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::bigint[],
+            $7::text[], $8::timestamptz[], $9::timestamptz[], $10::text[], $11::bool[], $12::text[], $13::text[])
+  AS v(tenant_id, id, invoice_id, position, description, amount, currency, period_start, period_end, plan_id,
+       proration, discount_amounts, tax_amounts)
 """
 
 ATTACH_ITEMS = """
@@ -81,6 +92,12 @@ UPDATE invoice_items ii SET invoice_id = v.invoice_id
 FROM unnest($1::text[], $2::text[], $3::text[]) AS v(tenant_id, id, invoice_id)
 WHERE ii.tenant_id = v.tenant_id AND ii.id = v.id
 """
+
+
+def as_json(amounts: Sequence[object]) -> str:
+    """A breakdown (discount or tax amounts, dataclasses) as the JSON its column holds."""
+    return json.dumps([asdict(a) for a in amounts]) if amounts else "[]"  # type: ignore[call-overload]
+
 
 NumberSequence = tuple[str, str | None]  # (tenant id, test clock id or None): one numbering sequence
 
@@ -126,6 +143,12 @@ async def write_invoices(conn: asyncpg.Connection, drafts: Sequence[tuple[str, I
             d.test_clock_id,
             d.totals.starting_balance,
             d.totals.ending_balance,
+            d.totals.total_discount,
+            d.totals.tax,
+            d.totals.inclusive_tax,
+            as_json(d.totals.total_discount_amounts),
+            as_json(d.totals.total_tax_amounts),
+            d.tax_exempt.value,
         )
         for (tenant_id, d), invoice_id, number in zip(drafts, ids, numbers)
     ]
@@ -146,9 +169,11 @@ async def write_invoices(conn: asyncpg.Connection, drafts: Sequence[tuple[str, I
             line.period_end,
             line.plan_id,
             line.proration,
+            as_json(line_totals.discount_amounts),
+            as_json(line_totals.tax_amounts),
         )
         for w in written
-        for position, line in enumerate(w.draft.lines)
+        for position, (line, line_totals) in enumerate(zip(w.draft.lines, w.draft.totals.lines))
     ]
     if lines:
         await conn.execute(INSERT_LINES, *map(list, zip(*lines)))

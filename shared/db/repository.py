@@ -23,10 +23,13 @@ from shared.db.tables import (
     Base,
     Customer,
     CustomerBalance,
+    Discount,
     IdempotencyKey,
     Invoice,
     InvoiceItem,
+    Plan,
     Subscription,
+    TaxRate,
     Tenant,
     TestClock,
 )
@@ -173,6 +176,38 @@ class Repository:
             found.setdefault(customer_id, {})[currency] = balance
         return found
 
+    # Tax rates and discounts
+
+    async def tax_rates(self, ids: Sequence[str]) -> dict[str, TaxRate]:
+        if not ids:
+            return {}
+        stmt = select(TaxRate).where(TaxRate.tenant_id == self.tenant_id, TaxRate.id.in_(list(ids)))
+        return {r.id: r for r in (await self._session.execute(stmt)).scalars().all()}
+
+    async def tax_context(self, customer_id: str, subscription_id: str | None) -> Any:
+        """What decides an invoice's tax rates: a row with tenant_rates, customer_rates,
+        tax_exempt, plan_rates and subscription_rates (the last two empty without a
+        subscription)."""
+        stmt = (
+            select(
+                Tenant.default_tax_rates.label("tenant_rates"),
+                Customer.default_tax_rates.label("customer_rates"),
+                Customer.tax_exempt,
+                func.coalesce(Plan.default_tax_rates, text("'{}'::varchar[]")).label("plan_rates"),
+                func.coalesce(Subscription.default_tax_rates, text("'{}'::varchar[]")).label("subscription_rates"),
+            )
+            .join(Tenant, Tenant.id == Customer.tenant_id)
+            .outerjoin(
+                Subscription,
+                (Subscription.tenant_id == Customer.tenant_id)
+                & (Subscription.id == subscription_id)
+                & (Subscription.customer_id == Customer.id),
+            )
+            .outerjoin(Plan, (Plan.tenant_id == Subscription.tenant_id) & (Plan.id == Subscription.plan_id))
+            .where(Customer.tenant_id == self.tenant_id, Customer.id == customer_id)
+        )
+        return (await self._session.execute(stmt)).one()
+
     # Test clocks
 
     async def test_clock_for_write(self, test_clock_id: str) -> TestClock:
@@ -206,7 +241,7 @@ class Repository:
         of_clock = (Customer.tenant_id == self.tenant_id) & (Customer.test_clock_id == test_clock_id)
         customers = select(Customer.id).where(of_clock).scalar_subquery()
         # invoice lines go with their invoice (cascade)
-        for model in (BalanceTransaction, CustomerBalance, InvoiceItem, Invoice, Subscription):
+        for model in (BalanceTransaction, CustomerBalance, Discount, InvoiceItem, Invoice, Subscription):
             await self._session.execute(
                 delete(model).where(model.tenant_id == self.tenant_id, model.customer_id.in_(customers))
             )

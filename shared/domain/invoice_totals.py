@@ -1,5 +1,13 @@
-"""An invoice's totals from its lines, and the customer balance it applies: the one place
-these rules are written (drafts, the renewal engine and the upcoming preview all use it).
+"""An invoice's totals from its lines: the one pipeline, lines -> discounts -> taxes ->
+balance, used by drafts, the renewal engine and the upcoming preview alike. Each rounding
+rule is written once: discounts in shared.domain.discounts, taxes in shared.domain.taxes;
+the sums here are exact, so nothing is lost or created:
+
+    subtotal            = sum of the lines (as listed: inclusive tax included)
+    total_discount      = sum of the lines' discounts
+    total_excluding_tax = subtotal - total_discount - inclusive tax
+    tax                 = inclusive + exclusive tax
+    total               = total_excluding_tax + tax = subtotal - total_discount + exclusive tax
 
 The customer balance follows Stripe: a negative balance is credit owed to the customer, a
 positive one is owed by the customer. Every new invoice applies the balance in its currency:
@@ -14,9 +22,12 @@ lines are already in minor units, so nothing is lost or created.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+
+from shared.domain.discounts import Discount, DiscountAmount, line_discounts
+from shared.domain.taxes import TaxAmount, TaxExempt, TaxRate, line_taxes, summed
 
 
 class BalanceTransactionType(StrEnum):
@@ -27,12 +38,28 @@ class BalanceTransactionType(StrEnum):
 
 
 @dataclass(frozen=True)
+class LineTotals:
+    discount_amounts: tuple[DiscountAmount, ...] = ()
+    tax_amounts: tuple[TaxAmount, ...] = ()
+
+
+@dataclass(frozen=True)
 class Totals:
     subtotal: int  # the sum of the lines
     total: int
     starting_balance: int  # the customer's balance in the invoice's currency before it
     ending_balance: int  # ...and after it
     amount_due: int
+    total_discount: int = 0
+    tax: int = 0  # inclusive and exclusive
+    inclusive_tax: int = 0
+    lines: tuple[LineTotals, ...] = ()
+    total_discount_amounts: tuple[DiscountAmount, ...] = ()
+    total_tax_amounts: tuple[TaxAmount, ...] = ()
+
+    @property
+    def total_excluding_tax(self) -> int:
+        return self.total - self.tax
 
     @property
     def balance_change(self) -> int:
@@ -50,8 +77,46 @@ def apply_balance(total: int, starting_balance: int) -> tuple[int, int]:
     return max(combined, 0), min(combined, 0)
 
 
-def totals_of(amounts: Iterable[int], starting_balance: int = 0) -> Totals:
-    """The invoice total is the sum of its lines: lines are rounded, the total never is."""
-    subtotal = sum(amounts)
-    due, ending = apply_balance(subtotal, starting_balance)
-    return Totals(subtotal, subtotal, starting_balance, ending, due)
+def totals_of(
+    amounts: Iterable[int],
+    starting_balance: int = 0,
+    *,
+    plan_ids: Sequence[str | None] = (),
+    currency: str = "",
+    discount: Discount | None = None,
+    tax_rates: Sequence[TaxRate] = (),
+    tax_exempt: TaxExempt = TaxExempt.NONE,
+) -> Totals:
+    """The invoice's totals: lines are rounded (each discount and tax once per line), the
+    sums never are. `plan_ids` (one per line) select the lines a discount applies to."""
+    amounts = list(amounts)
+    if discount is None and not tax_rates:  # the plain invoice, the common case
+        subtotal = sum(amounts)
+        due, ending = apply_balance(subtotal, starting_balance)
+        return Totals(subtotal, subtotal, starting_balance, ending, due, lines=(LineTotals(),) * len(amounts))
+    off = line_discounts(amounts, list(plan_ids) or [None] * len(amounts), discount, currency)
+    lines = []
+    for amount, taken in zip(amounts, off):
+        discount_amounts = (DiscountAmount(discount.id, taken),) if discount is not None and taken else ()
+        lines.append(LineTotals(discount_amounts, line_taxes(amount - taken, tax_rates, tax_exempt)))
+    subtotal, total_discount = sum(amounts), sum(off)
+    tax_amounts = summed([line.tax_amounts for line in lines])
+    inclusive = sum(t.amount for t in tax_amounts if t.inclusive)
+    exclusive = sum(t.amount for t in tax_amounts if not t.inclusive)
+    total = subtotal - total_discount + exclusive
+    due, ending = apply_balance(total, starting_balance)
+    return Totals(
+        subtotal,
+        total,
+        starting_balance,
+        ending,
+        due,
+        total_discount=total_discount,
+        tax=inclusive + exclusive,
+        inclusive_tax=inclusive,
+        lines=tuple(lines),
+        total_discount_amounts=(DiscountAmount(discount.id, total_discount),)
+        if discount is not None and total_discount
+        else (),
+        total_tax_amounts=tax_amounts,
+    )

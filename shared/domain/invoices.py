@@ -8,16 +8,18 @@ for the renewal engine and the upcoming-invoice preview alike, so the two cannot
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from shared.domain.discounts import Discount
 from shared.domain.errors import Conflict
 from shared.domain.invoice_totals import Totals, apply_balance, totals_of
 from shared.domain.periods import Period
 from shared.domain.renewal import NewInvoice, State, Terms, advance
 from shared.domain.subscriptions import has_upcoming_invoice
+from shared.domain.taxes import TaxExempt, TaxRate
 
 
 class InvoiceStatus(StrEnum):
@@ -107,13 +109,25 @@ class InvoiceDraft:
     # The customer's balance in this currency before the invoice (negative: credit); the
     # writer's caller sets it under the balance row's lock (`with_balances`).
     starting_balance: int = 0
+    # The subscription's discount and the tax rates that apply (shared.domain.invoice_totals).
+    discount: Discount | None = None
+    tax_rates: tuple[TaxRate, ...] = ()
+    tax_exempt: TaxExempt = TaxExempt.NONE
 
     # Derived from the lines once, when drafted (a renewal batch reads them for thousands).
     totals: Totals = field(init=False, compare=False)
     status: InvoiceStatus = field(init=False, compare=False)  # nothing to collect: paid on the spot
 
     def __post_init__(self) -> None:
-        totals = totals_of((line.amount for line in self.lines), self.starting_balance)
+        totals = totals_of(
+            (line.amount for line in self.lines),
+            self.starting_balance,
+            plan_ids=[line.plan_id for line in self.lines],
+            currency=self.currency,
+            discount=self.discount,
+            tax_rates=self.tax_rates,
+            tax_exempt=self.tax_exempt,
+        )
         # A frozen dataclass sets its own fields this way; nothing else ever changes them.
         object.__setattr__(self, "totals", totals)
         object.__setattr__(self, "status", InvoiceStatus.PAID if totals.amount_due == 0 else InvoiceStatus.OPEN)
@@ -169,6 +183,9 @@ def issued_now(
     days_until_due: int,
     pending: Sequence[PendingItem] = (),
     test_clock_id: str | None = None,
+    discount: Discount | None = None,
+    tax_rates: Sequence[TaxRate] = (),
+    tax_exempt: TaxExempt = TaxExempt.NONE,
 ) -> InvoiceDraft:
     """An invoice a request issues at `now` (subscription start, resume, prorations billed
     at once): due the tenant's `days_until_due` later; pending items' lines come last."""
@@ -183,6 +200,9 @@ def issued_now(
         lines=(*lines, *(item.line for item in pending)),
         item_ids=tuple(item.id for item in pending),
         test_clock_id=test_clock_id,
+        discount=discount,
+        tax_rates=tuple(tax_rates),
+        tax_exempt=tax_exempt,
     )
 
 
@@ -198,6 +218,9 @@ class Billed:
     plan_code: str
     amount: int  # the plan's price per period, minor units
     currency: str
+    discount: Discount | None = None
+    tax_rates: tuple[TaxRate, ...] = ()
+    tax_exempt: TaxExempt = TaxExempt.NONE
 
 
 def plan_line(billed: Billed, period: Period) -> LineDraft:
@@ -221,7 +244,45 @@ def next_invoice(billed: Billed, new: NewInvoice, pending: Sequence[PendingItem]
         lines=(plan_line(billed, new.period), *(item.line for item in carried)),
         item_ids=tuple(item.id for item in carried),
         test_clock_id=billed.test_clock_id,
+        discount=billed.discount if billed.discount is not None and billed.discount.active else None,
+        tax_rates=billed.tax_rates,
+        tax_exempt=billed.tax_exempt,
     )
+
+
+def next_invoices(
+    billed: Billed, news: Sequence[NewInvoice], pending: Sequence[PendingItem] = ()
+) -> tuple[list[InvoiceDraft], Discount | None]:
+    """The renewal invoices for the periods `advance` decided to bill, in order, each using
+    up one period of the subscription's discount; and the discount they leave."""
+    drafts = []
+    for new in news:
+        drafts.append(next_invoice(billed, new, pending))
+        if billed.discount is not None:
+            billed = replace(billed, discount=billed.discount.after_new_period())
+    return drafts, billed.discount
+
+
+def renewal_totals(billed: Billed, pending: Sequence[PendingItem] = ()) -> Callable[[int], int]:
+    """The total of a renewal run's n-th invoice (before the balance), as `next_invoices`
+    drafts it: for `advance` to know which invoices the balance pays."""
+
+    def total(n: int) -> int:
+        discount = billed.discount
+        for _ in range(n):
+            discount = discount.after_new_period() if discount is not None else None
+        lines = [billed.amount, *(item.line.amount for item in pending)] if n == 0 else [billed.amount]
+        plan_ids = [billed.plan_id, *(item.line.plan_id for item in pending)] if n == 0 else [billed.plan_id]
+        return totals_of(
+            lines,
+            plan_ids=plan_ids,
+            currency=billed.currency,
+            discount=discount if discount is not None and discount.active else None,
+            tax_rates=billed.tax_rates,
+            tax_exempt=billed.tax_exempt,
+        ).total
+
+    return total
 
 
 def upcoming_invoice(
@@ -232,5 +293,5 @@ def upcoming_invoice(
     dunning), applying the customer's current `balance` in the plan's currency. 409 for a
     subscription that will not renew."""
     has_upcoming_invoice(state.status, state.cancel_at_period_end)
-    outcome = advance(state, terms, state.period_end, max_invoices=1)
+    outcome = advance(state, terms, state.period_end, max_invoices=1, invoice_total=renewal_totals(billed, pending))
     return replace(next_invoice(billed, outcome.invoices[0], pending), starting_balance=balance)

@@ -22,6 +22,7 @@ next call continues from there; many capped calls equal one uncapped call.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -89,11 +90,15 @@ def advance(
     pending_total: int = 0,
     max_invoices: int | None = None,
     balance: int = 0,
+    invoice_total: Callable[[int], int] | None = None,
 ) -> Outcome:
     """Play the subscription forward to `now`. `oldest_unpaid_due` is the due date of its
     oldest open invoice with something to pay; `pending_total` the sum of pending items;
     `balance` the customer's balance in the plan's currency (credit pays invoices);
-    `max_invoices` (at least 1) stops the play after that many new invoices."""
+    `max_invoices` (at least 1) stops the play after that many new invoices;
+    `invoice_total(n)` is the total of the run's n-th invoice (discounts and taxes: see
+    shared.domain.invoices.renewal_totals), by default the plan's amount plus, on the
+    first, the pending items."""
     if max_invoices is not None and max_invoices < 1:
         raise ValueError("max_invoices must be at least 1")
     if state.status not in BILLABLE:
@@ -126,7 +131,8 @@ def advance(
         first = not invoices
         invoice = NewInvoice(period, boundary, boundary + timedelta(days=terms.days_until_due), first)
         invoices.append(invoice)
-        due, balance = apply_balance(terms.amount + (pending_total if first else 0), balance)
+        total = invoice_total(len(invoices) - 1) if invoice_total else terms.amount + (pending_total if first else 0)
+        due, balance = apply_balance(total, balance)
         if unpaid is None and due > 0:
             unpaid = invoice.due_at
     if unpaid is not None and unpaid < reached:

@@ -30,10 +30,21 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from shared import failpoints, metrics
 from shared.db.balances import lock_balances
 from shared.db.invoice_writer import Written, record_issued, write_invoices
-from shared.domain.invoices import Billed, InvoiceDraft, LineDraft, PendingItem, next_invoice, with_balances
+from shared.domain.discounts import Discount
+from shared.domain.invoices import (
+    Billed,
+    InvoiceDraft,
+    LineDraft,
+    PendingItem,
+    next_invoices,
+    renewal_totals,
+    with_balances,
+)
+from shared.domain.money import percent_units
 from shared.domain.periods import Cadence, Interval
 from shared.domain.renewal import State, Terms, advance
 from shared.domain.subscriptions import SubscriptionStatus
+from shared.domain.taxes import TaxExempt, TaxRate, most_specific
 from shared.renewal import sql
 
 log = logging.getLogger("billing.renewal")
@@ -100,7 +111,10 @@ class _Batch:
             metrics.transition(status, count)
 
 
-def _billed(row: asyncpg.Record) -> Billed:
+def _billed(row: asyncpg.Record, rates: dict[tuple[str, str], TaxRate], discount: Discount | None) -> Billed:
+    rate_ids = most_specific(
+        row["subscription_tax_rates"], row["plan_tax_rates"], row["customer_tax_rates"], row["tenant_tax_rates"]
+    )
     return Billed(
         customer_id=row["customer_id"],
         subscription_id=row["id"],
@@ -110,7 +124,47 @@ def _billed(row: asyncpg.Record) -> Billed:
         plan_code=row["plan_code"],
         amount=row["amount"],
         currency=row["currency"],
+        discount=discount,
+        tax_rates=tuple(rates[(row["tenant_id"], i)] for i in rate_ids if (row["tenant_id"], i) in rates),
+        tax_exempt=TaxExempt(row["tax_exempt"]),
     )
+
+
+async def _pricing(
+    conn: asyncpg.Connection, rows: list[asyncpg.Record]
+) -> tuple[dict[tuple[str, str], TaxRate], dict[tuple[str, str], Discount]]:
+    """The batch's tax rates by (tenant, id) and running discounts by (tenant, subscription):
+    one query each (none for a batch without any)."""
+    wanted = {
+        (r["tenant_id"], rate_id)
+        for r in rows
+        for rate_id in (
+            *r["subscription_tax_rates"],
+            *r["plan_tax_rates"],
+            *r["customer_tax_rates"],
+            *r["tenant_tax_rates"],
+        )
+    }
+    rates = {}
+    if wanted:
+        tenants, ids = zip(*sorted(wanted))
+        for rate in await conn.fetch(sql.TAX_RATES, list(tenants), list(ids)):
+            rates[(rate["tenant_id"], rate["id"])] = TaxRate(
+                rate["id"], percent_units(rate["percentage"]), rate["inclusive"]
+            )
+    discounts = {}
+    found = await conn.fetch(sql.RUNNING_DISCOUNTS, [r["tenant_id"] for r in rows], [r["id"] for r in rows])
+    for d in found:
+        discounts[(d["tenant_id"], d["subscription_id"])] = Discount.of(
+            d["id"],
+            d["coupon_id"],
+            d["percent_off"],
+            d["amount_off"],
+            d["currency"],
+            d["applies_to_plans"],
+            d["periods_left"],
+        )
+    return rates, discounts
 
 
 def _pending_item(row: asyncpg.Record) -> PendingItem:
@@ -160,6 +214,8 @@ async def _process(
     # The customers' balances in their plans' currencies, locked to the commit: credit is
     # applied to the batch's invoices in order, each seeing what the ones before left.
     balances = await lock_balances(conn, [(r["tenant_id"], r["customer_id"], r["currency"]) for r in rows])
+    rates, discounts = await _pricing(conn, rows)
+    used_discounts = []
 
     drafts: list[tuple[str, InvoiceDraft]] = []
     changes = []
@@ -168,6 +224,8 @@ async def _process(
         items = pending.get((row["tenant_id"], row["id"]), [])
         balance_key = (row["tenant_id"], row["customer_id"], row["currency"])
         balance = balances.get(balance_key, 0)
+        discount = discounts.get((row["tenant_id"], row["id"]))
+        billed = _billed(row, rates, discount)
         outcome = advance(
             _state(row),
             _terms(row),
@@ -176,12 +234,13 @@ async def _process(
             pending_total=sum(i.line.amount for i in items),
             max_invoices=cap,
             balance=balance,
+            invoice_total=renewal_totals(billed, items) if discount or billed.tax_rates else None,
         )
-        billed = _billed(row)
-        applied, after = with_balances(
-            [next_invoice(billed, new, items) for new in outcome.invoices],
-            {(billed.customer_id, billed.currency): balance},
-        )
+        drafted, discount_left = next_invoices(billed, outcome.invoices, items)
+        applied, after = with_balances(drafted, {(billed.customer_id, billed.currency): balance})
+        if discount is not None and discount_left != discount and discount_left is not None:
+            ended = outcome.invoices[-1].created_at
+            used_discounts.append((row["tenant_id"], discount.id, discount_left.periods_left, ended))
         balances[balance_key] = after[(billed.customer_id, billed.currency)]
         drafts += [(row["tenant_id"], draft) for draft in applied]
         s = outcome.state
@@ -212,6 +271,8 @@ async def _process(
     if changes:
         await conn.execute(sql.UPDATE_SUBSCRIPTIONS, *map(list, zip(*changes)))
     batch.written = await write_invoices(conn, drafts)
+    if used_discounts:
+        await conn.execute(sql.UPDATE_DISCOUNTS, *map(list, zip(*used_discounts)))
     if dunned:
         await conn.execute(sql.MARK_UNCOLLECTIBLE, *map(list, zip(*dunned)))
 

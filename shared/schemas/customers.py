@@ -8,7 +8,9 @@ from typing import Annotated, Literal
 from email_validator import SPECIAL_USE_DOMAIN_NAMES
 from pydantic import AfterValidator, AliasChoices, ConfigDict, EmailStr, Field, StringConstraints, WithJsonSchema
 
+from shared.domain.taxes import TaxExempt
 from shared.schemas.common import Body, Id, Metadata, Name, Resource
+from shared.schemas.tax_rates import TaxExemptField, TaxRateIds
 
 # The email-validator rule, documented: a domain with a dot, not under a special-use name.
 _DOMAIN_RULE = (
@@ -46,6 +48,8 @@ class CustomerCreate(Body):
     name: Name
     metadata: Metadata = Field(default_factory=dict)
     test_clock: Id | None = Field(None, description="A test clock id: the customer then lives in its time")
+    tax_exempt: TaxExemptField = TaxExempt.NONE
+    default_tax_rates: TaxRateIds = Field(default_factory=list)
 
 
 class CustomerUpdate(Body):
@@ -56,6 +60,8 @@ class CustomerUpdate(Body):
     email: Email | None = None
     name: Name | None = None
     metadata: Metadata | None = None
+    tax_exempt: TaxExemptField | None = None
+    default_tax_rates: TaxRateIds | None = None
 
 
 class Customer(Resource):
@@ -66,6 +72,8 @@ class Customer(Resource):
     metadata: dict[str, str] = Field(validation_alias=AliasChoices("metadata_", "metadata"))
     test_clock: str | None = Field(validation_alias=AliasChoices("test_clock_id", "test_clock"))
     livemode: bool = Field(description="false for a test clock's simulated object, true for a real one")
+    tax_exempt: TaxExempt
+    default_tax_rates: list[str]
     balances: dict[str, int] = Field(
         description="The customer's balance per currency in minor units, the sum of its balance transactions: "
         'negative is credit owed to the customer (e.g. {"USD": -9570}: 95.70), applied to its next invoices'

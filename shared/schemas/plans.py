@@ -9,6 +9,7 @@ from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from shared.domain.periods import MAX_INTERVAL_COUNT, Interval
 from shared.schemas.common import Amount, Body, CurrencyField, ListQuery, Name, Resource, whole_number
+from shared.schemas.tax_rates import TaxRateIds
 
 IntervalName = Literal["day", "week", "month", "year"]
 Code = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
@@ -48,6 +49,7 @@ class PlanCreate(Body, CurrencyField):
         1, max(MAX_INTERVAL_COUNT.values()), description="Bill every interval_count intervals (at most 3 years)"
     ) = 1
     trial_period_days: whole_number(0, 730) = 0  # type: ignore[valid-type]
+    default_tax_rates: TaxRateIds = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _at_most_three_years(self) -> PlanCreate:
@@ -73,4 +75,5 @@ class Plan(Resource):
     trial_period_days: int
     active: bool
     archived_at: datetime | None
+    default_tax_rates: list[str]
     created_at: datetime

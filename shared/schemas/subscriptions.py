@@ -18,6 +18,7 @@ from shared.schemas.common import (
     Resource,
     whole_number,
 )
+from shared.schemas.tax_rates import TaxRateIds
 
 
 class SubscriptionCreate(Body):
@@ -35,6 +36,7 @@ class SubscriptionCreate(Body):
     trial_period_days: whole_number(0, 730) | None = Field(  # type: ignore[valid-type]
         None, description="Overrides the plan's trial; 0 starts billing at once"
     )
+    default_tax_rates: TaxRateIds = Field(default_factory=list)
 
 
 class SubscriptionListQuery(ListQuery):
@@ -58,6 +60,7 @@ class Subscription(Resource):
     cancel_at_period_end: bool
     canceled_at: datetime | None
     ended_at: datetime | None
+    default_tax_rates: list[str]
     created_at: datetime
 
 

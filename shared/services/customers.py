@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import asyncpg
 
@@ -14,6 +14,7 @@ from shared.db.uow import UnitOfWork, conflict_for
 from shared.domain.ids import new_id
 from shared.domain.invoice_totals import BalanceTransactionType
 from shared.services.customer_time import now_for
+from shared.services.tax_rates import checked_rates
 
 
 async def _with_balances(uow: UnitOfWork, tenant_id: str, customers: list[Customer]) -> None:
@@ -31,8 +32,11 @@ async def create_customer(
     name: str,
     metadata: Mapping[str, str],
     test_clock_id: str | None = None,
+    tax_exempt: str = "none",
+    default_tax_rates: Sequence[str] = (),
 ) -> Customer:
     async with uow:
+        rates = await checked_rates(uow, tenant_id, default_tax_rates)
         now = clock.now()
         if test_clock_id is not None:
             now = (await uow.repo(tenant_id).get(TestClock, test_clock_id)).frozen_time
@@ -43,6 +47,8 @@ async def create_customer(
             name=name,
             metadata_=dict(metadata),
             test_clock_id=test_clock_id,
+            tax_exempt=tax_exempt,
+            default_tax_rates=rates,
             created_at=now,
             updated_at=now,
         )
@@ -76,8 +82,11 @@ async def update_customer(
     email: str | None = None,
     name: str | None = None,
     metadata: Mapping[str, str] | None = None,
+    tax_exempt: str | None = None,
+    default_tax_rates: Sequence[str] | None = None,
 ) -> Customer:
-    """Only the fields given change. In metadata, a key set to "" is removed."""
+    """Only the fields given change. In metadata, a key set to "" is removed. Tax settings
+    apply to invoices issued from now on."""
     async with uow:
         customer = await uow.repo(tenant_id).get(Customer, customer_id, for_update=True)
         if email is not None:
@@ -87,6 +96,10 @@ async def update_customer(
         if metadata is not None:
             merged = {**customer.metadata_, **metadata}
             customer.metadata_ = {k: v for k, v in merged.items() if v != ""}
+        if tax_exempt is not None:
+            customer.tax_exempt = tax_exempt
+        if default_tax_rates is not None:
+            customer.default_tax_rates = await checked_rates(uow, tenant_id, default_tax_rates)
         customer.updated_at = await now_for(uow, tenant_id, customer.test_clock_id, clock)
         await _with_balances(uow, tenant_id, [customer])
         await uow.commit()

@@ -5,7 +5,7 @@ shared.db.invoice_writer in the request's own transaction."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import asyncpg
@@ -14,6 +14,7 @@ from shared.db.balances import lock_balances
 from shared.db.invoice_writer import Written, record_issued, write_invoices
 from shared.db.tables import Plan, Subscription
 from shared.db.uow import UnitOfWork, conflict_for
+from shared.domain.discounts import Discount
 from shared.domain.invoices import (
     Billed,
     BillingReason,
@@ -25,7 +26,35 @@ from shared.domain.invoices import (
 )
 from shared.domain.periods import Period
 from shared.domain.renewal import Terms, state_of
-from shared.services.rows import cadence_of, lifecycle_of
+from shared.domain.taxes import TaxExempt, TaxRate, most_specific
+from shared.services.rows import cadence_of, lifecycle_of, tax_rate_of
+
+
+@dataclass(frozen=True)
+class Pricing:
+    """What an invoice of a customer (and subscription) applies besides its lines."""
+
+    discount: Discount | None = None
+    tax_rates: tuple[TaxRate, ...] = ()
+    tax_exempt: TaxExempt = TaxExempt.NONE
+
+
+async def pricing(uow: UnitOfWork, tenant_id: str, customer_id: str, subscription_id: str | None) -> Pricing:
+    """The subscription's running discount, and the tax rates of the most specific of
+    subscription, plan, customer and tenant settings (shared.domain.taxes)."""
+    repo = uow.repo(tenant_id)
+    context = await repo.tax_context(customer_id, subscription_id)
+    ids = most_specific(context.subscription_rates, context.plan_rates, context.customer_rates, context.tenant_rates)
+    rows = await repo.tax_rates(ids)
+    return Pricing(
+        discount=await running_discount(uow, tenant_id, subscription_id),
+        tax_rates=tuple(tax_rate_of(rows[i]) for i in ids if i in rows),
+        tax_exempt=TaxExempt(context.tax_exempt),
+    )
+
+
+async def running_discount(uow: UnitOfWork, tenant_id: str, subscription_id: str | None) -> Discount | None:
+    return None
 
 
 async def pending_items(uow: UnitOfWork, tenant_id: str, subscription_id: str) -> list[PendingItem]:
@@ -54,6 +83,7 @@ async def issue_invoice(
     items. The customer's test clock, if any, decides the numbering sequence and marks the
     invoice as simulated. Counted in the metrics once the caller commits."""
     terms = await uow.repo(tenant_id).billing_terms(customer_id)
+    priced = await pricing(uow, tenant_id, customer_id, subscription_id)
     draft = issued_now(
         reason,
         currency=currency,
@@ -65,6 +95,9 @@ async def issue_invoice(
         days_until_due=terms.days_until_due,
         pending=pending,
         test_clock_id=terms.test_clock_id,
+        discount=priced.discount,
+        tax_rates=priced.tax_rates,
+        tax_exempt=priced.tax_exempt,
     )
     await uow.flush()  # the ORM's writes first (e.g. the new subscription the invoice refers to)
     conn = await uow.driver_connection()
@@ -90,6 +123,7 @@ async def upcoming_draft(uow: UnitOfWork, tenant_id: str, subscription_id: str) 
     plan = await repo.get(Plan, subscription.plan_id)
     terms = await repo.billing_terms(subscription.customer_id)
     state = state_of(lifecycle_of(subscription))
+    priced = await pricing(uow, tenant_id, subscription.customer_id, subscription.id)
     billed = Billed(
         customer_id=subscription.customer_id,
         subscription_id=subscription.id,
@@ -99,6 +133,9 @@ async def upcoming_draft(uow: UnitOfWork, tenant_id: str, subscription_id: str) 
         plan_code=plan.code,
         amount=plan.amount,
         currency=plan.currency,
+        discount=priced.discount,
+        tax_rates=priced.tax_rates,
+        tax_exempt=priced.tax_exempt,
     )
     plan_terms = Terms(
         cadence_of(plan),

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from shared.clock import Clock
 from shared.db.repository import Page
 from shared.db.tables import Plan
 from shared.db.uow import UnitOfWork
 from shared.domain.ids import new_id
+from shared.services.tax_rates import checked_rates
 
 
 async def create_plan(
@@ -21,9 +24,11 @@ async def create_plan(
     interval: str,
     interval_count: int,
     trial_period_days: int,
+    default_tax_rates: Sequence[str] = (),
 ) -> Plan:
     """`amount` in the currency's minor units."""
     async with uow:
+        rates = await checked_rates(uow, tenant_id, default_tax_rates)
         plan = Plan(
             tenant_id=tenant_id,
             id=new_id("plan"),
@@ -35,6 +40,7 @@ async def create_plan(
             interval_count=interval_count,
             trial_period_days=trial_period_days,
             active=True,
+            default_tax_rates=rates,
             created_at=clock.now(),
         )
         uow.repo(tenant_id).add(plan)

@@ -4,8 +4,11 @@ read off their table rows, so every use case hands the domain the same values.""
 from __future__ import annotations
 
 from shared.db.tables import Plan, Subscription
+from shared.db.tables import TaxRate as TaxRateRow
+from shared.domain.money import percent_units
 from shared.domain.periods import Cadence, Interval
 from shared.domain.subscriptions import Lifecycle, SubscriptionStatus
+from shared.domain.taxes import TaxRate
 
 
 def cadence_of(plan: Plan) -> Cadence:
@@ -24,3 +27,7 @@ def lifecycle_of(row: Subscription) -> Lifecycle:
         paused_at=row.paused_at,
         ended_at=row.ended_at,
     )
+
+
+def tax_rate_of(row: TaxRateRow) -> TaxRate:
+    return TaxRate(row.id, percent_units(row.percentage), row.inclusive)

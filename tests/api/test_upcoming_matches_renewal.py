@@ -45,6 +45,7 @@ class Story:
     changes: tuple[tuple[PlanSpec, str], ...]  # plan changes, each with its proration behaviour
     action: str
     credit: int = 0  # a manual balance adjustment first (negative: credit the invoices apply)
+    taxes: str = "none"  # the tenant's default tax rates: none, exclusive, inclusive or both
 
 
 plans = st.builds(
@@ -63,7 +64,16 @@ stories = st.builds(
     ).map(tuple),
     action=st.sampled_from(["none", "none", "cancel_at_period_end", "cancel", "pause", "pause_resume"]),
     credit=st.sampled_from([0, 0, -500, 700]) | st.integers(-200_000, 0),
+    taxes=st.sampled_from(["none", "none", "exclusive", "inclusive", "both"]),
 )
+TAX_RATES = {
+    "exclusive": [{"display_name": "VAT", "percentage": 19, "inclusive": False}],
+    "inclusive": [{"display_name": "MWST", "percentage": 7.7, "inclusive": True}],
+    "both": [
+        {"display_name": "MWST", "percentage": 7.7, "inclusive": True},
+        {"display_name": "Levy", "percentage": 2.5, "inclusive": False},
+    ],
+}
 
 
 def at(moment: datetime) -> str:
@@ -121,11 +131,32 @@ async def _pay_what_would_cancel(api: Api, subscription_id: str, until: datetime
     Story(0, 30, 365, PlanSpec("month", 1, 3000), 0, 0.5, ((PlanSpec("month", 1, 1000), "always_invoice"),), "none")
 )
 @example(Story(0, 30, 365, PlanSpec("month", 1, 3000), 0, 0.5, (), "none", credit=-4000))
+# Taxes on a proration credit and a charge, and carved out of a price with a credit.
+@example(
+    Story(
+        0,
+        30,
+        365,
+        PlanSpec("month", 1, 3000),
+        0,
+        0.5,
+        ((PlanSpec("month", 1, 1999), "create_prorations"),),
+        "none",
+        taxes="both",
+    )
+)
+@example(Story(0, 30, 365, PlanSpec("month", 1, 1999), 0, 0.5, (), "none", credit=-700, taxes="inclusive"))
 @example(
     Story(0, 0, 365, PlanSpec("day", 3, 500), 0, 0.4, ((PlanSpec("day", 1, 100), "create_prorations"),), "pause_resume")
 )
 async def test_the_preview_is_the_invoice_the_next_renewal_writes(api: Api, story: Story) -> None:
+    rates = []
+    for rate in TAX_RATES.get(story.taxes, []):
+        created = await api.post("/v1/tax_rates", rate)
+        assert created.status == 201, created
+        rates.append(created["id"])
     await api.settings(days_until_due=story.days_until_due, grace_period_days=story.grace_days)
+    await api.patch("/v1/settings", {"default_tax_rates": rates})
     start = BASE + timedelta(seconds=story.start_seconds)
     clock = await api.test_clock(at(start))
     customer = await api.customer(email=f"{uuid.uuid4().hex[:12]}@example.com", test_clock=clock["id"])
@@ -187,6 +218,7 @@ async def test_the_preview_is_the_invoice_the_next_renewal_writes(api: Api, stor
     assert written["billing_reason"] == "subscription_cycle"
     event("with pending items" if len(written["lines"]) > 1 else "plan line only")
     event("credit or zero total" if written["total"] <= 0 else "positive total")
+    event(f"taxes: {story.taxes}")
     fields = [
         "customer_id",
         "subscription_id",
@@ -194,13 +226,28 @@ async def test_the_preview_is_the_invoice_the_next_renewal_writes(api: Api, stor
         "period_start",
         "period_end",
         "subtotal",
+        "total_discount_amounts",
+        "total_excluding_tax",
+        "tax",
+        "total_tax_amounts",
         "total",
+        "customer_tax_exempt",
+        "tax_note",
         "starting_balance",
         "ending_balance",
         "amount_due",
     ]
     assert {f: written[f] for f in fields} == {f: preview[f] for f in fields}
-    line_fields = ["description", "amount", "period_start", "period_end", "plan_id", "proration"]
+    line_fields = [
+        "description",
+        "amount",
+        "period_start",
+        "period_end",
+        "plan_id",
+        "proration",
+        "discount_amounts",
+        "tax_amounts",
+    ]
     assert [{f: line[f] for f in line_fields} for line in written["lines"]] == [
         {f: line[f] for f in line_fields} for line in preview["lines"]
     ]
