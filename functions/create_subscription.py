@@ -23,4 +23,6 @@ async def create_subscription(call: Call):
         plan_id=body.plan_id,
         trial_period_days=body.trial_period_days,
         default_tax_rates=body.default_tax_rates,
+        coupon=body.coupon,
+        promotion_code=body.promotion_code,
     )

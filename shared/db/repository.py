@@ -21,6 +21,7 @@ from shared.db.tables import (
     ApiKey,
     BalanceTransaction,
     Base,
+    Coupon,
     Customer,
     CustomerBalance,
     Discount,
@@ -28,12 +29,14 @@ from shared.db.tables import (
     Invoice,
     InvoiceItem,
     Plan,
+    PromotionCode,
     Subscription,
     TaxRate,
     Tenant,
     TestClock,
 )
 from shared.domain.api_keys import Grant
+from shared.domain.discounts import Discount as DomainDiscount
 from shared.domain.errors import NotFound
 from shared.domain.invoices import InvoiceStatus
 
@@ -207,6 +210,53 @@ class Repository:
             .where(Customer.tenant_id == self.tenant_id, Customer.id == customer_id)
         )
         return (await self._session.execute(stmt)).one()
+
+    async def redeem(self, model: type[Coupon] | type[PromotionCode], id: str) -> bool:
+        """Count one redemption unless the limit is reached: one conditional UPDATE, so
+        concurrent redemptions are counted exactly (the row lock serializes them)."""
+        stmt = (
+            update(model)
+            .where(
+                model.tenant_id == self.tenant_id,
+                model.id == id,
+                (model.max_redemptions.is_(None)) | (model.times_redeemed < model.max_redemptions),
+            )
+            .values(times_redeemed=model.times_redeemed + 1)
+            .returning(model.times_redeemed)
+        )
+        return (await self._session.execute(stmt)).first() is not None
+
+    async def running_discount(self, subscription_id: str) -> tuple[Discount, Coupon] | None:
+        stmt = (
+            select(Discount, Coupon)
+            .join(Coupon, (Coupon.tenant_id == Discount.tenant_id) & (Coupon.id == Discount.coupon_id))
+            .where(
+                Discount.tenant_id == self.tenant_id,
+                Discount.subscription_id == subscription_id,
+                Discount.ended_at.is_(None),
+            )
+        )
+        found = (await self._session.execute(stmt)).one_or_none()
+        return None if found is None else (found[0], found[1])
+
+    async def use_discount_period(self, discount: DomainDiscount, now: datetime) -> None:
+        """Store what is left of a discount after an invoice used a period of it (ended when
+        nothing is)."""
+        await self._session.execute(
+            update(Discount)
+            .where(Discount.tenant_id == self.tenant_id, Discount.id == discount.id)
+            .values(periods_left=discount.periods_left, ended_at=None if discount.active else now)
+        )
+
+    async def promotion_code_named(self, code: str) -> PromotionCode | None:
+        stmt = select(PromotionCode).where(
+            PromotionCode.tenant_id == self.tenant_id, func.lower(PromotionCode.code) == code.lower()
+        )
+        return (await self._session.execute(stmt)).scalar_one_or_none()
+
+    async def has_invoices(self, customer_id: str) -> bool:
+        stmt = select(exists().where(Invoice.tenant_id == self.tenant_id, Invoice.customer_id == customer_id))
+        return bool((await self._session.execute(stmt)).scalar())
 
     # Test clocks
 

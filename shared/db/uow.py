@@ -27,6 +27,9 @@ _CONFLICTS: dict[str, tuple[str, str | None]] = {
     "uq_customers_tenant_id_email": ("a customer with this email already exists", "email"),
     "uq_plans_tenant_id_code": ("a plan with this code already exists", "code"),
     "uq_invoices_one_per_period": ("this period has already been invoiced", None),
+    "pk_coupons": ("a coupon with this id already exists", "id"),
+    "uq_promotion_codes_code": ("a promotion code with this code already exists (codes ignore case)", "code"),
+    "uq_discounts_one_per_subscription": ("the subscription's discount changed meanwhile: try again", None),
     # Amounts stay within 10^15 minor units (shared.domain.money.MAX_AMOUNT).
     "ck_customer_balances_balance_range": ("the customer's balance would exceed 10^15 minor units", "amount"),
     "ck_invoices_amount_due_range": (

@@ -28,7 +28,7 @@ _ERRORS = {
     503: "The database is not reachable; retry later",
 }
 # Operations that can meet a conflict beyond the Idempotency-Key one every POST can.
-_CONFLICTS = {"update-customer", "get-upcoming-invoice", "update-settings"}
+_CONFLICTS = {"update-customer", "get-upcoming-invoice", "update-settings", "delete-coupon", "update-promotion-code"}
 _ID_ARGUMENTS = ("starting_after",)
 # POSTs whose handler refuses an Idempotency-Key (422): a replay of create-api-key would have to
 # return the secret, so it would have to be stored in clear.
@@ -44,6 +44,7 @@ TAGS: tuple[tuple[str, str], ...] = (
     ("renewals", "Bill the subscriptions that are due now (a schedule does this for every tenant)"),
     ("api-keys", "This tenant's API keys: read-only or read-write"),
     ("settings", "This tenant's billing terms"),
+    ("coupons", "Coupons and promotion codes: discounts on subscriptions' invoices"),
     ("tax-rates", "Tax rates: default_tax_rates on settings, customers, plans and subscriptions (most specific wins)"),
 )
 # Within a family: create, list, retrieve, update, delete, then the actions on one object.

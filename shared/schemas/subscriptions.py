@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import AliasChoices, ConfigDict, Field
+from pydantic import AliasChoices, ConfigDict, Field, model_validator
 
 from shared.domain.proration import Proration
 from shared.domain.subscriptions import SubscriptionStatus
@@ -27,7 +27,8 @@ class SubscriptionCreate(Body):
         json_schema_extra={
             "examples": [
                 {"customer_id": EXAMPLE_CUSTOMER_ID, "plan_id": EXAMPLE_PLAN_ID},
-            ]
+            ],
+            "not": {"required": ["coupon", "promotion_code"]},
         }
     )
 
@@ -37,6 +38,14 @@ class SubscriptionCreate(Body):
         None, description="Overrides the plan's trial; 0 starts billing at once"
     )
     default_tax_rates: TaxRateIds = Field(default_factory=list)
+    coupon: Id | None = Field(None, description="A coupon to discount the subscription's invoices")
+    promotion_code: Id | None = Field(None, description="A promotion code's id (instead of coupon)")
+
+    @model_validator(mode="after")
+    def _one_discount(self) -> SubscriptionCreate:
+        if self.coupon is not None and self.promotion_code is not None:
+            raise ValueError("give a coupon or a promotion_code, not both")
+        return self
 
 
 class SubscriptionListQuery(ListQuery):

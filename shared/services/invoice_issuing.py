@@ -16,6 +16,7 @@ from shared.db.tables import Plan, Subscription
 from shared.db.uow import UnitOfWork, conflict_for
 from shared.domain.discounts import Discount
 from shared.domain.invoices import (
+    CYCLE_REASONS,
     Billed,
     BillingReason,
     InvoiceDraft,
@@ -54,7 +55,22 @@ async def pricing(uow: UnitOfWork, tenant_id: str, customer_id: str, subscriptio
 
 
 async def running_discount(uow: UnitOfWork, tenant_id: str, subscription_id: str | None) -> Discount | None:
-    return None
+    """The subscription's running discount as the domain applies it (None: none)."""
+    if subscription_id is None:
+        return None
+    found = await uow.repo(tenant_id).running_discount(subscription_id)
+    if found is None:
+        return None
+    discount, coupon = found
+    return Discount.of(
+        discount.id,
+        coupon.id,
+        coupon.percent_off,
+        coupon.amount_off,
+        coupon.currency,
+        coupon.applies_to_plans,
+        discount.periods_left,
+    )
 
 
 async def pending_items(uow: UnitOfWork, tenant_id: str, subscription_id: str) -> list[PendingItem]:
@@ -111,6 +127,9 @@ async def issue_invoice(
         if conflict is None:
             raise
         raise conflict from error
+    if draft.discount is not None and reason in CYCLE_REASONS:
+        # The invoice of a new billing period uses up one period of the discount.
+        await uow.repo(tenant_id).use_discount_period(draft.discount.after_new_period(), now)
     uow.after_commit(lambda: record_issued([written]))
     return written
 

@@ -15,6 +15,7 @@ from shared.domain.ids import new_id
 from shared.domain.invoices import BillingReason, InvoiceDraft, LineDraft, PendingItem, plan_description
 from shared.domain.periods import Period
 from shared.domain.subscriptions import SubscriptionStatus
+from shared.services.coupons import redeem
 from shared.services.customer_time import now_for
 from shared.services.invoice_issuing import issue_invoice, upcoming_draft
 from shared.services.rows import cadence_of
@@ -65,6 +66,8 @@ async def create_subscription(
     plan_id: str,
     trial_period_days: int | None = None,
     default_tax_rates: Sequence[str] = (),
+    coupon: str | None = None,
+    promotion_code: str | None = None,
 ) -> Subscription:
     """Start a subscription and, unless it is trialing, issue its first invoice in the
     same transaction: either both exist or neither does."""
@@ -96,6 +99,8 @@ async def create_subscription(
         )
         repo.add(subscription)
         await uow.flush()
+        if coupon is not None or promotion_code is not None:
+            await redeem(uow, subscription, plan, now, coupon_id=coupon, promotion_code_id=promotion_code)
         if start.invoices_now:
             await issue_plan_invoice(uow, subscription, plan, start.period, BillingReason.SUBSCRIPTION_CREATE, now)
         await uow.commit()

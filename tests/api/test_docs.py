@@ -23,6 +23,7 @@ WALKTHROUGH = [
     "renewals",
     "api-keys",
     "settings",
+    "coupons",
     "tax-rates",
 ]
 

@@ -46,6 +46,7 @@ class Story:
     action: str
     credit: int = 0  # a manual balance adjustment first (negative: credit the invoices apply)
     taxes: str = "none"  # the tenant's default tax rates: none, exclusive, inclusive or both
+    coupon: str = "none"  # the subscription's coupon (COUPONS)
 
 
 plans = st.builds(
@@ -65,7 +66,13 @@ stories = st.builds(
     action=st.sampled_from(["none", "none", "cancel_at_period_end", "cancel", "pause", "pause_resume"]),
     credit=st.sampled_from([0, 0, -500, 700]) | st.integers(-200_000, 0),
     taxes=st.sampled_from(["none", "none", "exclusive", "inclusive", "both"]),
+    coupon=st.sampled_from(["none", "none", "percent", "amount", "repeating"]),
 )
+COUPONS = {
+    "percent": {"percent_off": 33.33, "duration": "forever"},
+    "amount": {"amount_off": 750, "currency": "USD", "duration": "forever"},
+    "repeating": {"percent_off": 50, "duration": "repeating", "duration_in_periods": 2},
+}
 TAX_RATES = {
     "exclusive": [{"display_name": "VAT", "percentage": 19, "inclusive": False}],
     "inclusive": [{"display_name": "MWST", "percentage": 7.7, "inclusive": True}],
@@ -146,6 +153,21 @@ async def _pay_what_would_cancel(api: Api, subscription_id: str, until: datetime
     )
 )
 @example(Story(0, 30, 365, PlanSpec("month", 1, 1999), 0, 0.5, (), "none", credit=-700, taxes="inclusive"))
+# A fixed amount off spread over a proration credit and charge, before tax.
+@example(
+    Story(
+        0,
+        30,
+        365,
+        PlanSpec("month", 1, 1000),
+        0,
+        0.5,
+        ((PlanSpec("month", 1, 3000), "create_prorations"),),
+        "none",
+        taxes="exclusive",
+        coupon="amount",
+    )
+)
 @example(
     Story(0, 0, 365, PlanSpec("day", 3, 500), 0, 0.4, ((PlanSpec("day", 1, 100), "create_prorations"),), "pause_resume")
 )
@@ -166,7 +188,12 @@ async def test_the_preview_is_the_invoice_the_next_renewal_writes(api: Api, stor
         )
         assert adjusted.status == 201, adjusted
     plan = await _plan(api, story.plan)
-    subscription = await api.subscribe(customer, plan, trial_period_days=story.trial_days)
+    extra = {}
+    if story.coupon in COUPONS:
+        coupon = await api.post("/v1/coupons", COUPONS[story.coupon])
+        assert coupon.status == 201, coupon
+        extra["coupon"] = coupon["id"]
+    subscription = await api.subscribe(customer, plan, trial_period_days=story.trial_days, **extra)
     sub_id = subscription["id"]
 
     # Into the current period (possibly past a due date, or a grace period: past_due, canceled).
@@ -219,6 +246,7 @@ async def test_the_preview_is_the_invoice_the_next_renewal_writes(api: Api, stor
     event("with pending items" if len(written["lines"]) > 1 else "plan line only")
     event("credit or zero total" if written["total"] <= 0 else "positive total")
     event(f"taxes: {story.taxes}")
+    event(f"coupon: {story.coupon}")
     fields = [
         "customer_id",
         "subscription_id",
