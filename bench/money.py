@@ -1,12 +1,13 @@
-"""Does applying customer balances slow renewal down? Plain vs money, same run.
+"""Do balances, discounts and taxes slow renewal down? Plain vs money, same run.
 
     python -m bench.money [--subscriptions 100000] [--batch-size 1000]
 
-Seeds two tenants with N due monthly subscriptions each; in the second, half the customers
-carry a credit balance (some larger than the invoice, some smaller), so every batch locks
-and applies balances and appends ledger entries. Renews the plain tenant, then the money
-tenant, and reports both rates and their ratio. (Coupons and tax rates, issue 13's other
-parts, are not built yet: this measures the balance step of the totals pipeline.)
+Seeds two tenants with N due monthly subscriptions each; in the second, every invoice is
+taxed (a 19% exclusive rate in the tenant's default_tax_rates), half the subscriptions carry
+a 20% coupon (forever) and half the customers a credit balance (some larger than the
+invoice, some smaller), so every batch loads rates and discounts, runs the whole totals
+pipeline, locks and applies balances and appends ledger entries. Renews the plain tenant,
+then the money tenant, and reports both rates and their ratio.
 """
 
 from __future__ import annotations
@@ -59,6 +60,48 @@ async def _credit_half(url: str, tenant_id: str) -> int:
         await conn.close()
 
 
+async def _tax_and_discount(url: str, tenant_id: str) -> int:
+    """A 19% exclusive tax rate for the whole tenant, and a 20% coupon on every other
+    subscription (set-based inserts)."""
+    conn = await asyncpg.connect(url)
+    try:
+        async with conn.transaction():
+            rate_id, coupon_id = new_id("txr"), new_id("co")
+            await conn.execute(
+                "INSERT INTO tax_rates (tenant_id, id, display_name, percentage, inclusive, created_at)"
+                " VALUES ($1, $2, 'VAT', 19, false, $3)",
+                tenant_id,
+                rate_id,
+                NOW,
+            )
+            await conn.execute(
+                "UPDATE tenants SET default_tax_rates = ARRAY[$2::varchar] WHERE id = $1", tenant_id, rate_id
+            )
+            await conn.execute(
+                "INSERT INTO coupons (tenant_id, id, percent_off, duration, created_at)"
+                " VALUES ($1, $2, 20, 'forever', $3)",
+                tenant_id,
+                coupon_id,
+                NOW,
+            )
+            return int(
+                (
+                    await conn.execute(
+                        """INSERT INTO discounts (tenant_id, id, subscription_id, customer_id, coupon_id, created_at)
+                           SELECT tenant_id, 'di_' || id, id, customer_id, $2, $3 FROM (
+                             SELECT s.*, row_number() OVER (ORDER BY s.id) AS n FROM subscriptions s
+                             WHERE s.tenant_id = $1) numbered
+                           WHERE n % 2 = 0""",
+                        tenant_id,
+                        coupon_id,
+                        NOW,
+                    )
+                ).split()[-1]
+            )
+    finally:
+        await conn.close()
+
+
 async def _renew(url: str, tenant_id: str, count: int, batch_size: int, workers: int) -> float:
     engine = create_async_engine(async_url(url), pool_size=workers + 1)
     try:
@@ -73,12 +116,18 @@ async def run(url: str, count: int, batch_size: int = 1000, workers: int = DEFAU
     plain = await seed_due_subscriptions(url, count, NOW, amount=AMOUNT)
     money = await seed_due_subscriptions(url, count, NOW, amount=AMOUNT)
     credited = await _credit_half(url, money)
+    discounted = await _tax_and_discount(url, money)
     plain_seconds = await _renew(url, plain, count, batch_size, workers)
     money_seconds = await _renew(url, money, count, batch_size, workers)
     conn = await asyncpg.connect(url)
     try:
         applied = await conn.fetchval(
             "SELECT count(*) FROM balance_transactions WHERE tenant_id = $1 AND type = 'invoice_applied'", money
+        )
+        taxed, with_discount = await conn.fetchrow(
+            "SELECT count(*) FILTER (WHERE tax > 0), count(*) FILTER (WHERE total_discount > 0) FROM invoices"
+            " WHERE tenant_id = $1",
+            money,
         )
     finally:
         await conn.close()
@@ -88,6 +137,9 @@ async def run(url: str, count: int, batch_size: int = 1000, workers: int = DEFAU
         "subscriptions": count,
         "credited_customers": credited,
         "balances_applied": applied,
+        "discounted_subscriptions": discounted,
+        "invoices_taxed": taxed,
+        "invoices_discounted": with_discount,
         "batch_size": batch_size,
         "workers": workers,
         "plain_seconds": round(plain_seconds, 2),

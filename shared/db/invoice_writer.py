@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import asyncpg
 
@@ -95,8 +95,8 @@ WHERE ii.tenant_id = v.tenant_id AND ii.id = v.id
 
 
 def as_json(amounts: Sequence[object]) -> str:
-    """A breakdown (discount or tax amounts, dataclasses) as the JSON its column holds."""
-    return json.dumps([asdict(a) for a in amounts]) if amounts else "[]"  # type: ignore[call-overload]
+    """A breakdown (discount or tax amounts, flat dataclasses) as the JSON its column holds."""
+    return json.dumps([vars(a) for a in amounts]) if amounts else "[]"
 
 
 NumberSequence = tuple[str, str | None]  # (tenant id, test clock id or None): one numbering sequence

@@ -23,7 +23,7 @@ lines are already in minor units, so nothing is lost or created.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from shared.domain.discounts import Discount, DiscountAmount, line_discounts
@@ -60,6 +60,11 @@ class Totals:
     @property
     def total_excluding_tax(self) -> int:
         return self.total - self.tax
+
+    def with_balance(self, starting_balance: int) -> Totals:
+        """The same invoice applying another starting balance (nothing else changes)."""
+        due, ending = apply_balance(self.total, starting_balance)
+        return replace(self, starting_balance=starting_balance, ending_balance=ending, amount_due=due)
 
     @property
     def balance_change(self) -> int:

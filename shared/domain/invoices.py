@@ -9,6 +9,7 @@ for the renewal engine and the upcoming-invoice preview alike, so the two cannot
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from copy import copy
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -132,6 +133,16 @@ class InvoiceDraft:
         object.__setattr__(self, "totals", totals)
         object.__setattr__(self, "status", InvoiceStatus.PAID if totals.amount_due == 0 else InvoiceStatus.OPEN)
 
+    def with_starting_balance(self, balance: int) -> InvoiceDraft:
+        """This draft applying the customer's `balance` (its lines, discounts and taxes are
+        not computed again)."""
+        draft = copy(self)
+        totals = self.totals.with_balance(balance)
+        object.__setattr__(draft, "starting_balance", balance)
+        object.__setattr__(draft, "totals", totals)
+        object.__setattr__(draft, "status", InvoiceStatus.PAID if totals.amount_due == 0 else InvoiceStatus.OPEN)
+        return draft
+
     @property
     def total(self) -> int:
         return self.totals.total
@@ -165,7 +176,7 @@ def with_balances(
     applied = []
     for draft in drafts:
         key = (draft.customer_id, draft.currency)
-        draft = replace(draft, starting_balance=after.get(key, 0))
+        draft = draft.with_starting_balance(after.get(key, 0))
         after[key] = draft.ending_balance
         applied.append(draft)
     return applied, after
@@ -294,4 +305,4 @@ def upcoming_invoice(
     subscription that will not renew."""
     has_upcoming_invoice(state.status, state.cancel_at_period_end)
     outcome = advance(state, terms, state.period_end, max_invoices=1, invoice_total=renewal_totals(billed, pending))
-    return replace(next_invoice(billed, outcome.invoices[0], pending), starting_balance=balance)
+    return next_invoice(billed, outcome.invoices[0], pending).with_starting_balance(balance)

@@ -5,7 +5,7 @@ shared.db.invoice_writer in the request's own transaction."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
@@ -119,7 +119,7 @@ async def issue_invoice(
     conn = await uow.driver_connection()
     # The customer's balance in this currency, locked to the commit, is applied to the invoice.
     balance = await lock_balances(conn, [(tenant_id, customer_id, currency)])
-    draft = replace(draft, starting_balance=balance.get((tenant_id, customer_id, currency), 0))
+    draft = draft.with_starting_balance(balance.get((tenant_id, customer_id, currency), 0))
     try:
         [written] = await write_invoices(conn, [(tenant_id, draft)])
     except asyncpg.IntegrityConstraintViolationError as error:
