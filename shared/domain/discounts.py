@@ -145,8 +145,9 @@ class Redeemable:
 
 
 def check_redeemable(r: Redeemable, *, now: datetime, currency: str, plan_id: str, has_invoices: bool) -> None:
-    """Conflict (expired, inactive, deleted) or Invalid (wrong currency, not applicable)
-    with the reason; the redemption limits are counted by the database."""
+    """Conflict with the reason (deleted, past redeem_by, inactive, expired, first time
+    only, another currency, not for this plan): the coupon's terms conflict with the
+    subscription's state. The redemption limits are counted by the database."""
     if not r.valid:
         raise Conflict("the coupon was deleted and takes no new redemptions", field="coupon")
     if r.redeem_by is not None and now >= r.redeem_by:
@@ -158,8 +159,8 @@ def check_redeemable(r: Redeemable, *, now: datetime, currency: str, plan_id: st
     if r.first_time_only and has_invoices:
         raise Conflict("the promotion code is for a customer's first transaction only", field="promotion_code")
     if r.amount_off_currency is not None and r.amount_off_currency != currency:
-        raise Invalid(
+        raise Conflict(
             f"the coupon takes an amount off in {r.amount_off_currency}; the plan bills in {currency}", field="coupon"
         )
     if r.plan_ids is not None and plan_id not in r.plan_ids:
-        raise Invalid(f"the coupon does not apply to plan '{plan_id}'", field="coupon")
+        raise Conflict(f"the coupon does not apply to plan '{plan_id}'", field="coupon")

@@ -19,9 +19,16 @@ class AppliesTo(Body):
     plans: list[Id] = Field(min_length=1, max_length=100, description="The plans whose lines the coupon discounts")
 
 
+def _absent_means_none(schema: dict, *names: str) -> None:
+    """These fields are optional but never null: absent is how a body says "none"."""
+    for name in names:
+        schema["properties"][name].pop("default", None)
+
+
 def _coupon_schema(schema: dict) -> None:
     """Document the rules _consistent enforces: percent_off or amount_off (with currency),
     duration_in_periods exactly for repeating coupons."""
+    _absent_means_none(schema, "percent_off", "amount_off", "currency", "duration_in_periods")
     schema["examples"] = [
         {"name": "20% for 3 periods", "percent_off": 20, "duration": "repeating", "duration_in_periods": 3}
     ]
@@ -43,13 +50,13 @@ class CouponCreate(Body):
 
     id: Id | None = Field(None, description="Your id for the coupon (generated if absent)")
     name: Annotated[str, StringConstraints(max_length=256)] | None = None
-    percent_off: percentage(0.01, 100, 2, "0 < p <= 100, up to 2 decimals") | None = None  # type: ignore[valid-type]
-    amount_off: whole_number(1, MAX_AMOUNT, "Minor units of currency") | None = None  # type: ignore[valid-type]
-    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] | None = Field(
+    percent_off: percentage(0.01, 100, 2, "0 < p <= 100, up to 2 decimals") = None  # type: ignore[valid-type]
+    amount_off: whole_number(1, MAX_AMOUNT, "Minor units of currency") = None  # type: ignore[valid-type]
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] = Field(  # type: ignore[assignment]
         None, description="ISO 4217, upper case: an amount_off coupon applies only to plans in it"
     )
     duration: Duration
-    duration_in_periods: whole_number(1, 1200, "Billing periods a repeating coupon lasts") | None = None  # type: ignore[valid-type]
+    duration_in_periods: whole_number(1, 1200, "Billing periods a repeating coupon lasts") = None  # type: ignore[valid-type]
     max_redemptions: whole_number(1, 10**9) | None = None  # type: ignore[valid-type]
     redeem_by: datetime | None = Field(None, description="No redemption from this moment on")
     applies_to: AppliesTo | None = None
@@ -118,6 +125,7 @@ class PromotionCode(Resource):
 
 
 def _discount_schema(schema: dict) -> None:
+    _absent_means_none(schema, "coupon", "promotion_code")
     schema["examples"] = [{"coupon": "co_summer"}]
     schema["oneOf"] = [
         {"required": ["coupon"], "not": {"required": ["promotion_code"]}},
@@ -128,8 +136,8 @@ def _discount_schema(schema: dict) -> None:
 class DiscountCreate(Body):
     model_config = ConfigDict(json_schema_extra=_discount_schema)
 
-    coupon: Id | None = None
-    promotion_code: Id | None = Field(None, description="A promotion code's id (its coupon is applied)")
+    coupon: Id = None  # type: ignore[assignment]
+    promotion_code: Id = Field(None, description="A promotion code's id (its coupon is applied)")  # type: ignore[assignment]
 
     @model_validator(mode="after")
     def _one(self) -> DiscountCreate:

@@ -21,16 +21,16 @@ from shared.schemas.common import (
 from shared.schemas.tax_rates import TaxRateIds
 
 
-class SubscriptionCreate(Body):
+def _create_schema(schema: dict) -> None:
     # The ids are placeholders: use the ones create-customer and create-plan returned.
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {"customer_id": EXAMPLE_CUSTOMER_ID, "plan_id": EXAMPLE_PLAN_ID},
-            ],
-            "not": {"required": ["coupon", "promotion_code"]},
-        }
-    )
+    schema["examples"] = [{"customer_id": EXAMPLE_CUSTOMER_ID, "plan_id": EXAMPLE_PLAN_ID}]
+    schema["not"] = {"required": ["coupon", "promotion_code"]}
+    for name in ("coupon", "promotion_code"):  # optional, never null: absent means none
+        schema["properties"][name].pop("default", None)
+
+
+class SubscriptionCreate(Body):
+    model_config = ConfigDict(json_schema_extra=_create_schema)
 
     customer_id: Id
     plan_id: Id
@@ -38,8 +38,9 @@ class SubscriptionCreate(Body):
         None, description="Overrides the plan's trial; 0 starts billing at once"
     )
     default_tax_rates: TaxRateIds = Field(default_factory=list)
-    coupon: Id | None = Field(None, description="A coupon to discount the subscription's invoices")
-    promotion_code: Id | None = Field(None, description="A promotion code's id (instead of coupon)")
+    # Optional but never null (absent: none), so the "not both" rule reads the same in the schema.
+    coupon: Id = Field(None, description="A coupon to discount the subscription's invoices")  # type: ignore[assignment]
+    promotion_code: Id = Field(None, description="A promotion code's id (instead of coupon)")  # type: ignore[assignment]
 
     @model_validator(mode="after")
     def _one_discount(self) -> SubscriptionCreate:

@@ -68,13 +68,18 @@ async def create_coupon(
 
 
 async def get_coupon(uow: UnitOfWork, tenant_id: str, coupon_id: str) -> Coupon:
+    """A deleted coupon is not found (its running discounts still refer to it)."""
     async with uow:
-        return await uow.repo(tenant_id).get(Coupon, coupon_id)
+        coupon = await uow.repo(tenant_id).get(Coupon, coupon_id)
+        if not coupon.valid:
+            raise NotFound(f"no such coupon: '{coupon_id}' (deleted)", field="id")
+        return coupon
 
 
 async def list_coupons(uow: UnitOfWork, tenant_id: str, *, limit: int, starting_after: str | None) -> Page[Coupon]:
+    """The coupons not deleted, newest first."""
     async with uow:
-        return await uow.repo(tenant_id).page(Coupon, limit=limit, starting_after=starting_after)
+        return await uow.repo(tenant_id).page(Coupon, limit=limit, starting_after=starting_after, valid=True)
 
 
 async def delete_coupon(uow: UnitOfWork, tenant_id: str, coupon_id: str, clock: Clock) -> Coupon:

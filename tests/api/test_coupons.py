@@ -58,7 +58,7 @@ async def test_a_fixed_coupon_applies_only_in_its_currency_and_before_tax(api: A
     refused = await api.post(
         "/v1/subscriptions", {"customer_id": customer["id"], "plan_id": yen["id"], "coupon": "co_five"}
     )
-    assert refused.status == 422 and "JPY" in refused["detail"], refused
+    assert refused.status == 409 and "JPY" in refused["detail"], refused
     assert (await api.get("/v1/subscriptions"))["data"] == [] and await api.invoices() == []
     assert (await api.get("/v1/coupons/co_five"))["times_redeemed"] == 0
 
@@ -104,7 +104,7 @@ async def test_discount_endpoints_and_codes_that_cannot_be_redeemed(api: Api) ->
     narrow = await api.post(
         "/v1/coupons", {"percent_off": 50, "duration": "once", "applies_to": {"plans": [other_plan["id"]]}}
     )
-    assert (await api.post(path, {"coupon": narrow["id"]})).status == 422  # not applicable to this plan
+    assert (await api.post(path, {"coupon": narrow["id"]})).status == 409  # not applicable to this plan
     assert (await api.get(f"/v1/coupons/{narrow['id']}"))["times_redeemed"] == 0
     assert (await api.post(path, {"coupon": coupon["id"], "promotion_code": code["id"]})).status == 422
 
@@ -114,6 +114,7 @@ async def test_discount_endpoints_and_codes_that_cannot_be_redeemed(api: Api) ->
     assert upcoming["total"] == 875  # 12.5% of 10.00 = 1.25 off
     deleted = await api.call("DELETE", f"/v1/coupons/{coupon['id']}")
     assert deleted.status == 200 and deleted["valid"] is False
+    assert (await api.get(f"/v1/coupons/{coupon['id']}")).status == 404
     assert (await api.get(f"/v1/subscriptions/{subscription['id']}/upcoming_invoice"))["total"] == 875  # keeps running
     assert (await api.post(path, {"coupon": coupon["id"]})).status == 409  # no new redemptions
     removed = await api.call("DELETE", path)
