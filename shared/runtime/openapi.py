@@ -294,8 +294,9 @@ def build(operations: tuple[Operation, ...], *, title: str, version: str) -> dic
         spec["security"] = [{"bearerAuth": []}] if op.auth else []
         if op.body is not None:
             spec["requestBody"] = {
-                # A body with no required field may be left out entirely (e.g. PATCH, cancel).
-                "required": bool(body_schema and body_schema.get("required")),
+                # A body with no required field may be left out entirely (e.g. PATCH, cancel);
+                # one that must name one of several fields (oneOf) may not.
+                "required": bool(body_schema and (body_schema.get("required") or body_schema.get("oneOf"))),
                 "content": {"application/json": {"schema": refs[(op.body, "validation")]}},
             }
             if body_schema and body_schema.get("examples"):
