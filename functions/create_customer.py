@@ -24,4 +24,6 @@ async def create_customer(call: Call):
         metadata=body.metadata,
         test_clock_id=body.test_clock,
         external_id=body.external_id,
+        tax_exempt=body.tax_exempt,
+        default_tax_rates=body.default_tax_rates,
     )

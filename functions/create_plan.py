@@ -27,4 +27,5 @@ async def create_plan(call: Call):
         interval_count=body.interval_count,
         trial_period_days=body.trial_period_days,
         usage_charges=[c.model_dump(exclude_none=True) for c in body.usage_charges],
+        default_tax_rates=body.default_tax_rates,
     )

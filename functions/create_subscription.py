@@ -22,4 +22,7 @@ async def create_subscription(call: Call):
         customer_id=body.customer_id,
         plan_id=body.plan_id,
         trial_period_days=body.trial_period_days,
+        default_tax_rates=body.default_tax_rates,
+        coupon=body.coupon,
+        promotion_code=body.promotion_code,
     )

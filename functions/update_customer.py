@@ -23,4 +23,6 @@ async def update_customer(call: Call):
         name=body.name,
         metadata=body.metadata,
         external_id=body.external_id,
+        tax_exempt=body.tax_exempt,
+        default_tax_rates=body.default_tax_rates,
     )

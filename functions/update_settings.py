@@ -8,12 +8,16 @@ from shared.services import tenants
     "PATCH",
     "/v1/settings",
     family="settings",
-    summary="Set days_until_due and the dunning grace period",
+    summary="Set days_until_due, the dunning grace period and the default tax rates",
     body=SettingsUpdate,
     response=TenantSettings,
 )
 async def update_settings(call: Call):
     body: SettingsUpdate = call.body
     return await tenants.update_settings(
-        call.uow(), call.tenant_id, days_until_due=body.days_until_due, grace_period_days=body.grace_period_days
+        call.uow(),
+        call.tenant_id,
+        days_until_due=body.days_until_due,
+        grace_period_days=body.grace_period_days,
+        default_tax_rates=body.default_tax_rates,
     )

@@ -9,12 +9,15 @@ statement per table, whatever the number of invoices:
    tenant rows (sorted by id), then test-clock rows (sorted by tenant, id), so writers
    never deadlock. The rows stay locked until the caller's commit, so numbers are
    gap-free (a rollback gives them back) and never shared;
-2. the invoices, 3. their lines, 4. the pending items they absorb.
+2. the invoices, 3. their lines, 4. the pending items they absorb, 5. what they change
+   in their customers' balances (shared.db.balances: ledger and balance in one statement;
+   the caller locked the balances and applied them to the drafts, `with_balances`).
 
-One invoice (a request's: create, resume, plan change) is written by ONE statement instead
-(`ONE_INVOICE`: the number, the invoice, its lines and items in data-modifying CTEs), so
-the request takes the number row's lock in its last write before the commit and holds it
-for no other round trip: concurrent writers of one tenant do not queue behind it.
+One invoice with no balance change (a request's: create, resume, plan change) is written by
+ONE statement instead (`ONE_INVOICE`: the number, the invoice, its lines and items in
+data-modifying CTEs), so the request takes the number row's lock in its last write before the
+commit and holds it for no other round trip: concurrent writers of one tenant do not queue
+behind it.
 
 Everything about an invoice but its id and number is decided by its draft
 (shared.domain.invoices.InvoiceDraft). Business metrics are the caller's to record after
@@ -23,6 +26,7 @@ its commit (`record_issued`).
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -30,6 +34,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from shared import failpoints, metrics
+from shared.db import balances
 from shared.domain.errors import NotFound
 from shared.domain.ids import new_id
 from shared.domain.invoices import BillingReason, InvoiceDraft
@@ -59,22 +64,33 @@ RETURNING c.tenant_id, c.id, c.next_invoice_number - v.n AS first
 INSERT_INVOICES = """
 INSERT INTO invoices (tenant_id, id, number, customer_id, subscription_id, status, billing_reason,
                       currency, period_start, period_end, subtotal, total, amount_due, amount_paid,
-                      created_at, due_at, finalized_at, paid_at, test_clock_id)
+                      created_at, due_at, finalized_at, paid_at, test_clock_id, starting_balance, ending_balance,
+                      total_discount, tax, inclusive_tax, total_discount_amounts, total_tax_amounts,
+                      customer_tax_exempt)
 SELECT v.tenant_id, v.id, v.number, v.customer_id, v.subscription_id, v.status, v.reason,
-       v.currency, v.period_start, v.period_end, v.total, v.total, v.amount_due, v.amount_paid,
-       v.created_at, v.due_at, v.created_at, v.paid_at, v.test_clock_id
+       v.currency, v.period_start, v.period_end, v.subtotal, v.total, v.amount_due, v.amount_paid,
+       v.created_at, v.due_at, v.created_at, v.paid_at, v.test_clock_id, v.starting_balance, v.ending_balance,
+       v.total_discount, v.tax, v.inclusive_tax, v.total_discount_amounts::jsonb, v.total_tax_amounts::jsonb,
+       v.customer_tax_exempt
 FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
-            $9::timestamptz[], $10::timestamptz[], $11::bigint[], $12::bigint[], $13::bigint[],
-            $14::timestamptz[], $15::timestamptz[], $16::timestamptz[], $17::text[])
+            $9::timestamptz[], $10::timestamptz[], $11::bigint[], $12::bigint[], $13::bigint[], $14::bigint[],
+            $15::timestamptz[], $16::timestamptz[], $17::timestamptz[], $18::text[], $19::bigint[], $20::bigint[],
+            $21::bigint[], $22::bigint[], $23::bigint[], $24::text[], $25::text[], $26::text[])
   AS v(tenant_id, id, number, customer_id, subscription_id, status, reason, currency, period_start,
-       period_end, total, amount_due, amount_paid, created_at, due_at, paid_at, test_clock_id)
+       period_end, subtotal, total, amount_due, amount_paid, created_at, due_at, paid_at, test_clock_id,
+       starting_balance, ending_balance, total_discount, tax, inclusive_tax, total_discount_amounts,
+       total_tax_amounts, customer_tax_exempt)
 """
 
 INSERT_LINES = """
 INSERT INTO invoice_lines (tenant_id, id, invoice_id, position, description, amount, currency,
-                           period_start, period_end, plan_id, proration)
-SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::bigint[],
-                     $7::text[], $8::timestamptz[], $9::timestamptz[], $10::text[], $11::bool[])
+                           period_start, period_end, plan_id, proration, discount_amounts, tax_amounts)
+SELECT v.tenant_id, v.id, v.invoice_id, v.position, v.description, v.amount, v.currency, v.period_start,
+       v.period_end, v.plan_id, v.proration, v.discount_amounts::jsonb, v.tax_amounts::jsonb
+FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::bigint[],
+            $7::text[], $8::timestamptz[], $9::timestamptz[], $10::text[], $11::bool[], $12::text[], $13::text[])
+  AS v(tenant_id, id, invoice_id, position, description, amount, currency, period_start, period_end, plan_id,
+       proration, discount_amounts, tax_amounts)
 """
 
 ATTACH_ITEMS = """
@@ -83,9 +99,10 @@ FROM unnest($1::text[], $2::text[], $3::text[]) AS v(tenant_id, id, invoice_id)
 WHERE ii.tenant_id = v.tenant_id AND ii.id = v.id
 """
 
-# One invoice in one statement. $1 tenant, $2 invoice id, $3 test clock (NULL: the tenant's
-# legal sequence), $4.. the invoice's columns, then the lines' and the items' arrays. No row
-# comes back when the test clock was deleted meanwhile (nothing is written then).
+# One invoice without a balance change in one statement (a request's). $1 tenant, $2 invoice
+# id, $3 test clock (NULL: the tenant's legal sequence), $4.. the invoice's columns, then the
+# lines' and the items' arrays. No row comes back when the test clock was deleted meanwhile
+# (nothing is written then).
 ONE_INVOICE = """
 WITH legal AS (
   UPDATE tenants SET next_invoice_number = next_invoice_number + 1
@@ -100,24 +117,35 @@ WITH legal AS (
 ), invoice AS (
   INSERT INTO invoices (tenant_id, id, number, customer_id, subscription_id, status, billing_reason,
                         currency, period_start, period_end, subtotal, total, amount_due, amount_paid,
-                        created_at, due_at, finalized_at, paid_at, test_clock_id)
-  SELECT $1, $2, n.number, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13, $14, $15, $14, $16, $3::text
+                        created_at, due_at, finalized_at, paid_at, test_clock_id, starting_balance, ending_balance,
+                        total_discount, tax, inclusive_tax, total_discount_amounts, total_tax_amounts,
+                        customer_tax_exempt)
+  SELECT $1, $2, n.number, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $15, $17, $3::text,
+         $18, $19, $20, $21, $22, $23::jsonb, $24::jsonb, $25
   FROM numbered n
   RETURNING number
 ), lines AS (
   INSERT INTO invoice_lines (tenant_id, id, invoice_id, position, description, amount, currency,
-                             period_start, period_end, plan_id, proration)
-  SELECT $1, l.id, $2, l.position, l.description, l.amount, $8, l.period_start, l.period_end, l.plan_id, l.proration
-  FROM unnest($17::text[], $18::int[], $19::text[], $20::bigint[], $21::timestamptz[], $22::timestamptz[],
-              $23::text[], $24::bool[])
-    AS l(id, position, description, amount, period_start, period_end, plan_id, proration)
+                             period_start, period_end, plan_id, proration, discount_amounts, tax_amounts)
+  SELECT $1, l.id, $2, l.position, l.description, l.amount, $8, l.period_start, l.period_end, l.plan_id,
+         l.proration, l.discount_amounts::jsonb, l.tax_amounts::jsonb
+  FROM unnest($26::text[], $27::int[], $28::text[], $29::bigint[], $30::timestamptz[], $31::timestamptz[],
+              $32::text[], $33::bool[], $34::text[], $35::text[])
+    AS l(id, position, description, amount, period_start, period_end, plan_id, proration, discount_amounts,
+         tax_amounts)
   WHERE EXISTS (SELECT FROM invoice)
 ), items AS (
   UPDATE invoice_items SET invoice_id = $2
-  WHERE tenant_id = $1 AND id = ANY($25::text[]) AND EXISTS (SELECT FROM invoice)
+  WHERE tenant_id = $1 AND id = ANY($36::text[]) AND EXISTS (SELECT FROM invoice)
 )
 SELECT number FROM invoice
 """
+
+
+def as_json(amounts: Sequence[object]) -> str:
+    """A breakdown (discount or tax amounts, flat dataclasses) as the JSON its column holds."""
+    return json.dumps([vars(a) for a in amounts]) if amounts else "[]"
+
 
 NumberSequence = tuple[str, str | None]  # (tenant id, test clock id or None): one numbering sequence
 
@@ -138,7 +166,7 @@ async def write_invoices(conn: asyncpg.Connection, drafts: Sequence[tuple[str, I
     this call is kept once the caller rolls back)."""
     if not drafts:
         return []
-    if len(drafts) == 1:
+    if len(drafts) == 1 and not drafts[0][1].totals.balance_change:
         return [await _write_one(conn, *drafts[0])]
     numbers = await _reserve_numbers(conn, [(tenant_id, d.test_clock_id) for tenant_id, d in drafts])
     failpoints.hit(failpoints.NUMBERS_LOCKED)
@@ -155,6 +183,7 @@ async def write_invoices(conn: asyncpg.Connection, drafts: Sequence[tuple[str, I
             d.currency,
             d.period.start,
             d.period.end,
+            d.totals.subtotal,
             d.total,
             d.amount_due,
             d.amount_paid,
@@ -162,6 +191,14 @@ async def write_invoices(conn: asyncpg.Connection, drafts: Sequence[tuple[str, I
             d.due_at,
             d.paid_at,
             d.test_clock_id,
+            d.totals.starting_balance,
+            d.totals.ending_balance,
+            d.totals.total_discount,
+            d.totals.tax,
+            d.totals.inclusive_tax,
+            as_json(d.totals.total_discount_amounts),
+            as_json(d.totals.total_tax_amounts),
+            d.tax_exempt.value,
         )
         for (tenant_id, d), invoice_id, number in zip(drafts, ids, numbers)
     ]
@@ -182,15 +219,35 @@ async def write_invoices(conn: asyncpg.Connection, drafts: Sequence[tuple[str, I
             line.period_end,
             line.plan_id,
             line.proration,
+            as_json(line_totals.discount_amounts),
+            as_json(line_totals.tax_amounts),
         )
         for w in written
-        for position, line in enumerate(w.draft.lines)
+        for position, (line, line_totals) in enumerate(zip(w.draft.lines, w.draft.totals.lines))
     ]
     if lines:
         await conn.execute(INSERT_LINES, *map(list, zip(*lines)))
     attached = [(w.tenant_id, item_id, w.id) for w in written for item_id in w.draft.item_ids]
     if attached:
         await conn.execute(ATTACH_ITEMS, *map(list, zip(*attached)))
+    await balances.append(
+        conn,
+        [
+            balances.Entry(
+                w.tenant_id,
+                new_id("cbtxn"),
+                w.draft.customer_id,
+                w.draft.totals.balance_change,
+                w.draft.currency,
+                w.draft.totals.balance_type,
+                w.id,
+                None,
+                w.draft.created_at,
+            )
+            for w in written
+            if w.draft.totals.balance_change
+        ],
+    )
     failpoints.hit(failpoints.INVOICES_WRITTEN)
     return written
 
@@ -207,10 +264,12 @@ async def _write_one(conn: asyncpg.Connection, tenant_id: str, d: InvoiceDraft) 
             line.period_end,
             line.plan_id,
             line.proration,
+            as_json(line_totals.discount_amounts),
+            as_json(line_totals.tax_amounts),
         )
-        for position, line in enumerate(d.lines)
+        for position, (line, line_totals) in enumerate(zip(d.lines, d.totals.lines))
     ]
-    columns = list(map(list, zip(*lines))) if lines else [[]] * 8
+    columns = list(map(list, zip(*lines))) if lines else [[]] * 10
     number = await conn.fetchval(
         ONE_INVOICE,
         tenant_id,
@@ -223,12 +282,21 @@ async def _write_one(conn: asyncpg.Connection, tenant_id: str, d: InvoiceDraft) 
         d.currency,
         d.period.start,
         d.period.end,
+        d.totals.subtotal,
         d.total,
         d.amount_due,
         d.amount_paid,
         d.created_at,
         d.due_at,
         d.paid_at,
+        d.totals.starting_balance,
+        d.totals.ending_balance,
+        d.totals.total_discount,
+        d.totals.tax,
+        d.totals.inclusive_tax,
+        as_json(d.totals.total_discount_amounts),
+        as_json(d.totals.total_tax_amounts),
+        d.tax_exempt.value,
         *columns,
         list(d.item_ids),
     )

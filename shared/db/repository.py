@@ -19,15 +19,22 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from shared.db.tables import (
     ApiKey,
+    BalanceTransaction,
     Base,
+    Coupon,
     Customer,
+    CustomerBalance,
+    Discount,
     Event,
     IdempotencyKey,
     Invoice,
     InvoiceItem,
     InvoiceLine,
     Meter,
+    Plan,
+    PromotionCode,
     Subscription,
+    TaxRate,
     Tenant,
     TestClock,
     UsageEvent,
@@ -36,6 +43,7 @@ from shared.db.tables import (
     WebhookEndpoint,
 )
 from shared.domain.api_keys import Grant
+from shared.domain.discounts import Discount as DomainDiscount
 from shared.domain.errors import NotFound
 from shared.domain.invoices import InvoiceStatus
 
@@ -208,6 +216,108 @@ class Repository:
             stmt = stmt.where(Meter.code.in_(list(codes)))
         return list((await self._session.execute(stmt.order_by(Meter.code))).scalars().all())
 
+    # Customer balances
+
+    async def balance(self, customer_id: str, currency: str) -> int:
+        """The customer's balance in `currency` as committed (0 if none), read without a lock."""
+        stmt = select(CustomerBalance.balance).where(
+            CustomerBalance.tenant_id == self.tenant_id,
+            CustomerBalance.customer_id == customer_id,
+            CustomerBalance.currency == currency,
+        )
+        return (await self._session.execute(stmt)).scalar_one_or_none() or 0
+
+    async def balances(self, customer_ids: Sequence[str]) -> dict[str, dict[str, int]]:
+        """Each customer's balances by currency (customers without any: absent)."""
+        stmt = (
+            select(CustomerBalance.customer_id, CustomerBalance.currency, CustomerBalance.balance)
+            .where(CustomerBalance.tenant_id == self.tenant_id, CustomerBalance.customer_id.in_(customer_ids))
+            .order_by(CustomerBalance.customer_id, CustomerBalance.currency)
+        )
+        found: dict[str, dict[str, int]] = {}
+        for customer_id, currency, balance in (await self._session.execute(stmt)).all():
+            found.setdefault(customer_id, {})[currency] = balance
+        return found
+
+    # Tax rates and discounts
+
+    async def tax_rates(self, ids: Sequence[str]) -> dict[str, TaxRate]:
+        if not ids:
+            return {}
+        stmt = select(TaxRate).where(TaxRate.tenant_id == self.tenant_id, TaxRate.id.in_(list(ids)))
+        return {r.id: r for r in (await self._session.execute(stmt)).scalars().all()}
+
+    async def tax_context(self, customer_id: str, subscription_id: str | None) -> Any:
+        """What decides an invoice's tax rates: a row with tenant_rates, customer_rates,
+        tax_exempt, plan_rates and subscription_rates (the last two empty without a
+        subscription)."""
+        stmt = (
+            select(
+                Tenant.default_tax_rates.label("tenant_rates"),
+                Customer.default_tax_rates.label("customer_rates"),
+                Customer.tax_exempt,
+                func.coalesce(Plan.default_tax_rates, text("'{}'::varchar[]")).label("plan_rates"),
+                func.coalesce(Subscription.default_tax_rates, text("'{}'::varchar[]")).label("subscription_rates"),
+            )
+            .join(Tenant, Tenant.id == Customer.tenant_id)
+            .outerjoin(
+                Subscription,
+                (Subscription.tenant_id == Customer.tenant_id)
+                & (Subscription.id == subscription_id)
+                & (Subscription.customer_id == Customer.id),
+            )
+            .outerjoin(Plan, (Plan.tenant_id == Subscription.tenant_id) & (Plan.id == Subscription.plan_id))
+            .where(Customer.tenant_id == self.tenant_id, Customer.id == customer_id)
+        )
+        return (await self._session.execute(stmt)).one()
+
+    async def redeem(self, model: type[Coupon] | type[PromotionCode], id: str) -> bool:
+        """Count one redemption unless the limit is reached: one conditional UPDATE, so
+        concurrent redemptions are counted exactly (the row lock serializes them)."""
+        stmt = (
+            update(model)
+            .where(
+                model.tenant_id == self.tenant_id,
+                model.id == id,
+                (model.max_redemptions.is_(None)) | (model.times_redeemed < model.max_redemptions),
+            )
+            .values(times_redeemed=model.times_redeemed + 1)
+            .returning(model.times_redeemed)
+        )
+        return (await self._session.execute(stmt)).first() is not None
+
+    async def running_discount(self, subscription_id: str) -> tuple[Discount, Coupon] | None:
+        stmt = (
+            select(Discount, Coupon)
+            .join(Coupon, (Coupon.tenant_id == Discount.tenant_id) & (Coupon.id == Discount.coupon_id))
+            .where(
+                Discount.tenant_id == self.tenant_id,
+                Discount.subscription_id == subscription_id,
+                Discount.ended_at.is_(None),
+            )
+        )
+        found = (await self._session.execute(stmt)).one_or_none()
+        return None if found is None else (found[0], found[1])
+
+    async def use_discount_period(self, discount: DomainDiscount, now: datetime) -> None:
+        """Store what is left of a discount after an invoice used a period of it (ended when
+        nothing is)."""
+        await self._session.execute(
+            update(Discount)
+            .where(Discount.tenant_id == self.tenant_id, Discount.id == discount.id)
+            .values(periods_left=discount.periods_left, ended_at=None if discount.active else now)
+        )
+
+    async def promotion_code_named(self, code: str) -> PromotionCode | None:
+        stmt = select(PromotionCode).where(
+            PromotionCode.tenant_id == self.tenant_id, func.lower(PromotionCode.code) == code.lower()
+        )
+        return (await self._session.execute(stmt)).scalar_one_or_none()
+
+    async def has_invoices(self, customer_id: str) -> bool:
+        stmt = select(exists().where(Invoice.tenant_id == self.tenant_id, Invoice.customer_id == customer_id))
+        return bool((await self._session.execute(stmt)).scalar())
+
     # Test clocks
 
     async def test_clock_for_write(self, test_clock_id: str) -> TestClock:
@@ -240,13 +350,17 @@ class Repository:
         children first. Every statement goes through the clock's customers."""
         of_clock = (Customer.tenant_id == self.tenant_id) & (Customer.test_clock_id == test_clock_id)
         customers = select(Customer.id).where(of_clock).scalar_subquery()
+        # invoice lines go with their invoice (cascade)
         for model in (
             UsageEventId,
             UsageEvent,
+            BalanceTransaction,
+            CustomerBalance,
+            Discount,
             InvoiceItem,
             Invoice,
             Subscription,
-        ):  # invoice lines go with their invoice (cascade)
+        ):
             await self._session.execute(
                 delete(model).where(model.tenant_id == self.tenant_id, model.customer_id.in_(customers))
             )

@@ -10,6 +10,7 @@ never as bad data.
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -35,6 +36,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from shared.db.status_sql import BILLABLE_SQL, in_list
 from shared.domain.invoices import CYCLE_REASONS
 from shared.domain.money import MAX_AMOUNT
+from shared.domain.taxes import TaxExempt, tax_note
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -47,6 +49,10 @@ NAMING = {
 Timestamp = DateTime(timezone=True)
 Money = BigInteger
 CURRENCY_CHECK = "~ '^[A-Z]{3}$'"
+# default_tax_rates: tax rate ids, the first non-empty of subscription, plan, customer,
+# tenant applies (shared.domain.taxes).
+TaxRateIds = ARRAY(String(40))
+NO_IDS = text("'{}'::character varying[]")
 
 
 def money_check(column: str, *, signed: bool = False) -> CheckConstraint:
@@ -99,6 +105,7 @@ class Tenant(Base):
     # Gap-free invoice numbering: incremented under the tenant row lock in the same
     # transaction that inserts the invoices, so a rollback gives the numbers back.
     next_invoice_number: Mapped[int] = mapped_column(BigInteger, server_default=text("1"))
+    default_tax_rates: Mapped[list[str]] = mapped_column(TaxRateIds, server_default=NO_IDS)
     created_at: Mapped[datetime] = mapped_column(Timestamp)
 
 
@@ -161,6 +168,7 @@ class Customer(Base):
         ForeignKeyConstraint(["tenant_id", "test_clock_id"], ["test_clocks.tenant_id", "test_clocks.id"]),
         UniqueConstraint("tenant_id", "email"),
         UniqueConstraint("tenant_id", "external_id"),
+        CheckConstraint("tax_exempt IN ('none', 'exempt', 'reverse')", name="tax_exempt_known"),
         # A test clock's customers, found when the clock is deleted.
         Index(None, "tenant_id", "test_clock_id", postgresql_where=text("test_clock_id IS NOT NULL")),
     )
@@ -173,12 +181,23 @@ class Customer(Base):
     test_clock_id: Mapped[str | None] = mapped_column(String(40))
     # The customer's id in the client's own system: usage events may name the customer by it.
     external_id: Mapped[str | None] = mapped_column(String(255))
+    tax_exempt: Mapped[str] = mapped_column(String(8), server_default=text("'none'"))
+    default_tax_rates: Mapped[list[str]] = mapped_column(TaxRateIds, server_default=NO_IDS)
     created_at: Mapped[datetime] = mapped_column(Timestamp)
     updated_at: Mapped[datetime] = mapped_column(Timestamp)
 
     @property
     def livemode(self) -> bool:
         return self.test_clock_id is None
+
+    @property
+    def balances(self) -> dict[str, int]:
+        """The customer's balance per currency (negative: credit owed to the customer), as the
+        use case that loaded the customer read it (`show_balances`); not a column."""
+        return dict(getattr(self, "_balances", {}))
+
+    def show_balances(self, balances: dict[str, int]) -> None:
+        self._balances = balances
 
 
 class Plan(Base):
@@ -208,6 +227,7 @@ class Plan(Base):
     usage_charges: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
     active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
     archived_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    default_tax_rates: Mapped[list[str]] = mapped_column(TaxRateIds, server_default=NO_IDS)
     created_at: Mapped[datetime] = mapped_column(Timestamp)
 
 
@@ -263,6 +283,7 @@ class Subscription(Base):
     # Usage before this moment is invoiced already (set when a cancel or plan change closes
     # the usage period mid-period; a renewal's boundary is current_period_start itself).
     usage_billed_until: Mapped[datetime | None] = mapped_column(Timestamp)
+    default_tax_rates: Mapped[list[str]] = mapped_column(TaxRateIds, server_default=NO_IDS)
     created_at: Mapped[datetime] = mapped_column(Timestamp)
 
     @property
@@ -298,8 +319,19 @@ class Invoice(Base):
         money_check("total", signed=True),
         money_check("amount_due"),
         money_check("amount_paid"),
-        CheckConstraint("total = subtotal", name="total_is_subtotal"),
-        CheckConstraint("amount_due = GREATEST(total, 0)", name="amount_due_from_total"),
+        money_check("total_discount", signed=True),
+        money_check("tax", signed=True),
+        money_check("inclusive_tax", signed=True),
+        # The totals pipeline (shared.domain.invoice_totals): subtotal - discounts + exclusive tax.
+        # (total_excluding_tax is total - tax.)
+        CheckConstraint("total = subtotal - total_discount + tax - inclusive_tax", name="total_from_subtotal"),
+        CheckConstraint("customer_tax_exempt IN ('none', 'exempt', 'reverse')", name="customer_tax_exempt_known"),
+        CheckConstraint("customer_tax_exempt = 'none' OR tax = 0", name="exempt_pays_no_tax"),
+        money_check("starting_balance", signed=True),
+        money_check("ending_balance", signed=True),
+        # Stripe's customer balance: credit (negative) pays the invoice; a negative total is credit.
+        CheckConstraint("amount_due = GREATEST(total + starting_balance, 0)", name="amount_due_from_balance"),
+        CheckConstraint("ending_balance = LEAST(total + starting_balance, 0)", name="ending_balance_from_total"),
         CheckConstraint("amount_paid <= amount_due", name="not_overpaid"),
         CheckConstraint("status <> 'paid' OR amount_paid = amount_due", name="paid_in_full"),
         # Exactly one cycle invoice per subscription period, whoever races to create it.
@@ -338,8 +370,19 @@ class Invoice(Base):
     period_end: Mapped[datetime] = mapped_column(Timestamp)
     subtotal: Mapped[int] = mapped_column(Money)
     total: Mapped[int] = mapped_column(Money)
+    # shared.domain.invoice_totals: discounts and taxes, with their breakdowns (JSON lists of
+    # {discount, amount} and {tax_rate, amount, inclusive, taxable_amount}).
+    total_discount: Mapped[int] = mapped_column(Money, server_default=text("0"))
+    tax: Mapped[int] = mapped_column(Money, server_default=text("0"))  # inclusive and exclusive
+    inclusive_tax: Mapped[int] = mapped_column(Money, server_default=text("0"))
+    total_discount_amounts: Mapped[list[Any]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    total_tax_amounts: Mapped[list[Any]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    customer_tax_exempt: Mapped[str] = mapped_column(String(8), server_default=text("'none'"))
     amount_due: Mapped[int] = mapped_column(Money)
     amount_paid: Mapped[int] = mapped_column(Money, server_default=text("0"))
+    # The customer's balance in the invoice's currency before and after it (negative: credit).
+    starting_balance: Mapped[int] = mapped_column(Money, server_default=text("0"))
+    ending_balance: Mapped[int] = mapped_column(Money, server_default=text("0"))
     created_at: Mapped[datetime] = mapped_column(Timestamp)
     due_at: Mapped[datetime | None] = mapped_column(Timestamp)
     finalized_at: Mapped[datetime | None] = mapped_column(Timestamp)
@@ -350,6 +393,14 @@ class Invoice(Base):
     @property
     def livemode(self) -> bool:
         return self.test_clock_id is None
+
+    @property
+    def total_excluding_tax(self) -> int:
+        return self.total - self.tax
+
+    @property
+    def tax_note(self) -> str | None:
+        return tax_note(TaxExempt(self.customer_tax_exempt))
 
     lines: Mapped[list[InvoiceLine]] = relationship(order_by="InvoiceLine.position", lazy="raise", passive_deletes=True)
 
@@ -367,6 +418,8 @@ class InvoiceLine(LineColumns, Base):
     invoice_id: Mapped[str] = mapped_column(String(40))
     position: Mapped[int] = mapped_column(Integer)
     proration: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    discount_amounts: Mapped[list[Any]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    tax_amounts: Mapped[list[Any]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
 
 
 class InvoiceItem(LineColumns, Base):
@@ -393,6 +446,168 @@ class InvoiceItem(LineColumns, Base):
     invoice_id: Mapped[str | None] = mapped_column(String(40))
     proration: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
     created_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class CustomerBalance(Base):
+    """A customer's balance in one currency (negative: credit owed to the customer): the sum of
+    its ledger, kept by the one statement that appends to the ledger. Its row lock serializes
+    everything that reads the balance to apply it."""
+
+    __tablename__ = "customer_balances"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "customer_id"], ["customers.tenant_id", "customers.id"]),
+        money_check("balance", signed=True),
+        CheckConstraint(f"currency {CURRENCY_CHECK}", name="currency_format"),
+    )
+
+    tenant_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    balance: Mapped[int] = mapped_column(Money)
+
+
+class BalanceTransaction(Base):
+    """The customer balance's append-only ledger: rows are never updated or deleted (but with
+    their test clock's simulation)."""
+
+    __tablename__ = "balance_transactions"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "customer_id"], ["customers.tenant_id", "customers.id"]),
+        ForeignKeyConstraint(["tenant_id", "invoice_id"], ["invoices.tenant_id", "invoices.id"]),
+        money_check("amount", signed=True),
+        CheckConstraint("amount <> 0", name="amount_nonzero"),
+        CheckConstraint(f"currency {CURRENCY_CHECK}", name="currency_format"),
+        CheckConstraint(
+            "type IN ('proration_credit', 'invoice_applied', 'credit_note', 'adjustment')", name="type_known"
+        ),
+        CheckConstraint(
+            "(type IN ('proration_credit', 'invoice_applied')) = (invoice_id IS NOT NULL)", name="invoice_when_invoiced"
+        ),
+        Index(None, "tenant_id", "customer_id", "id"),
+    )
+
+    tenant_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(40))
+    amount: Mapped[int] = mapped_column(Money)
+    currency: Mapped[str] = mapped_column(String(3))
+    type: Mapped[str] = mapped_column(String(24))
+    invoice_id: Mapped[str | None] = mapped_column(String(40))
+    description: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class TaxRate(Base):
+    """A tax rate. Its percentage and inclusive flag never change (invoices refer to it)."""
+
+    __tablename__ = "tax_rates"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
+        CheckConstraint("percentage BETWEEN 0 AND 100", name="percentage_range"),
+    )
+
+    tenant_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    display_name: Mapped[str] = mapped_column(Text)
+    percentage: Mapped[Decimal] = mapped_column(Numeric(7, 4))
+    inclusive: Mapped[bool] = mapped_column(Boolean)
+    jurisdiction: Mapped[str | None] = mapped_column(Text)
+    country: Mapped[str | None] = mapped_column(String(2))
+    description: Mapped[str | None] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class Coupon(Base):
+    """A discount's terms. Deleted coupons stay (valid = false): their discounts keep running."""
+
+    __tablename__ = "coupons"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
+        CheckConstraint("(percent_off IS NULL) <> (amount_off IS NULL)", name="percent_or_amount"),
+        CheckConstraint("percent_off > 0 AND percent_off <= 100", name="percent_off_range"),
+        CheckConstraint(f"amount_off BETWEEN 1 AND {MAX_AMOUNT}", name="amount_off_range"),
+        CheckConstraint("(amount_off IS NULL) = (currency IS NULL)", name="amount_off_has_currency"),
+        CheckConstraint(f"currency {CURRENCY_CHECK}", name="currency_format"),
+        CheckConstraint("duration IN ('once', 'repeating', 'forever')", name="duration_known"),
+        CheckConstraint(
+            "(duration = 'repeating') = (duration_in_periods IS NOT NULL) AND duration_in_periods >= 1",
+            name="repeating_has_periods",
+        ),
+        CheckConstraint("max_redemptions >= 1", name="max_redemptions_positive"),
+        # Redemptions are counted by a conditional UPDATE; this holds them even against a bug.
+        CheckConstraint("times_redeemed >= 0 AND times_redeemed <= max_redemptions", name="redemptions_within_max"),
+    )
+
+    tenant_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str | None] = mapped_column(Text)
+    percent_off: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
+    amount_off: Mapped[int | None] = mapped_column(Money)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    duration: Mapped[str] = mapped_column(String(16))
+    duration_in_periods: Mapped[int | None] = mapped_column(Integer)
+    max_redemptions: Mapped[int | None] = mapped_column(Integer)
+    times_redeemed: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    redeem_by: Mapped[datetime | None] = mapped_column(Timestamp)
+    applies_to_plans: Mapped[list[str] | None] = mapped_column(ARRAY(String(40)))
+    valid: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    deleted_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class PromotionCode(Base):
+    """A customer-facing code for a coupon: unique per tenant regardless of case."""
+
+    __tablename__ = "promotion_codes"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "coupon_id"], ["coupons.tenant_id", "coupons.id"]),
+        Index("uq_promotion_codes_code", "tenant_id", text("lower(code)"), unique=True),
+        CheckConstraint("max_redemptions >= 1", name="max_redemptions_positive"),
+        CheckConstraint("times_redeemed >= 0 AND times_redeemed <= max_redemptions", name="redemptions_within_max"),
+    )
+
+    tenant_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    coupon_id: Mapped[str] = mapped_column(String(64))
+    code: Mapped[str] = mapped_column(String(64))
+    active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    max_redemptions: Mapped[int | None] = mapped_column(Integer)
+    times_redeemed: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    expires_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    first_time_transaction: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class Discount(Base):
+    """A coupon applied to a subscription; at most one running per subscription."""
+
+    __tablename__ = "discounts"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "subscription_id"], ["subscriptions.tenant_id", "subscriptions.id"]),
+        ForeignKeyConstraint(["tenant_id", "customer_id"], ["customers.tenant_id", "customers.id"]),
+        ForeignKeyConstraint(["tenant_id", "coupon_id"], ["coupons.tenant_id", "coupons.id"]),
+        ForeignKeyConstraint(["tenant_id", "promotion_code_id"], ["promotion_codes.tenant_id", "promotion_codes.id"]),
+        CheckConstraint("periods_left >= 0", name="periods_left_nonnegative"),
+        Index(
+            "uq_discounts_one_per_subscription",
+            "tenant_id",
+            "subscription_id",
+            unique=True,
+            postgresql_where=text("ended_at IS NULL"),
+        ),
+    )
+
+    tenant_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    subscription_id: Mapped[str] = mapped_column(String(40))
+    customer_id: Mapped[str] = mapped_column(String(40))
+    coupon_id: Mapped[str] = mapped_column(String(64))
+    promotion_code_id: Mapped[str | None] = mapped_column(String(40))
+    # Billing periods it still discounts (None: forever); shared.domain.discounts.
+    periods_left: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    ended_at: Mapped[datetime | None] = mapped_column(Timestamp)
 
 
 class IdempotencyKey(Base):

@@ -30,6 +30,15 @@ _CONFLICTS: dict[str, tuple[str, str | None]] = {
     "uq_meters_tenant_id_code": ("a meter with this code already exists", "code"),
     "uq_customers_tenant_id_external_id": ("a customer with this external_id already exists", "external_id"),
     "uq_invoices_one_per_period": ("this period has already been invoiced", None),
+    "pk_coupons": ("a coupon with this id already exists", "id"),
+    "uq_promotion_codes_code": ("a promotion code with this code already exists (codes ignore case)", "code"),
+    "uq_discounts_one_per_subscription": ("the subscription's discount changed meanwhile: try again", None),
+    # Amounts stay within 10^15 minor units (shared.domain.money.MAX_AMOUNT).
+    "ck_customer_balances_balance_range": ("the customer's balance would exceed 10^15 minor units", "amount"),
+    "ck_invoices_amount_due_range": (
+        "the invoice's amount due (its total plus the customer's balance) would exceed 10^15 minor units",
+        None,
+    ),
     # A test clock deleted (with its customers) while this request wrote for one of them.
     **{
         name: ("the test clock or customer was deleted while this request ran", None)
@@ -39,6 +48,8 @@ _CONFLICTS: dict[str, tuple[str, str | None]] = {
             "fk_invoices_tenant_id_customer_id_customers",
             "fk_invoices_tenant_id_test_clock_id_test_clocks",
             "fk_invoice_items_tenant_id_customer_id_customers",
+            "fk_balance_transactions_tenant_id_customer_id_customers",
+            "fk_customer_balances_tenant_id_customer_id_customers",
         )
     },
 }

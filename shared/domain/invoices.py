@@ -8,17 +8,21 @@ for the renewal engine and the upcoming-invoice preview alike, so the two cannot
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from copy import copy
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from shared.domain.discounts import Discount
 from shared.domain.errors import Conflict, Invalid
+from shared.domain.invoice_totals import Totals, apply_balance, totals_of
 from shared.domain.money import MAX_AMOUNT
 from shared.domain.periods import Period
 from shared.domain.proration import BilledItem, unused_billed
 from shared.domain.renewal import NewInvoice, State, Terms, advance
 from shared.domain.subscriptions import SubscriptionStatus, has_upcoming_invoice
+from shared.domain.taxes import TaxExempt, TaxRate
 
 
 class InvoiceStatus(StrEnum):
@@ -73,12 +77,13 @@ def plan_description(plan_name: str, plan_code: str) -> str:
 
 def total_of(lines: Sequence[LineDraft]) -> int:
     """The invoice total is the sum of its lines: lines are rounded, the total never is."""
-    return sum(line.amount for line in lines)
+    return totals_of(line.amount for line in lines).total
 
 
 def amount_due(total: int) -> int:
-    """A negative total (credit exceeds charges) is owed to nobody on this invoice."""
-    return max(total, 0)
+    """What an invoice of `total` asks for from a customer without balance: a negative total
+    is credited to the customer's balance (shared.domain.invoice_totals), not due."""
+    return apply_balance(total, 0)[0]
 
 
 def require_in_range(amounts: Sequence[int], invoice: str, *, field: str | None = None) -> None:
@@ -118,19 +123,53 @@ class InvoiceDraft:
     lines: tuple[LineDraft, ...]
     item_ids: tuple[str, ...] = ()  # pending items this invoice absorbs
     test_clock_id: str | None = None  # set: simulated, numbered in the clock's own sequence
+    # The customer's balance in this currency before the invoice (negative: credit); the
+    # writer's caller sets it under the balance row's lock (`with_balances`).
+    starting_balance: int = 0
+    # The subscription's discount and the tax rates that apply (shared.domain.invoice_totals).
+    discount: Discount | None = None
+    tax_rates: tuple[TaxRate, ...] = ()
+    tax_exempt: TaxExempt = TaxExempt.NONE
 
     # Derived from the lines once, when drafted (a renewal batch reads them for thousands).
-    total: int = field(init=False, compare=False)
-    amount_due: int = field(init=False, compare=False)
+    totals: Totals = field(init=False, compare=False)
     status: InvoiceStatus = field(init=False, compare=False)  # nothing to collect: paid on the spot
 
     def __post_init__(self) -> None:
-        total = total_of(self.lines)
-        due = amount_due(total)
+        totals = totals_of(
+            (line.amount for line in self.lines),
+            self.starting_balance,
+            plan_ids=[line.plan_id for line in self.lines],
+            currency=self.currency,
+            discount=self.discount,
+            tax_rates=self.tax_rates,
+            tax_exempt=self.tax_exempt,
+        )
         # A frozen dataclass sets its own fields this way; nothing else ever changes them.
-        object.__setattr__(self, "total", total)
-        object.__setattr__(self, "amount_due", due)
-        object.__setattr__(self, "status", InvoiceStatus.PAID if due == 0 else InvoiceStatus.OPEN)
+        object.__setattr__(self, "totals", totals)
+        object.__setattr__(self, "status", InvoiceStatus.PAID if totals.amount_due == 0 else InvoiceStatus.OPEN)
+
+    def with_starting_balance(self, balance: int) -> InvoiceDraft:
+        """This draft applying the customer's `balance` (its lines, discounts and taxes are
+        not computed again)."""
+        draft = copy(self)
+        totals = self.totals.with_balance(balance)
+        object.__setattr__(draft, "starting_balance", balance)
+        object.__setattr__(draft, "totals", totals)
+        object.__setattr__(draft, "status", InvoiceStatus.PAID if totals.amount_due == 0 else InvoiceStatus.OPEN)
+        return draft
+
+    @property
+    def total(self) -> int:
+        return self.totals.total
+
+    @property
+    def amount_due(self) -> int:
+        return self.totals.amount_due
+
+    @property
+    def ending_balance(self) -> int:
+        return self.totals.ending_balance
 
     @property
     def in_range(self) -> bool:
@@ -147,6 +186,24 @@ class InvoiceDraft:
         return self.created_at if self.status is InvoiceStatus.PAID else None
 
 
+BalanceKey = tuple[str, str]  # (customer id, currency): one balance of one customer
+
+
+def with_balances(
+    drafts: Sequence[InvoiceDraft], balances: Mapping[BalanceKey, int]
+) -> tuple[list[InvoiceDraft], dict[BalanceKey, int]]:
+    """The drafts, in order, each applying its customer's balance as the ones before it left
+    it; and the balances after all of them."""
+    after = dict(balances)
+    applied = []
+    for draft in drafts:
+        key = (draft.customer_id, draft.currency)
+        draft = draft.with_starting_balance(after.get(key, 0))
+        after[key] = draft.ending_balance
+        applied.append(draft)
+    return applied, after
+
+
 def issued_now(
     reason: BillingReason,
     *,
@@ -159,6 +216,9 @@ def issued_now(
     days_until_due: int,
     pending: Sequence[PendingItem] = (),
     test_clock_id: str | None = None,
+    discount: Discount | None = None,
+    tax_rates: Sequence[TaxRate] = (),
+    tax_exempt: TaxExempt = TaxExempt.NONE,
 ) -> InvoiceDraft:
     """An invoice a request issues at `now` (subscription start, resume, prorations billed
     at once): due the tenant's `days_until_due` later; pending items' lines come last."""
@@ -173,6 +233,9 @@ def issued_now(
         lines=(*lines, *(item.line for item in pending)),
         item_ids=tuple(item.id for item in pending),
         test_clock_id=test_clock_id,
+        discount=discount,
+        tax_rates=tuple(tax_rates),
+        tax_exempt=tax_exempt,
     )
 
 
@@ -188,6 +251,9 @@ class Billed:
     plan_code: str
     amount: int  # the plan's price per period, minor units
     currency: str
+    discount: Discount | None = None
+    tax_rates: tuple[TaxRate, ...] = ()
+    tax_exempt: TaxExempt = TaxExempt.NONE
 
 
 def plan_line(billed: Billed, period: Period) -> LineDraft:
@@ -214,6 +280,9 @@ def next_invoice(
         lines=(plan_line(billed, new.period), *usage, *(item.line for item in carried)),
         item_ids=tuple(item.id for item in carried),
         test_clock_id=billed.test_clock_id,
+        discount=billed.discount if billed.discount is not None and billed.discount.active else None,
+        tax_rates=billed.tax_rates,
+        tax_exempt=billed.tax_exempt,
     )
 
 
@@ -233,21 +302,6 @@ def final_usage_invoice(
         lines=tuple(lines),
         test_clock_id=billed.test_clock_id,
     )
-
-
-def upcoming_invoice(
-    state: State,
-    terms: Terms,
-    billed: Billed,
-    pending: Sequence[PendingItem] = (),
-    usage: Sequence[LineDraft] = (),
-) -> InvoiceDraft:
-    """The invoice the next renewal writes: `advance` played to the end of the current
-    period, as the renewal engine plays it (a preview cannot foresee payments, so no
-    dunning), with the usage lines so far. 409 for a subscription that will not renew."""
-    has_upcoming_invoice(state.status, state.cancel_at_period_end)
-    outcome = advance(state, terms, state.period_end, max_invoices=1)
-    return next_invoice(billed, outcome.invoices[0], pending, usage)
 
 
 def resume_credit(
@@ -324,3 +378,55 @@ def usage_period(
         start = period.start if billed_until is None else max(period.start, billed_until)
         return Period(start, period.end) if start < period.end else None
     return previous
+
+
+def next_invoices(
+    billed: Billed, news: Sequence[NewInvoice], pending: Sequence[PendingItem] = ()
+) -> tuple[list[InvoiceDraft], Discount | None]:
+    """The renewal invoices for the periods `advance` decided to bill, in order, each using
+    up one period of the subscription's discount; and the discount they leave."""
+    drafts = []
+    for new in news:
+        drafts.append(next_invoice(billed, new, pending))
+        if billed.discount is not None:
+            billed = replace(billed, discount=billed.discount.after_new_period())
+    return drafts, billed.discount
+
+
+def renewal_totals(billed: Billed, pending: Sequence[PendingItem] = ()) -> Callable[[int], int]:
+    """The total of a renewal run's n-th invoice (before the balance), as `next_invoices`
+    drafts it: for `advance` to know which invoices the balance pays."""
+
+    def total(n: int) -> int:
+        discount = billed.discount
+        for _ in range(n):
+            discount = discount.after_new_period() if discount is not None else None
+        lines = [billed.amount, *(item.line.amount for item in pending)] if n == 0 else [billed.amount]
+        plan_ids = [billed.plan_id, *(item.line.plan_id for item in pending)] if n == 0 else [billed.plan_id]
+        return totals_of(
+            lines,
+            plan_ids=plan_ids,
+            currency=billed.currency,
+            discount=discount if discount is not None and discount.active else None,
+            tax_rates=billed.tax_rates,
+            tax_exempt=billed.tax_exempt,
+        ).total
+
+    return total
+
+
+def upcoming_invoice(
+    state: State,
+    terms: Terms,
+    billed: Billed,
+    pending: Sequence[PendingItem] = (),
+    usage: Sequence[LineDraft] = (),
+    balance: int = 0,
+) -> InvoiceDraft:
+    """The invoice the next renewal writes: `advance` played to the end of the current
+    period, as the renewal engine plays it (a preview cannot foresee payments, so no
+    dunning), with the usage lines so far, applying the customer's current `balance` in the
+    plan's currency. 409 for a subscription that will not renew."""
+    has_upcoming_invoice(state.status, state.cancel_at_period_end)
+    outcome = advance(state, terms, state.period_end, max_invoices=1, invoice_total=renewal_totals(billed, pending))
+    return next_invoice(billed, outcome.invoices[0], pending, usage).with_starting_balance(balance)

@@ -7,6 +7,7 @@ rationals and rounds once per line, half-up.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from fractions import Fraction
 
 from shared.domain.errors import Invalid
@@ -55,9 +56,39 @@ def round_half_up(value: Fraction) -> int:
     Away from zero keeps credits and charges symmetric: the credit for an unused
     half cent is the negation of the charge for it.
     """
-    sign = -1 if value < 0 else 1
-    magnitude = abs(value)
-    whole, remainder = divmod(magnitude.numerator, magnitude.denominator)
-    if 2 * remainder >= magnitude.denominator:
+    return divide_half_up(value.numerator, value.denominator)
+
+
+def divide_half_up(numerator: int, denominator: int) -> int:
+    """numerator / denominator rounded half away from zero: the one rounding rule, on
+    integers (hot paths such as taxes and discounts skip building a Fraction)."""
+    if denominator < 0:
+        numerator, denominator = -numerator, -denominator
+    sign = -1 if numerator < 0 else 1
+    whole, remainder = divmod(abs(numerator), denominator)
+    if 2 * remainder >= denominator:
         whole += 1
     return sign * whole
+
+
+# Percentages (tax rates, percent-off coupons) in exact units of 1/10,000 of a percent:
+# 19% is 190_000, 7.7% is 77_000. Up to 4 decimals, never a float.
+PERCENT_SCALE = 10_000
+
+
+def percent_units(value: Decimal, *, decimals: int = 4, field: str = "percentage") -> int:
+    """A percentage as exact units of 1/10,000 %; Invalid with more than `decimals` decimals."""
+    if not value.is_finite() or (value * 10**decimals) % 1 != 0:
+        raise Invalid(f"{field} takes at most {decimals} decimals, got {value}", field=field)
+    return int(value * PERCENT_SCALE)
+
+
+def percent_decimal(units: int) -> Decimal:
+    """The percentage of `units` (1/10,000 %) as a Decimal, e.g. 77_000 -> 7.7."""
+    whole, fraction = divmod(units, PERCENT_SCALE)
+    return Decimal(f"{whole}.{fraction:04d}").normalize() if fraction else Decimal(whole)
+
+
+def percent_of(amount: int, units: int, base_units: int = 100 * PERCENT_SCALE) -> int:
+    """amount * units / base_units, half-up: a percentage of an amount in minor units."""
+    return divide_half_up(amount * units, base_units)

@@ -28,9 +28,11 @@ next call continues from there; many capped calls equal one uncapped call.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+from shared.domain.invoice_totals import apply_balance
 from shared.domain.periods import Cadence, Period, next_period
 from shared.domain.subscriptions import (
     BILLABLE,
@@ -102,11 +104,17 @@ def advance(
     pending_total: int = 0,
     max_invoices: int | None = None,
     not_before: datetime | None = None,
+    balance: int = 0,
+    invoice_total: Callable[[int], int] | None = None,
 ) -> Outcome:
     """Play the subscription forward to `now`. `oldest_unpaid_due` is the due date of its
     oldest open invoice with something to pay; `pending_total` the sum of pending items;
-    `max_invoices` (at least 1) stops the play after that many new invoices; `not_before`
-    the latest moment a request acted on it (a dunning cancel is never dated earlier)."""
+    `balance` the customer's balance in the plan's currency (credit pays invoices);
+    `max_invoices` (at least 1) stops the play after that many new invoices;
+    `invoice_total(n)` is the total of the run's n-th invoice (discounts and taxes: see
+    shared.domain.invoices.renewal_totals), by default the plan's amount plus, on the
+    first, the pending items; `not_before` the latest moment a request acted on it (a
+    dunning cancel is never dated earlier)."""
     if max_invoices is not None and max_invoices < 1:
         raise ValueError("max_invoices must be at least 1")
     if state.status not in BILLABLE:
@@ -149,7 +157,9 @@ def advance(
         first = not invoices
         invoice = NewInvoice(period, boundary, boundary + timedelta(days=terms.days_until_due), first)
         invoices.append(invoice)
-        if unpaid is None and terms.amount + (pending_total if first else 0) > 0:
+        total = invoice_total(len(invoices) - 1) if invoice_total else terms.amount + (pending_total if first else 0)
+        due, balance = apply_balance(total, balance)
+        if unpaid is None and due > 0:
             unpaid = invoice.due_at
     state = replace(state, status=status_for(state.status, overdue=unpaid is not None and is_overdue(unpaid, reached)))
     return Outcome(state, invoices, unpaid_since=unpaid, capped=capped)

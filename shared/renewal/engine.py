@@ -31,7 +31,7 @@ import logging
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -40,8 +40,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared import failpoints, metrics
 from shared.db import usage_store
+from shared.db.balances import lock_balances
 from shared.db.event_writer import write_events
 from shared.db.invoice_writer import Written, record_issued, write_invoices
+from shared.domain.discounts import Discount
 from shared.domain.ids import new_id
 from shared.domain.invoices import (
     Billed,
@@ -51,11 +53,15 @@ from shared.domain.invoices import (
     final_invoice,
     final_usage_invoice,
     next_invoice,
+    renewal_totals,
     usage_period,
+    with_balances,
 )
+from shared.domain.money import percent_units
 from shared.domain.periods import Cadence, Interval, Period
 from shared.domain.renewal import NewInvoice, Outcome, State, Terms, advance
 from shared.domain.subscriptions import SubscriptionStatus
+from shared.domain.taxes import TaxExempt, TaxRate, most_specific
 from shared.domain.usage_pricing import UsageCharge, plan_charges, usage_lines
 from shared.renewal import sql
 from shared.renewal.events import RUN, batch_events, write_notices
@@ -150,7 +156,10 @@ class _Batch:
             metrics.transition(status, count)
 
 
-def _billed(row: asyncpg.Record) -> Billed:
+def _billed(row: asyncpg.Record, rates: dict[tuple[str, str], TaxRate], discount: Discount | None) -> Billed:
+    rate_ids = most_specific(
+        row["subscription_tax_rates"], row["plan_tax_rates"], row["customer_tax_rates"], row["tenant_tax_rates"]
+    )
     return Billed(
         customer_id=row["customer_id"],
         subscription_id=row["id"],
@@ -160,7 +169,47 @@ def _billed(row: asyncpg.Record) -> Billed:
         plan_code=row["plan_code"],
         amount=row["amount"],
         currency=row["currency"],
+        discount=discount,
+        tax_rates=tuple(rates[(row["tenant_id"], i)] for i in rate_ids if (row["tenant_id"], i) in rates),
+        tax_exempt=TaxExempt(row["tax_exempt"]),
     )
+
+
+async def _pricing(
+    conn: asyncpg.Connection, rows: list[asyncpg.Record]
+) -> tuple[dict[tuple[str, str], TaxRate], dict[tuple[str, str], Discount]]:
+    """The batch's tax rates by (tenant, id) and running discounts by (tenant, subscription):
+    one query each (none for a batch without any)."""
+    wanted = {
+        (r["tenant_id"], rate_id)
+        for r in rows
+        for rate_id in (
+            *r["subscription_tax_rates"],
+            *r["plan_tax_rates"],
+            *r["customer_tax_rates"],
+            *r["tenant_tax_rates"],
+        )
+    }
+    rates = {}
+    if wanted:
+        tenants, ids = zip(*sorted(wanted))
+        for rate in await conn.fetch(sql.TAX_RATES, list(tenants), list(ids)):
+            rates[(rate["tenant_id"], rate["id"])] = TaxRate(
+                rate["id"], percent_units(rate["percentage"]), rate["inclusive"]
+            )
+    discounts = {}
+    found = await conn.fetch(sql.RUNNING_DISCOUNTS, [r["tenant_id"] for r in rows], [r["id"] for r in rows])
+    for d in found:
+        discounts[(d["tenant_id"], d["subscription_id"])] = Discount.of(
+            d["id"],
+            d["coupon_id"],
+            d["percent_off"],
+            d["amount_off"],
+            d["currency"],
+            d["applies_to_plans"],
+            d["periods_left"],
+        )
+    return rates, discounts
 
 
 def _pending_item(row: asyncpg.Record) -> PendingItem:
@@ -213,6 +262,8 @@ class _Usage:
         tuple[str, Billed, NewInvoice | None, list[PendingItem], Period | None, tuple[UsageCharge, ...], Any]
     ] = field(default_factory=list)
     charges: dict[tuple[str, str], tuple[UsageCharge, ...]] = field(default_factory=dict)
+    # What each subscription's discount has left after the invoices drafted for it.
+    discount_left: dict[tuple[str, str | None], Discount | None] = field(default_factory=dict)
 
     def plan(self, row: asyncpg.Record, billed: Billed, outcome: Outcome, items: list[PendingItem]) -> None:
         key = (row["tenant_id"], row["plan_id"])
@@ -249,7 +300,10 @@ class _Usage:
         ]
         found = iter(await usage_store.quantities(conn, windows))
         drafts = []
-        for tenant_id, billed, new, items, window, charges, days_until_due in self.planned:
+        progressed: dict[tuple[str, str | None], Billed] = {}  # each invoice uses a period of the discount
+        for tenant_id, planned_billed, new, items, window, charges, days_until_due in self.planned:
+            key = (tenant_id, planned_billed.subscription_id)
+            billed = progressed.get(key, planned_billed)
             measured = [next(found) for _ in charges] if window is not None else []
             lines = (
                 usage_lines(
@@ -263,6 +317,9 @@ class _Usage:
             )
             if new is not None:
                 drafts.append((tenant_id, next_invoice(billed, new, items, lines)))
+                if billed.discount is not None:
+                    progressed[key] = replace(billed, discount=billed.discount.after_new_period())
+                    self.discount_left[key] = progressed[key].discount
             elif window is not None and any(q is not None and q.events for q in measured):
                 drafts.append((tenant_id, final_usage_invoice(billed, window, lines, days_until_due)))
         return drafts
@@ -280,12 +337,19 @@ async def _process(
     if rows:
         for item in await conn.fetch(sql.PENDING_ITEMS, [k[0] for k in keys], [k[1] for k in keys]):
             pending[(item["tenant_id"], item["subscription_id"])].append(_pending_item(item))
+    # The customers' balances in their plans' currencies, locked to the commit: credit is
+    # applied to the batch's invoices in order, each seeing what the ones before left.
+    balances = await lock_balances(conn, [(r["tenant_id"], r["customer_id"], r["currency"]) for r in rows])
+    rates, discounts = await _pricing(conn, rows)
 
     usage = _Usage()
     decided = []
     for row in rows:
         items = pending.get((row["tenant_id"], row["id"]), [])
         terms = _terms(row)
+        discount = discounts.get((row["tenant_id"], row["id"]))
+        billed = _billed(row, rates, discount)
+        balance = balances.get((row["tenant_id"], row["customer_id"], row["currency"]), 0)
         outcome = advance(
             _state(row),
             terms,
@@ -294,15 +358,16 @@ async def _process(
             pending_total=sum(i.line.amount for i in items),
             max_invoices=cap,
             not_before=_last_action(row, items),
+            balance=balance,
+            invoice_total=renewal_totals(billed, items) if discount or billed.tax_rates else None,
         )
-        billed = _billed(row)
         usage.plan(row, billed, outcome, items)  # its cycle invoices, drafted once usage is measured
         s = outcome.state
         finals = []
         if outcome.ended and s.ended_at is not None and not any(new.includes_pending for new in outcome.invoices):
             final = final_invoice(billed, items, s.ended_at, terms.days_until_due)
             finals += [final] if final is not None else []
-        decided.append((row, outcome, finals))
+        decided.append((row, outcome, finals, billed, discount))
 
     # Every usage period of the batch measured by one statement, then the invoices drafted.
     by_subscription: dict[tuple[str, str | None], list[InvoiceDraft]] = defaultdict(list)
@@ -312,13 +377,22 @@ async def _process(
     drafts: list[tuple[str, InvoiceDraft]] = []
     changes = []
     dunned = []
-    for row, outcome, finals in decided:
+    used_discounts = []
+    for row, outcome, finals, billed, discount in decided:
+        balance_key = (row["tenant_id"], row["customer_id"], row["currency"])
         mine = by_subscription.get((row["tenant_id"], row["id"]), []) + finals
-        if not all(draft.in_range for draft in mine):
+        applied, after = with_balances(mine, {(billed.customer_id, billed.currency): balances.get(balance_key, 0)})
+        if not all(draft.in_range for draft in applied):
             batch.failed.append(row["id"])  # skipped whole: no state change, no invoice
             continue
+        balances[balance_key] = after[(billed.customer_id, billed.currency)]
+        drafts += [(row["tenant_id"], draft) for draft in applied]
+        discount_left = usage.discount_left.get((row["tenant_id"], row["id"]), discount)
+        if discount is not None and discount_left != discount and discount_left is not None:
+            used_discounts.append(
+                (row["tenant_id"], discount.id, discount_left.periods_left, outcome.invoices[-1].created_at)
+            )
         s = outcome.state
-        drafts += [(row["tenant_id"], draft) for draft in mine]
         changes.append(
             (
                 row["tenant_id"],
@@ -349,6 +423,8 @@ async def _process(
     # Numbers follow dates within the batch (a catch-up bills many periods of many subscriptions).
     drafts.sort(key=lambda d: (d[1].created_at, d[1].subscription_id or "", d[1].period.start))
     batch.written = await write_invoices(conn, drafts)
+    if used_discounts:
+        await conn.execute(sql.UPDATE_DISCOUNTS, *map(list, zip(*used_discounts)))
     marked = await conn.fetch(sql.MARK_UNCOLLECTIBLE, *map(list, zip(*dunned))) if dunned else []
     # Events: one statement for the whole batch, rendered from the rows just written.
     await write_events(conn, batch_events(rows, changes, batch.written, marked, as_of))

@@ -10,6 +10,8 @@ _COLUMNS = """
     p.amount, p.currency, p.interval, p.interval_count, p.name AS plan_name, p.code AS plan_code,
     p.usage_charges, s.usage_billed_until,
     t.days_until_due, t.grace_period_days,
+    s.default_tax_rates AS subscription_tax_rates, p.default_tax_rates AS plan_tax_rates,
+    c.default_tax_rates AS customer_tax_rates, t.default_tax_rates AS tenant_tax_rates, c.tax_exempt,
     (SELECT min(i.due_at) FROM invoices i
       WHERE i.tenant_id = s.tenant_id AND i.subscription_id = s.id
         AND i.status = 'open' AND i.amount_due > i.amount_paid) AS oldest_unpaid_due,
@@ -21,6 +23,7 @@ _FROM = """
 FROM subscriptions s
 JOIN plans p ON p.tenant_id = s.tenant_id AND p.id = s.plan_id
 JOIN tenants t ON t.id = s.tenant_id
+JOIN customers c ON c.tenant_id = s.tenant_id AND c.id = s.customer_id
 """
 
 # Who is renewed: real time (no test clock) or exactly one test clock; optionally one tenant.
@@ -71,6 +74,7 @@ FROM overdue o
 JOIN subscriptions s ON s.tenant_id = o.tenant_id AND s.id = o.subscription_id
 JOIN plans p ON p.tenant_id = s.tenant_id AND p.id = s.plan_id
 JOIN tenants t ON t.id = s.tenant_id
+JOIN customers c ON c.tenant_id = s.tenant_id AND c.id = s.customer_id
 WHERE s.status IN {DUNNABLE_SQL} AND s.current_period_end > $1 {scope}
   AND ((s.status = 'active' AND {overdue_sql("o.oldest", "$1")})
        OR {grace_expired_sql("o.oldest", "t.grace_period_days", "$1")})
@@ -114,6 +118,31 @@ JOIN unnest($1::text[], $2::text[]) AS v(tenant_id, subscription_id)
   ON ii.tenant_id = v.tenant_id AND ii.subscription_id = v.subscription_id
 WHERE ii.invoice_id IS NULL
 ORDER BY ii.tenant_id, ii.subscription_id, ii.id
+"""
+
+# The batch's tax rates ($1, $2: tenant and rate ids) and running discounts with their
+# coupons ($1, $2: tenant and subscription ids): one query each per batch.
+TAX_RATES = """
+SELECT r.tenant_id, r.id, r.percentage, r.inclusive FROM tax_rates r
+JOIN unnest($1::text[], $2::text[]) AS v(tenant_id, id) ON r.tenant_id = v.tenant_id AND r.id = v.id
+"""
+
+RUNNING_DISCOUNTS = """
+SELECT d.tenant_id, d.subscription_id, d.id, d.coupon_id, d.periods_left,
+       c.percent_off, c.amount_off, c.currency, c.applies_to_plans
+FROM discounts d
+JOIN unnest($1::text[], $2::text[]) AS v(tenant_id, subscription_id)
+  ON d.tenant_id = v.tenant_id AND d.subscription_id = v.subscription_id
+JOIN coupons c ON c.tenant_id = d.tenant_id AND c.id = d.coupon_id
+WHERE d.ended_at IS NULL
+"""
+
+# What the batch's invoices used up of their discounts; one that is used up ends.
+UPDATE_DISCOUNTS = """
+UPDATE discounts d SET periods_left = v.periods_left,
+                       ended_at = CASE WHEN v.periods_left = 0 THEN v.ended_at END
+FROM unnest($1::text[], $2::text[], $3::int[], $4::timestamptz[]) AS v(tenant_id, id, periods_left, ended_at)
+WHERE d.tenant_id = v.tenant_id AND d.id = v.id
 """
 
 # Invoices, their lines and numbering are written by shared.db.invoice_writer (one writer

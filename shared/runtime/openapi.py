@@ -28,7 +28,7 @@ _ERRORS = {
     503: "The database is not reachable; retry later",
 }
 # Operations that can meet a conflict beyond the Idempotency-Key one every POST can.
-_CONFLICTS = {"update-customer", "get-upcoming-invoice"}
+_CONFLICTS = {"update-customer", "get-upcoming-invoice", "update-settings", "delete-coupon", "update-promotion-code"}
 _ID_ARGUMENTS = ("starting_after",)
 # POSTs whose handler refuses an Idempotency-Key (422): a replay of create-api-key would have to
 # return the secret, so it would have to be stored in clear.
@@ -49,6 +49,8 @@ TAGS: tuple[tuple[str, str], ...] = (
     ("settings", "This tenant's billing terms"),
     ("webhooks", "Signed deliveries of events to your endpoints (Standard Webhooks): retries, log, replay"),
     ("events", "Every state change, in order per object: the same objects webhooks deliver"),
+    ("coupons", "Coupons and promotion codes: discounts on subscriptions' invoices"),
+    ("tax-rates", "Tax rates: default_tax_rates on settings, customers, plans and subscriptions (most specific wins)"),
 )
 # Within a family: create, list, retrieve, update, delete, then the actions on one object.
 _KIND_ORDER = {("POST", False): 0, ("GET", False): 1, ("GET", True): 2, ("PATCH", True): 3, ("DELETE", True): 4}
@@ -297,8 +299,9 @@ def build(operations: tuple[Operation, ...], *, title: str, version: str) -> dic
         spec["security"] = [{"bearerAuth": []}] if op.auth else []
         if op.body is not None:
             spec["requestBody"] = {
-                # A body with no required field may be left out entirely (e.g. PATCH, cancel).
-                "required": bool(body_schema and body_schema.get("required")),
+                # A body with no required field may be left out entirely (e.g. PATCH, cancel);
+                # one that must name one of several fields (oneOf) may not.
+                "required": bool(body_schema and (body_schema.get("required") or body_schema.get("oneOf"))),
                 "content": {"application/json": {"schema": refs[(op.body, "validation")]}},
             }
             if body_schema and body_schema.get("examples"):

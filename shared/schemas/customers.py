@@ -8,7 +8,9 @@ from typing import Annotated, Literal
 from email_validator import SPECIAL_USE_DOMAIN_NAMES
 from pydantic import AfterValidator, AliasChoices, ConfigDict, EmailStr, Field, StringConstraints, WithJsonSchema
 
+from shared.domain.taxes import TaxExempt
 from shared.schemas.common import Body, Id, Metadata, Name, Resource
+from shared.schemas.tax_rates import TaxExemptField, TaxRateIds
 
 # The email-validator rule, documented: a domain with a dot, not under a special-use name.
 _DOMAIN_RULE = (
@@ -52,6 +54,8 @@ class CustomerCreate(Body):
     external_id: ExternalId | None = Field(
         None, description="Your id for the customer, unique; usage events may use it"
     )
+    tax_exempt: TaxExemptField = TaxExempt.NONE
+    default_tax_rates: TaxRateIds = Field(default_factory=list)
 
 
 class CustomerUpdate(Body):
@@ -63,6 +67,8 @@ class CustomerUpdate(Body):
     name: Name | None = None
     metadata: Metadata | None = None
     external_id: ExternalId | None = None
+    tax_exempt: TaxExemptField | None = None
+    default_tax_rates: TaxRateIds | None = None
 
 
 class Customer(Resource):
@@ -74,5 +80,11 @@ class Customer(Resource):
     test_clock: str | None = Field(validation_alias=AliasChoices("test_clock_id", "test_clock"))
     external_id: str | None = None
     livemode: bool = Field(description="false for a test clock's simulated object, true for a real one")
+    tax_exempt: TaxExempt
+    default_tax_rates: list[str]
+    balances: dict[str, int] = Field(
+        description="The customer's balance per currency in minor units, the sum of its balance transactions: "
+        'negative is credit owed to the customer (e.g. {"USD": -9570}: 95.70), applied to its next invoices'
+    )
     created_at: datetime
     updated_at: datetime

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import AliasChoices, Field, computed_field
 
 from shared.domain.invoices import BillingReason, InvoiceStatus
+from shared.domain.taxes import TaxExempt
 from shared.schemas.common import Id, ListQuery, Resource
 
 
@@ -17,13 +18,40 @@ class InvoiceListQuery(ListQuery):
     status: InvoiceStatus | None = None
 
 
+class DiscountAmount(Resource):
+    discount: str
+    amount: int = Field(description="Taken off the line (shared.domain.discounts: half-up per line)")
+
+
+class TaxAmount(Resource):
+    tax_rate: str
+    amount: int = Field(description="Rounded half-up once per line and rate")
+    inclusive: bool
+    taxable_amount: int
+
+
 class LineDetail(Resource):
     description: str
-    amount: int
+    amount: int = Field(description="Before discounts; with inclusive tax in it")
     period_start: datetime
     period_end: datetime
     plan_id: str | None
     proration: bool
+    discount_amounts: list[DiscountAmount]
+    tax_amounts: list[TaxAmount]
+
+
+class InvoiceTotals(Resource):
+    """shared.domain.invoice_totals: subtotal - discounts + exclusive tax = total."""
+
+    subtotal: int = Field(description="The sum of the lines")
+    total_discount_amounts: list[DiscountAmount]
+    total_excluding_tax: int = Field(description="subtotal - discounts - inclusive tax")
+    tax: int = Field(description="Inclusive and exclusive tax")
+    total_tax_amounts: list[TaxAmount]
+    total: int = Field(description="total_excluding_tax + tax")
+    customer_tax_exempt: TaxExempt
+    tax_note: str | None = Field(description="The reverse-charge note, for a customer with tax_exempt reverse")
 
 
 class InvoiceLine(LineDetail):
@@ -32,7 +60,7 @@ class InvoiceLine(LineDetail):
     currency: str
 
 
-class Invoice(Resource):
+class Invoice(InvoiceTotals):
     id: str
     object: Literal["invoice"] = "invoice"
     number: int
@@ -48,9 +76,9 @@ class Invoice(Resource):
     currency: str
     period_start: datetime
     period_end: datetime
-    subtotal: int
-    total: int
-    amount_due: int
+    starting_balance: int = Field(description="The customer's balance in this currency before the invoice")
+    ending_balance: int = Field(description="...and after it (negative: credit owed to the customer)")
+    amount_due: int = Field(description="max(total + starting_balance, 0)")
     amount_paid: int
     created_at: datetime
     due_at: datetime | None
@@ -66,7 +94,7 @@ class Invoice(Resource):
         return self.amount_due - self.amount_paid
 
 
-class UpcomingInvoice(Resource):
+class UpcomingInvoice(InvoiceTotals):
     """A preview of the next renewal invoice: nothing is written."""
 
     object: Literal["upcoming_invoice"] = "upcoming_invoice"
@@ -75,7 +103,7 @@ class UpcomingInvoice(Resource):
     currency: str
     period_start: datetime
     period_end: datetime
-    subtotal: int
-    total: int
+    starting_balance: int
+    ending_balance: int
     amount_due: int
     lines: list[LineDetail]

@@ -9,6 +9,7 @@ from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from shared.domain.periods import MAX_INTERVAL_COUNT, Interval
 from shared.schemas.common import Amount, Body, CurrencyField, ListQuery, Name, Resource, whole_number
+from shared.schemas.tax_rates import TaxRateIds
 
 IntervalName = Literal["day", "week", "month", "year"]
 Code = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
@@ -73,6 +74,7 @@ class PlanCreate(Body, CurrencyField):
     usage_charges: list[UsageChargeIn] = Field(
         default_factory=list, max_length=20, description="Metered usage, billed in arrears (one charge per meter)"
     )
+    default_tax_rates: TaxRateIds = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _at_most_three_years(self) -> PlanCreate:
@@ -99,4 +101,5 @@ class Plan(Resource):
     usage_charges: list[dict[str, Any]]
     active: bool
     archived_at: datetime | None
+    default_tax_rates: list[str]
     created_at: datetime

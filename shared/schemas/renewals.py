@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.schemas.common import Body, whole_number
+from shared.schemas.tax_rates import TaxRateIds
 
 
 class RenewalRun(BaseModel):
@@ -28,6 +29,7 @@ class TenantSettings(BaseModel):
     object: Literal["settings"] = "settings"
     days_until_due: int
     grace_period_days: int
+    default_tax_rates: list[str]
 
 
 class SettingsUpdate(Body):
@@ -39,3 +41,4 @@ class SettingsUpdate(Body):
     grace_period_days: whole_number(0, 365) | None = Field(  # type: ignore[valid-type]
         None, description="Days past due after which an unpaid subscription is canceled"
     )
+    default_tax_rates: TaxRateIds | None = None

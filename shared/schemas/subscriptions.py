@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import AliasChoices, ConfigDict, Field
+from pydantic import AliasChoices, ConfigDict, Field, model_validator
 
 from shared.domain.proration import Proration
 from shared.domain.subscriptions import SubscriptionStatus
@@ -18,23 +18,35 @@ from shared.schemas.common import (
     Resource,
     whole_number,
 )
+from shared.schemas.tax_rates import TaxRateIds
+
+
+def _create_schema(schema: dict) -> None:
+    # The ids are placeholders: use the ones create-customer and create-plan returned.
+    schema["examples"] = [{"customer_id": EXAMPLE_CUSTOMER_ID, "plan_id": EXAMPLE_PLAN_ID}]
+    schema["not"] = {"required": ["coupon", "promotion_code"]}
+    for name in ("coupon", "promotion_code"):  # optional, never null: absent means none
+        schema["properties"][name].pop("default", None)
 
 
 class SubscriptionCreate(Body):
-    # The ids are placeholders: use the ones create-customer and create-plan returned.
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {"customer_id": EXAMPLE_CUSTOMER_ID, "plan_id": EXAMPLE_PLAN_ID},
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra=_create_schema)
 
     customer_id: Id
     plan_id: Id
     trial_period_days: whole_number(0, 730) | None = Field(  # type: ignore[valid-type]
         None, description="Overrides the plan's trial; 0 starts billing at once"
     )
+    default_tax_rates: TaxRateIds = Field(default_factory=list)
+    # Optional but never null (absent: none), so the "not both" rule reads the same in the schema.
+    coupon: Id = Field(None, description="A coupon to discount the subscription's invoices")  # type: ignore[assignment]
+    promotion_code: Id = Field(None, description="A promotion code's id (instead of coupon)")  # type: ignore[assignment]
+
+    @model_validator(mode="after")
+    def _one_discount(self) -> SubscriptionCreate:
+        if self.coupon is not None and self.promotion_code is not None:
+            raise ValueError("give a coupon or a promotion_code, not both")
+        return self
 
 
 class SubscriptionListQuery(ListQuery):
@@ -58,6 +70,7 @@ class Subscription(Resource):
     cancel_at_period_end: bool
     canceled_at: datetime | None
     ended_at: datetime | None
+    default_tax_rates: list[str]
     created_at: datetime
 
 

@@ -5,14 +5,18 @@ shared.db.invoice_writer in the request's own transaction."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
 
+from shared.db.balances import lock_balances
 from shared.db.invoice_writer import Written, record_issued, write_invoices
 from shared.db.tables import Plan, Subscription
 from shared.db.uow import UnitOfWork, conflict_for
+from shared.domain.discounts import Discount
 from shared.domain.invoices import (
+    CYCLE_REASONS,
     Billed,
     BillingReason,
     InvoiceDraft,
@@ -23,8 +27,51 @@ from shared.domain.invoices import (
 )
 from shared.domain.periods import Period
 from shared.domain.renewal import Terms, state_of
+from shared.domain.taxes import TaxExempt, TaxRate, most_specific
 from shared.events import outbox
-from shared.services.rows import cadence_of, lifecycle_of
+from shared.services.rows import cadence_of, lifecycle_of, tax_rate_of
+
+
+@dataclass(frozen=True)
+class Pricing:
+    """What an invoice of a customer (and subscription) applies besides its lines."""
+
+    discount: Discount | None = None
+    tax_rates: tuple[TaxRate, ...] = ()
+    tax_exempt: TaxExempt = TaxExempt.NONE
+
+
+async def pricing(uow: UnitOfWork, tenant_id: str, customer_id: str, subscription_id: str | None) -> Pricing:
+    """The subscription's running discount, and the tax rates of the most specific of
+    subscription, plan, customer and tenant settings (shared.domain.taxes)."""
+    repo = uow.repo(tenant_id)
+    context = await repo.tax_context(customer_id, subscription_id)
+    ids = most_specific(context.subscription_rates, context.plan_rates, context.customer_rates, context.tenant_rates)
+    rows = await repo.tax_rates(ids)
+    return Pricing(
+        discount=await running_discount(uow, tenant_id, subscription_id),
+        tax_rates=tuple(tax_rate_of(rows[i]) for i in ids if i in rows),
+        tax_exempt=TaxExempt(context.tax_exempt),
+    )
+
+
+async def running_discount(uow: UnitOfWork, tenant_id: str, subscription_id: str | None) -> Discount | None:
+    """The subscription's running discount as the domain applies it (None: none)."""
+    if subscription_id is None:
+        return None
+    found = await uow.repo(tenant_id).running_discount(subscription_id)
+    if found is None:
+        return None
+    discount, coupon = found
+    return Discount.of(
+        discount.id,
+        coupon.id,
+        coupon.percent_off,
+        coupon.amount_off,
+        coupon.currency,
+        coupon.applies_to_plans,
+        discount.periods_left,
+    )
 
 
 async def pending_items(uow: UnitOfWork, tenant_id: str, subscription_id: str) -> list[PendingItem]:
@@ -53,6 +100,7 @@ async def issue_invoice(
     items. The customer's test clock, if any, decides the numbering sequence and marks the
     invoice as simulated. Counted in the metrics once the caller commits."""
     terms = await uow.repo(tenant_id).billing_terms(customer_id)
+    priced = await pricing(uow, tenant_id, customer_id, subscription_id)
     draft = issued_now(
         reason,
         currency=currency,
@@ -64,15 +112,25 @@ async def issue_invoice(
         days_until_due=terms.days_until_due,
         pending=pending,
         test_clock_id=terms.test_clock_id,
+        discount=priced.discount,
+        tax_rates=priced.tax_rates,
+        tax_exempt=priced.tax_exempt,
     )
     await uow.flush()  # the ORM's writes first (e.g. the new subscription the invoice refers to)
+    conn = await uow.driver_connection()
+    # The customer's balance in this currency, locked to the commit, is applied to the invoice.
+    balance = await lock_balances(conn, [(tenant_id, customer_id, currency)])
+    draft = draft.with_starting_balance(balance.get((tenant_id, customer_id, currency), 0))
     try:
-        [written] = await write_invoices(await uow.driver_connection(), [(tenant_id, draft)])
+        [written] = await write_invoices(conn, [(tenant_id, draft)])
     except asyncpg.IntegrityConstraintViolationError as error:
         conflict = conflict_for(error.constraint_name)
         if conflict is None:
             raise
         raise conflict from error
+    if draft.discount is not None and reason in CYCLE_REASONS:
+        # The invoice of a new billing period uses up one period of the discount.
+        await uow.repo(tenant_id).use_discount_period(draft.discount.after_new_period(), now)
     uow.after_commit(lambda: record_issued([written]))
     outbox.record_issued(uow, [written])
     return written
@@ -86,6 +144,7 @@ async def upcoming_draft(uow: UnitOfWork, tenant_id: str, subscription_id: str) 
     plan = await repo.get(Plan, subscription.plan_id)
     terms = await repo.billing_terms(subscription.customer_id)
     state = state_of(lifecycle_of(subscription))
+    priced = await pricing(uow, tenant_id, subscription.customer_id, subscription.id)
     billed = Billed(
         customer_id=subscription.customer_id,
         subscription_id=subscription.id,
@@ -95,6 +154,9 @@ async def upcoming_draft(uow: UnitOfWork, tenant_id: str, subscription_id: str) 
         plan_code=plan.code,
         amount=plan.amount,
         currency=plan.currency,
+        discount=priced.discount,
+        tax_rates=priced.tax_rates,
+        tax_exempt=priced.tax_exempt,
     )
     plan_terms = Terms(
         cadence_of(plan),
@@ -105,4 +167,6 @@ async def upcoming_draft(uow: UnitOfWork, tenant_id: str, subscription_id: str) 
     from shared.services.usage_billing import measured_lines  # (it issues invoices through this module)
 
     _, usage, _ = await measured_lines(uow, subscription, plan, subscription.current_period_end)
-    return upcoming_invoice(state, plan_terms, billed, await pending_items(uow, tenant_id, subscription.id), usage)
+    pending = await pending_items(uow, tenant_id, subscription.id)
+    balance = await repo.balance(subscription.customer_id, plan.currency)
+    return upcoming_invoice(state, plan_terms, billed, pending, usage, balance)

@@ -13,6 +13,7 @@ from shared.domain.errors import Invalid
 from shared.domain.ids import new_id
 from shared.domain.usage_pricing import as_json, charges_from
 from shared.events import outbox
+from shared.services.tax_rates import checked_rates
 
 
 async def create_plan(
@@ -28,6 +29,7 @@ async def create_plan(
     interval_count: int,
     trial_period_days: int,
     usage_charges: Sequence[Mapping[str, Any]] = (),
+    default_tax_rates: Sequence[str] = (),
 ) -> Plan:
     """`amount` in the currency's minor units; usage charges priced in them too, for
     meters that exist (shared.domain.usage_pricing validates them)."""
@@ -38,6 +40,7 @@ async def create_plan(
             unknown = [c.meter for c in charges if c.meter not in known]
             if unknown:
                 raise Invalid(f"usage_charges: no such meter(s) {unknown}", field="usage_charges")
+        rates = await checked_rates(uow, tenant_id, default_tax_rates)
         plan = Plan(
             tenant_id=tenant_id,
             id=new_id("plan"),
@@ -50,6 +53,7 @@ async def create_plan(
             trial_period_days=trial_period_days,
             usage_charges=[as_json(c) for c in charges],
             active=True,
+            default_tax_rates=rates,
             created_at=clock.now(),
         )
         uow.repo(tenant_id).add(plan)

@@ -7,9 +7,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from shared.db.tables import Plan, Subscription
+from shared.db.tables import TaxRate as TaxRateRow
+from shared.domain.money import percent_units
 from shared.domain.periods import Cadence, Interval
 from shared.domain.proration import BilledItem
 from shared.domain.subscriptions import Lifecycle, SubscriptionStatus
+from shared.domain.taxes import TaxRate
 
 
 def cadence_of(plan: Plan) -> Cadence:
@@ -33,3 +36,7 @@ def lifecycle_of(row: Subscription) -> Lifecycle:
 def billed_of(rows: Sequence[Any]) -> list[BilledItem]:
     """Rows of (amount, period_start, period_end) read by Repository.billed_items."""
     return [BilledItem(row.amount, row.period_start, row.period_end) for row in rows]
+
+
+def tax_rate_of(row: TaxRateRow) -> TaxRate:
+    return TaxRate(row.id, percent_units(row.percentage), row.inclusive)

@@ -16,9 +16,11 @@ from shared.domain.invoices import BillingReason, InvoiceDraft, LineDraft, Pendi
 from shared.domain.periods import Period
 from shared.domain.subscriptions import SubscriptionStatus
 from shared.events import outbox
+from shared.services.coupons import redeem
 from shared.services.customer_time import now_for
 from shared.services.invoice_issuing import issue_invoice, upcoming_draft
 from shared.services.rows import cadence_of
+from shared.services.tax_rates import checked_rates
 
 
 def plan_line(plan: Plan, period: Period) -> LineDraft:
@@ -65,6 +67,9 @@ async def create_subscription(
     customer_id: str,
     plan_id: str,
     trial_period_days: int | None = None,
+    default_tax_rates: Sequence[str] = (),
+    coupon: str | None = None,
+    promotion_code: str | None = None,
 ) -> Subscription:
     """Start a subscription and, unless it is trialing, issue its first invoice in the
     same transaction: either both exist or neither does."""
@@ -74,6 +79,7 @@ async def create_subscription(
         plan = await repo.get(Plan, plan_id)
         if not plan.active:
             raise Conflict(f"plan '{plan.id}' is archived and takes no new subscriptions", field="plan_id")
+        rates = await checked_rates(uow, tenant_id, default_tax_rates)
         now = await now_for(uow, tenant_id, customer.test_clock_id, clock)
         trial_days = plan.trial_period_days if trial_period_days is None else trial_period_days
         start = rules.start(now, cadence_of(plan), trial_days)
@@ -90,11 +96,14 @@ async def create_subscription(
             trial_end=start.trial_end,
             test_clock_id=customer.test_clock_id,
             cancel_at_period_end=False,
+            default_tax_rates=rates,
             created_at=now,
         )
         repo.add(subscription)
         outbox.record(uow, "subscription.created", subscription, now)
         await uow.flush()
+        if coupon is not None or promotion_code is not None:
+            await redeem(uow, subscription, plan, now, coupon_id=coupon, promotion_code_id=promotion_code)
         if start.invoices_now:
             await issue_plan_invoice(uow, subscription, plan, start.period, BillingReason.SUBSCRIPTION_CREATE, now)
         await uow.commit()

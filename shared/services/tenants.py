@@ -13,6 +13,7 @@ from shared.domain.errors import Conflict
 from shared.domain.ids import new_id
 from shared.domain.tenants import tenant_name
 from shared.services.api_keys import find_grant, generate_key, hash_key, key_row
+from shared.services.tax_rates import checked_rates
 
 DEFAULT_TENANT = "default"
 
@@ -86,7 +87,12 @@ async def get_settings(uow: UnitOfWork, tenant_id: str) -> Tenant:
 
 
 async def update_settings(
-    uow: UnitOfWork, tenant_id: str, *, days_until_due: int | None = None, grace_period_days: int | None = None
+    uow: UnitOfWork,
+    tenant_id: str,
+    *,
+    days_until_due: int | None = None,
+    grace_period_days: int | None = None,
+    default_tax_rates: list[str] | None = None,
 ) -> Tenant:
     """Billing terms for invoices issued from now on (existing due dates stay). None: unchanged."""
     async with uow:
@@ -95,5 +101,7 @@ async def update_settings(
             tenant.days_until_due = days_until_due
         if grace_period_days is not None:
             tenant.grace_period_days = grace_period_days
+        if default_tax_rates is not None:
+            tenant.default_tax_rates = await checked_rates(uow, tenant_id, default_tax_rates)
         await uow.commit()
     return tenant

@@ -28,6 +28,8 @@ WALKTHROUGH = [
     "settings",
     "webhooks",
     "events",
+    "coupons",
+    "tax-rates",
 ]
 
 
@@ -129,10 +131,12 @@ async def test_not_found_says_which_ids_can_miss(api: Api) -> None:
     assert "customer_id, plan_id" in responses[("post", "/v1/subscriptions")]["404"]["description"]
     assert "starting_after" in responses[("get", "/v1/customers")]["404"]["description"]
     assert "path id" in responses[("get", "/v1/customers/{id}")]["404"]["description"]
+    # A plan's or the settings' default_tax_rates may name an unknown tax rate.
+    assert "default_tax_rates" in responses[("post", "/v1/plans")]["404"]["description"]
+    assert "default_tax_rates" in responses[("patch", "/v1/settings")]["404"]["description"]
     for unreachable in (
-        ("post", "/v1/plans"),
+        ("post", "/v1/tax_rates"),
         ("get", "/v1/settings"),
-        ("patch", "/v1/settings"),
         ("post", "/v1/renewals"),
         ("post", "/v1/test_clocks"),
     ):

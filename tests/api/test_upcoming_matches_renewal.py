@@ -44,6 +44,9 @@ class Story:
     elapsed: float  # how far into the current period the changes and the action happen
     changes: tuple[tuple[PlanSpec, str], ...]  # plan changes, each with its proration behaviour
     action: str
+    credit: int = 0  # a manual balance adjustment first (negative: credit the invoices apply)
+    taxes: str = "none"  # the tenant's default tax rates: none, exclusive, inclusive or both
+    coupon: str = "none"  # the subscription's coupon (COUPONS)
 
 
 plans = st.builds(
@@ -61,7 +64,23 @@ stories = st.builds(
         st.tuples(plans, st.sampled_from(["create_prorations", "none", "always_invoice"])), max_size=2
     ).map(tuple),
     action=st.sampled_from(["none", "none", "cancel_at_period_end", "cancel", "pause", "pause_resume"]),
+    credit=st.sampled_from([0, 0, -500, 700]) | st.integers(-200_000, 0),
+    taxes=st.sampled_from(["none", "none", "exclusive", "inclusive", "both"]),
+    coupon=st.sampled_from(["none", "none", "percent", "amount", "repeating"]),
 )
+COUPONS = {
+    "percent": {"percent_off": 33.33, "duration": "forever"},
+    "amount": {"amount_off": 750, "currency": "USD", "duration": "forever"},
+    "repeating": {"percent_off": 50, "duration": "repeating", "duration_in_periods": 2},
+}
+TAX_RATES = {
+    "exclusive": [{"display_name": "VAT", "percentage": 19, "inclusive": False}],
+    "inclusive": [{"display_name": "MWST", "percentage": 7.7, "inclusive": True}],
+    "both": [
+        {"display_name": "MWST", "percentage": 7.7, "inclusive": True},
+        {"display_name": "Levy", "percentage": 2.5, "inclusive": False},
+    ],
+}
 
 
 def at(moment: datetime) -> str:
@@ -114,16 +133,67 @@ async def _pay_what_would_cancel(api: Api, subscription_id: str, until: datetime
 )
 @example(Story(86_400 * 30, 30, 30, PlanSpec("year", 1, 0), 14, 0.5, (), "none"))
 @example(Story(0, 0, 0, PlanSpec("day", 1, 1), 0, 0.0, (), "none"))
+# A downgrade's credit, and a manual credit, carried to the renewal.
+@example(
+    Story(0, 30, 365, PlanSpec("month", 1, 3000), 0, 0.5, ((PlanSpec("month", 1, 1000), "always_invoice"),), "none")
+)
+@example(Story(0, 30, 365, PlanSpec("month", 1, 3000), 0, 0.5, (), "none", credit=-4000))
+# Taxes on a proration credit and a charge, and carved out of a price with a credit.
+@example(
+    Story(
+        0,
+        30,
+        365,
+        PlanSpec("month", 1, 3000),
+        0,
+        0.5,
+        ((PlanSpec("month", 1, 1999), "create_prorations"),),
+        "none",
+        taxes="both",
+    )
+)
+@example(Story(0, 30, 365, PlanSpec("month", 1, 1999), 0, 0.5, (), "none", credit=-700, taxes="inclusive"))
+# A fixed amount off spread over a proration credit and charge, before tax.
+@example(
+    Story(
+        0,
+        30,
+        365,
+        PlanSpec("month", 1, 1000),
+        0,
+        0.5,
+        ((PlanSpec("month", 1, 3000), "create_prorations"),),
+        "none",
+        taxes="exclusive",
+        coupon="amount",
+    )
+)
 @example(
     Story(0, 0, 365, PlanSpec("day", 3, 500), 0, 0.4, ((PlanSpec("day", 1, 100), "create_prorations"),), "pause_resume")
 )
 async def test_the_preview_is_the_invoice_the_next_renewal_writes(api: Api, story: Story) -> None:
+    rates = []
+    for rate in TAX_RATES.get(story.taxes, []):
+        created = await api.post("/v1/tax_rates", rate)
+        assert created.status == 201, created
+        rates.append(created["id"])
     await api.settings(days_until_due=story.days_until_due, grace_period_days=story.grace_days)
+    await api.patch("/v1/settings", {"default_tax_rates": rates})
     start = BASE + timedelta(seconds=story.start_seconds)
     clock = await api.test_clock(at(start))
     customer = await api.customer(email=f"{uuid.uuid4().hex[:12]}@example.com", test_clock=clock["id"])
+    if story.credit:
+        adjusted = await api.post(
+            f"/v1/customers/{customer['id']}/balance_transactions", {"amount": story.credit, "currency": "USD"}
+        )
+        assert adjusted.status == 201, adjusted
     plan = await _plan(api, story.plan)
-    subscription = await api.subscribe(customer, plan, trial_period_days=story.trial_days)
+    extra = {}
+    if story.coupon in COUPONS:
+        coupon = await api.post("/v1/coupons", COUPONS[story.coupon])
+        assert coupon.status == 201, coupon
+        extra["coupon"] = coupon["id"]
+    subscription = await api.subscribe(customer, plan, trial_period_days=story.trial_days, **extra)
     sub_id = subscription["id"]
 
     # Into the current period (possibly past a due date, or a grace period: past_due, canceled).
@@ -177,6 +247,8 @@ async def test_the_preview_is_the_invoice_the_next_renewal_writes(api: Api, stor
     assert written["billing_reason"] == "subscription_cycle"
     event("with pending items" if len(written["lines"]) > 1 else "plan line only")
     event("credit or zero total" if written["total"] <= 0 else "positive total")
+    event(f"taxes: {story.taxes}")
+    event(f"coupon: {story.coupon}")
     fields = [
         "customer_id",
         "subscription_id",
@@ -184,11 +256,28 @@ async def test_the_preview_is_the_invoice_the_next_renewal_writes(api: Api, stor
         "period_start",
         "period_end",
         "subtotal",
+        "total_discount_amounts",
+        "total_excluding_tax",
+        "tax",
+        "total_tax_amounts",
         "total",
+        "customer_tax_exempt",
+        "tax_note",
+        "starting_balance",
+        "ending_balance",
         "amount_due",
     ]
     assert {f: written[f] for f in fields} == {f: preview[f] for f in fields}
-    line_fields = ["description", "amount", "period_start", "period_end", "plan_id", "proration"]
+    line_fields = [
+        "description",
+        "amount",
+        "period_start",
+        "period_end",
+        "plan_id",
+        "proration",
+        "discount_amounts",
+        "tax_amounts",
+    ]
     assert [{f: line[f] for f in line_fields} for line in written["lines"]] == [
         {f: line[f] for f in line_fields} for line in preview["lines"]
     ]

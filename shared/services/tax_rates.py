@@ -1,0 +1,87 @@
+"""Tax rates, and checking the default_tax_rates other objects name."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+
+from shared.clock import Clock
+from shared.db.repository import Page
+from shared.db.tables import TaxRate
+from shared.db.uow import UnitOfWork
+from shared.domain.errors import Conflict, Invalid, NotFound
+from shared.domain.ids import new_id
+from shared.domain.money import percent_units
+
+
+async def create_tax_rate(
+    uow: UnitOfWork,
+    tenant_id: str,
+    clock: Clock,
+    *,
+    display_name: str,
+    percentage: Decimal,
+    inclusive: bool,
+    jurisdiction: str | None = None,
+    country: str | None = None,
+    description: str | None = None,
+    active: bool = True,
+) -> TaxRate:
+    percent_units(percentage)  # at most 4 decimals
+    async with uow:
+        rate = TaxRate(
+            tenant_id=tenant_id,
+            id=new_id("txr"),
+            display_name=display_name,
+            percentage=percentage,
+            inclusive=inclusive,
+            jurisdiction=jurisdiction,
+            country=country,
+            description=description,
+            active=active,
+            created_at=clock.now(),
+        )
+        uow.repo(tenant_id).add(rate)
+        await uow.commit()
+    return rate
+
+
+async def get_tax_rate(uow: UnitOfWork, tenant_id: str, tax_rate_id: str) -> TaxRate:
+    async with uow:
+        return await uow.repo(tenant_id).get(TaxRate, tax_rate_id)
+
+
+async def list_tax_rates(
+    uow: UnitOfWork, tenant_id: str, *, limit: int, starting_after: str | None = None, active: bool | None = None
+) -> Page[TaxRate]:
+    async with uow:
+        return await uow.repo(tenant_id).page(TaxRate, limit=limit, starting_after=starting_after, active=active)
+
+
+async def update_tax_rate(uow: UnitOfWork, tenant_id: str, tax_rate_id: str, **fields: object) -> TaxRate:
+    """Only the display fields and `active` change (None: unchanged)."""
+    async with uow:
+        rate = await uow.repo(tenant_id).get(TaxRate, tax_rate_id, for_update=True)
+        for name, value in fields.items():
+            if value is not None:
+                setattr(rate, name, value)
+        await uow.commit()
+    return rate
+
+
+async def checked_rates(
+    uow: UnitOfWork, tenant_id: str, ids: Sequence[str], field: str = "default_tax_rates"
+) -> list[str]:
+    """`ids` if each is an active tax rate of the tenant, listed once (Invalid for a
+    duplicate, NotFound for an unknown id, Conflict for an archived rate). Inside the
+    caller's unit of work."""
+    if len(set(ids)) != len(ids):
+        raise Invalid("a tax rate is listed twice", field=field)
+    found = await uow.repo(tenant_id).tax_rates(ids)
+    for rate_id in ids:
+        rate = found.get(rate_id)
+        if rate is None:
+            raise NotFound(f"no such tax rate: '{rate_id}'", field=field)
+        if not rate.active:
+            raise Conflict(f"tax rate '{rate_id}' is archived (inactive)", field=field)
+    return list(ids)
