@@ -48,7 +48,7 @@ MODULES: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = [
     (
         "usage",
         "bench.usage",
-        {"events": 1_000_000, "customers": 1000, "stored": 10_000_000, "subscriptions": 100_000},
+        {"events": 1_000_000, "customers": 1000, "stored": 10_000_000, "subscriptions": 100_000, "samples": 200},
         {"events": 2000, "customers": 50, "stored": 0, "subscriptions": 200, "samples": 20},
     ),
 ]

@@ -13,6 +13,7 @@ checks each with the tenant-scoping rule, and the responses against the ORM path
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -24,21 +25,24 @@ from sqlalchemy.util import greenlet_spawn
 
 from shared.domain.api_keys import Grant
 from shared.domain.errors import NotFound
+from shared.domain.taxes import TaxExempt, tax_note
 
 # Set by shared.telemetry: records db.client.operation.duration for these statements too
 # (they bypass SQLAlchemy's cursor events).
 observe: Callable[[str, float], None] | None = None
 
 _INVOICE_COLUMNS = (
-    "i.id, 'invoice' AS object, i.number, i.customer_id, i.subscription_id, i.test_clock_id AS test_clock,"
+    "i.subtotal, i.total_discount_amounts, i.total - i.tax AS total_excluding_tax, i.tax, i.total_tax_amounts,"
+    " i.total, i.customer_tax_exempt, NULL AS tax_note,"
+    " i.id, 'invoice' AS object, i.number, i.customer_id, i.subscription_id, i.test_clock_id AS test_clock,"
     " i.test_clock_id IS NULL AS livemode, i.status, i.billing_reason, i.currency, i.period_start, i.period_end,"
-    " i.subtotal, i.total, i.amount_due, i.amount_paid, i.created_at, i.due_at, i.finalized_at, i.paid_at,"
-    " i.voided_at, i.marked_uncollectible_at"
+    " i.starting_balance, i.ending_balance, i.amount_due, i.amount_paid, i.created_at, i.due_at, i.finalized_at,"
+    " i.paid_at, i.voided_at, i.marked_uncollectible_at"
 )
 # A line in the API's order (LineDetail's fields, then InvoiceLine's).
 _LINE_COLUMNS = (
-    "l.description, l.amount, l.period_start, l.period_end, l.plan_id, l.proration, l.id,"
-    " 'line_item' AS object, l.currency"
+    "l.description, l.amount, l.period_start, l.period_end, l.plan_id, l.proration, l.discount_amounts,"
+    " l.tax_amounts, l.id, 'line_item' AS object, l.currency"
 )
 _LINE_NAMES = (
     "description",
@@ -47,6 +51,8 @@ _LINE_NAMES = (
     "period_end",
     "plan_id",
     "proration",
+    "discount_amounts",
+    "tax_amounts",
     "id",
     "object",
     "currency",
@@ -66,7 +72,7 @@ LINES_OF = (
 _SUBSCRIPTION_COLUMNS = (
     "id, 'subscription' AS object, customer_id, plan_id, status, billing_cycle_anchor, current_period_start,"
     " current_period_end, trial_end, paused_at, test_clock_id AS test_clock, test_clock_id IS NULL AS livemode,"
-    " cancel_at_period_end, canceled_at, ended_at, created_at"
+    " cancel_at_period_end, canceled_at, ended_at, default_tax_rates, created_at"
 )
 SUBSCRIPTION = f"SELECT {_SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE tenant_id = $1 AND id = $2"
 # Authentication: the one lookup that precedes knowing the tenant (cross-tenant by design).
@@ -138,11 +144,37 @@ async def _fetch(db: asyncpg.Connection, sql: str, *args: Any) -> list[asyncpg.R
     return rows
 
 
+# The breakdowns are stored as JSON (jsonb orders keys its own way): rendered in the models' order.
+def _parsed(stored: str | list[Any] | None) -> list[Any]:
+    return stored if isinstance(stored, list) else json.loads(stored or "[]")
+
+
+def _discounts(stored: str | list[Any] | None) -> list[dict[str, Any]]:
+    return [{"discount": d["discount"], "amount": d["amount"]} for d in _parsed(stored)]
+
+
+def _taxes(stored: str | list[Any] | None) -> list[dict[str, Any]]:
+    return [
+        {
+            "tax_rate": t["tax_rate"],
+            "amount": t["amount"],
+            "inclusive": t["inclusive"],
+            "taxable_amount": t["taxable_amount"],
+        }
+        for t in _parsed(stored)
+    ]
+
+
 def _line(values: tuple[Any, ...], start: int) -> dict[str, Any]:
-    return dict(zip(_LINE_NAMES, values[start : start + _LINE_WIDTH], strict=True))
+    line = dict(zip(_LINE_NAMES, values[start : start + _LINE_WIDTH], strict=True))
+    line["discount_amounts"], line["tax_amounts"] = _discounts(line["discount_amounts"]), _taxes(line["tax_amounts"])
+    return line
 
 
 def _finish_invoice(invoice: dict[str, Any]) -> dict[str, Any]:
+    invoice["total_discount_amounts"] = _discounts(invoice["total_discount_amounts"])
+    invoice["total_tax_amounts"] = _taxes(invoice["total_tax_amounts"])
+    invoice["tax_note"] = tax_note(TaxExempt(invoice["customer_tax_exempt"]))
     invoice["amount_remaining"] = invoice["amount_due"] - invoice["amount_paid"]
     return invoice
 
