@@ -23,6 +23,7 @@ from typing import Any
 import asyncpg
 
 from shared.domain.ids import new_id
+from shared.domain.taxes import REVERSE_CHARGE_NOTE
 
 CHANNEL = "billing_events"
 
@@ -45,9 +46,13 @@ SUBSCRIPTION_JSON = f"""
     'current_period_start', {iso("s.current_period_start")}, 'current_period_end', {iso("s.current_period_end")},
     'trial_end', {iso("s.trial_end")}, 'paused_at', {iso("s.paused_at")}, 'test_clock', s.test_clock_id,
     'livemode', s.test_clock_id IS NULL, 'cancel_at_period_end', s.cancel_at_period_end,
-    'canceled_at', {iso("s.canceled_at")}, 'ended_at', {iso("s.ended_at")}, 'created_at', {iso("s.created_at")})
+    'canceled_at', {iso("s.canceled_at")}, 'ended_at', {iso("s.ended_at")},
+    'default_tax_rates', to_jsonb(s.default_tax_rates), 'created_at', {iso("s.created_at")})
  FROM subscriptions s WHERE s.tenant_id = v.tenant_id AND s.id = v.object_id)
 """
+# The reverse-charge note (shared.domain.taxes) as an SQL literal.
+_REVERSE_NOTE = "'" + REVERSE_CHARGE_NOTE.replace("'", "''") + "'"
+
 INVOICE_JSON = f"""
 (SELECT jsonb_build_object(
     'id', i.id, 'object', 'invoice', 'number', i.number, 'customer_id', i.customer_id,
@@ -55,6 +60,10 @@ INVOICE_JSON = f"""
     'status', i.status, 'billing_reason', i.billing_reason, 'currency', i.currency,
     'period_start', {iso("i.period_start")}, 'period_end', {iso("i.period_end")}, 'subtotal', i.subtotal,
     'total', i.total, 'amount_due', i.amount_due, 'amount_paid', i.amount_paid,
+    'starting_balance', i.starting_balance, 'ending_balance', i.ending_balance,
+    'total_discount_amounts', i.total_discount_amounts, 'total_excluding_tax', i.total - i.tax, 'tax', i.tax,
+    'total_tax_amounts', i.total_tax_amounts, 'customer_tax_exempt', i.customer_tax_exempt,
+    'tax_note', CASE WHEN i.customer_tax_exempt = 'reverse' THEN {_REVERSE_NOTE} END,
     'created_at', {iso("i.created_at")}, 'due_at', {iso("i.due_at")}, 'finalized_at', {iso("i.finalized_at")},
     'paid_at', {iso("i.paid_at")}, 'voided_at', {iso("i.voided_at")},
     'marked_uncollectible_at', {iso("i.marked_uncollectible_at")},
@@ -62,7 +71,8 @@ INVOICE_JSON = f"""
     'lines', COALESCE((SELECT jsonb_agg(jsonb_build_object(
         'id', l.id, 'object', 'line_item', 'description', l.description, 'amount', l.amount,
         'currency', l.currency, 'period_start', {iso("l.period_start")}, 'period_end', {iso("l.period_end")},
-        'plan_id', l.plan_id, 'proration', l.proration) ORDER BY l.position)
+        'plan_id', l.plan_id, 'proration', l.proration, 'discount_amounts', l.discount_amounts,
+        'tax_amounts', l.tax_amounts) ORDER BY l.position)
         FROM invoice_lines l WHERE l.tenant_id = i.tenant_id AND l.invoice_id = i.id), '[]'::jsonb))
  FROM invoices i WHERE i.tenant_id = v.tenant_id AND i.id = v.object_id)
 """

@@ -138,4 +138,6 @@ async def test_create_subscription_takes_the_number_lock_last(api: Api, recorder
     after = [s for s in sent[locking[0] + 1 : -1] if not re.search(r"INSERT INTO events\b", s)]
     assert after == [], sent
     ours = [s for s in sent if not re.search(r"INSERT INTO events\b", s)]
-    assert len(ours) <= 7, sent
+    # 7 before issue 13; its pricing adds three reads before the write (tax context, running
+    # discount, the customer's balance row lock): folding them into one is the next lever.
+    assert len(ours) <= 10, sent
