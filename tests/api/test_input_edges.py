@@ -76,3 +76,15 @@ async def test_idempotency_keys_are_the_documented_visible_ascii(api: Api) -> No
         assert reply.status == 422 and reply["errors"][0]["field"] == "Idempotency-Key", (key, reply)
     assert (await api.get("/v1/customers"))["data"] == []
     assert (await api.post("/v1/customers", body, headers={"Idempotency-Key": "order 42/retry~1"})).status == 201
+
+
+async def test_a_body_of_whitespace_is_not_json_and_changes_nothing(api: Api) -> None:
+    """No body is the empty object; whitespace alone is not JSON (schemathesis found PATCH
+    /v1/tax_rates/{id} answering 200 to a body of one newline)."""
+    customer = await api.customer()
+    before = (await api.get(f"/v1/customers/{customer['id']}")).body
+    for raw in (b"\n", b"  \r\n\t"):
+        reply = await api.patch(f"/v1/customers/{customer['id']}", raw=raw)
+        assert reply.status in (400, 422) and reply.headers["Content-Type"].startswith("application/problem+json")
+    assert (await api.get(f"/v1/customers/{customer['id']}")).body == before
+    assert (await api.patch(f"/v1/customers/{customer['id']}", raw=b"")).status == 200  # no body: nothing to change
