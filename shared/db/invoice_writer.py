@@ -87,10 +87,10 @@ INSERT INTO invoice_lines (tenant_id, id, invoice_id, position, description, amo
                            period_start, period_end, plan_id, proration, discount_amounts, tax_amounts)
 SELECT v.tenant_id, v.id, v.invoice_id, v.position, v.description, v.amount, v.currency, v.period_start,
        v.period_end, v.plan_id, v.proration, v.discount_amounts::jsonb, v.tax_amounts::jsonb
-FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::bigint[],
-            $7::text[], $8::timestamptz[], $9::timestamptz[], $10::text[], $11::bool[], $12::text[], $13::text[])
-  AS v(tenant_id, id, invoice_id, position, description, amount, currency, period_start, period_end, plan_id,
-       proration, discount_amounts, tax_amounts)
+FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::bigint[], $7::timestamptz[],
+            $8::timestamptz[], $9::text[], $10::bool[], $11::text[], $12::text[], $13::text[])
+  AS v(tenant_id, id, invoice_id, position, description, amount, period_start, period_end, plan_id, proration,
+       discount_amounts, tax_amounts, currency)
 """
 
 ATTACH_ITEMS = """
@@ -147,6 +147,59 @@ def as_json(amounts: Sequence[object]) -> str:
     return json.dumps([vars(a) for a in amounts]) if amounts else "[]"
 
 
+# What a draft decides, in the column order both invoice statements share.
+def _decided(d: InvoiceDraft) -> tuple[object, ...]:
+    return (
+        d.customer_id,
+        d.subscription_id,
+        d.status.value,
+        d.reason.value,
+        d.currency,
+        d.period.start,
+        d.period.end,
+        d.totals.subtotal,
+        d.total,
+        d.amount_due,
+        d.amount_paid,
+        d.created_at,
+        d.due_at,
+        d.paid_at,
+    )
+
+
+def _priced(d: InvoiceDraft) -> tuple[object, ...]:
+    """The balance, discount and tax columns."""
+    t = d.totals
+    return (
+        t.starting_balance,
+        t.ending_balance,
+        t.total_discount,
+        t.tax,
+        t.inclusive_tax,
+        as_json(t.total_discount_amounts),
+        as_json(t.total_tax_amounts),
+        d.tax_exempt.value,
+    )
+
+
+def _lines(d: InvoiceDraft) -> list[tuple[object, ...]]:
+    """Each line's columns from its position to its tax amounts (both line statements' order)."""
+    return [
+        (
+            position,
+            line.description,
+            line.amount,
+            line.period_start,
+            line.period_end,
+            line.plan_id,
+            line.proration,
+            as_json(totals.discount_amounts),
+            as_json(totals.tax_amounts),
+        )
+        for position, (line, totals) in enumerate(zip(d.lines, d.totals.lines))
+    ]
+
+
 NumberSequence = tuple[str, str | None]  # (tenant id, test clock id or None): one numbering sequence
 
 
@@ -172,59 +225,14 @@ async def write_invoices(conn: asyncpg.Connection, drafts: Sequence[tuple[str, I
     failpoints.hit(failpoints.NUMBERS_LOCKED)
     ids = [new_id("in") for _ in drafts]
     rows = [
-        (
-            tenant_id,
-            invoice_id,
-            number,
-            d.customer_id,
-            d.subscription_id,
-            d.status.value,
-            d.reason.value,
-            d.currency,
-            d.period.start,
-            d.period.end,
-            d.totals.subtotal,
-            d.total,
-            d.amount_due,
-            d.amount_paid,
-            d.created_at,
-            d.due_at,
-            d.paid_at,
-            d.test_clock_id,
-            d.totals.starting_balance,
-            d.totals.ending_balance,
-            d.totals.total_discount,
-            d.totals.tax,
-            d.totals.inclusive_tax,
-            as_json(d.totals.total_discount_amounts),
-            as_json(d.totals.total_tax_amounts),
-            d.tax_exempt.value,
-        )
+        (tenant_id, invoice_id, number, *_decided(d), d.test_clock_id, *_priced(d))
         for (tenant_id, d), invoice_id, number in zip(drafts, ids, numbers)
     ]
     await conn.execute(INSERT_INVOICES, *map(list, zip(*rows)))
     written = [
         Written(tenant_id, invoice_id, number, d) for (tenant_id, d), invoice_id, number in zip(drafts, ids, numbers)
     ]
-    lines = [
-        (
-            w.tenant_id,
-            new_id("il"),
-            w.id,
-            position,
-            line.description,
-            line.amount,
-            w.draft.currency,
-            line.period_start,
-            line.period_end,
-            line.plan_id,
-            line.proration,
-            as_json(line_totals.discount_amounts),
-            as_json(line_totals.tax_amounts),
-        )
-        for w in written
-        for position, (line, line_totals) in enumerate(zip(w.draft.lines, w.draft.totals.lines))
-    ]
+    lines = [(w.tenant_id, new_id("il"), w.id, *line, w.draft.currency) for w in written for line in _lines(w.draft)]
     if lines:
         await conn.execute(INSERT_LINES, *map(list, zip(*lines)))
     attached = [(w.tenant_id, item_id, w.id) for w in written for item_id in w.draft.item_ids]
@@ -254,51 +262,10 @@ async def write_invoices(conn: asyncpg.Connection, drafts: Sequence[tuple[str, I
 
 async def _write_one(conn: asyncpg.Connection, tenant_id: str, d: InvoiceDraft) -> Written:
     invoice_id = new_id("in")
-    lines = [
-        (
-            new_id("il"),
-            position,
-            line.description,
-            line.amount,
-            line.period_start,
-            line.period_end,
-            line.plan_id,
-            line.proration,
-            as_json(line_totals.discount_amounts),
-            as_json(line_totals.tax_amounts),
-        )
-        for position, (line, line_totals) in enumerate(zip(d.lines, d.totals.lines))
-    ]
+    lines = [(new_id("il"), *line) for line in _lines(d)]
     columns = list(map(list, zip(*lines))) if lines else [[]] * 10
     number = await conn.fetchval(
-        ONE_INVOICE,
-        tenant_id,
-        invoice_id,
-        d.test_clock_id,
-        d.customer_id,
-        d.subscription_id,
-        d.status.value,
-        d.reason.value,
-        d.currency,
-        d.period.start,
-        d.period.end,
-        d.totals.subtotal,
-        d.total,
-        d.amount_due,
-        d.amount_paid,
-        d.created_at,
-        d.due_at,
-        d.paid_at,
-        d.totals.starting_balance,
-        d.totals.ending_balance,
-        d.totals.total_discount,
-        d.totals.tax,
-        d.totals.inclusive_tax,
-        as_json(d.totals.total_discount_amounts),
-        as_json(d.totals.total_tax_amounts),
-        d.tax_exempt.value,
-        *columns,
-        list(d.item_ids),
+        ONE_INVOICE, tenant_id, invoice_id, d.test_clock_id, *_decided(d), *_priced(d), *columns, list(d.item_ids)
     )
     if number is None:  # the clock (with its customers) was deleted while this ran
         raise NotFound(f"no such test clock: '{d.test_clock_id}' (it was deleted)", field="test_clock")
