@@ -29,9 +29,9 @@ FOR UPDATE OF b
 APPEND = """
 WITH entries AS (
   INSERT INTO balance_transactions (tenant_id, id, customer_id, amount, currency, type, invoice_id, description,
-                                    created_at)
+                                    created_at, credit_note_id)
   SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[],
-                       $8::text[], $9::timestamptz[])
+                       $8::text[], $9::timestamptz[], $10::text[])
   RETURNING tenant_id, customer_id, currency, amount
 )
 INSERT INTO customer_balances AS b (tenant_id, customer_id, currency, balance)
@@ -53,6 +53,7 @@ class Entry:
     invoice_id: str | None
     description: str | None
     created_at: datetime
+    credit_note_id: str | None = None  # type credit_note: the credit note (its row may follow in the transaction)
 
 
 async def lock_balances(conn: asyncpg.Connection, keys: Sequence[BalanceKeyOfTenant]) -> dict[BalanceKeyOfTenant, int]:
@@ -79,6 +80,7 @@ async def append(conn: asyncpg.Connection, entries: Sequence[Entry]) -> None:
             e.invoice_id,
             e.description,
             e.created_at,
+            e.credit_note_id,
         )
         for e in entries
     ]

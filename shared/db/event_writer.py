@@ -60,6 +60,8 @@ INVOICE_JSON = f"""
     'status', i.status, 'billing_reason', i.billing_reason, 'currency', i.currency,
     'period_start', {iso("i.period_start")}, 'period_end', {iso("i.period_end")}, 'subtotal', i.subtotal,
     'total', i.total, 'amount_due', i.amount_due, 'amount_paid', i.amount_paid,
+    'pre_payment_credit_notes_amount', i.pre_payment_credit_notes_amount,
+    'post_payment_credit_notes_amount', i.post_payment_credit_notes_amount,
     'starting_balance', i.starting_balance, 'ending_balance', i.ending_balance,
     'total_discount_amounts', i.total_discount_amounts, 'total_excluding_tax', i.total - i.tax, 'tax', i.tax,
     'total_tax_amounts', i.total_tax_amounts, 'customer_tax_exempt', i.customer_tax_exempt,

@@ -36,7 +36,8 @@ _INVOICE_COLUMNS = (
     " i.total, i.customer_tax_exempt, NULL AS tax_note,"
     " i.id, 'invoice' AS object, i.number, i.customer_id, i.subscription_id, i.test_clock_id AS test_clock,"
     " i.test_clock_id IS NULL AS livemode, i.status, i.billing_reason, i.currency, i.period_start, i.period_end,"
-    " i.starting_balance, i.ending_balance, i.amount_due, i.amount_paid, i.created_at, i.due_at, i.finalized_at,"
+    " i.starting_balance, i.ending_balance, i.amount_due, i.amount_paid, i.pre_payment_credit_notes_amount,"
+    " i.post_payment_credit_notes_amount, i.created_at, i.due_at, i.finalized_at,"
     " i.paid_at, i.voided_at, i.marked_uncollectible_at"
 )
 # A line in the API's order (LineDetail's fields, then InvoiceLine's).

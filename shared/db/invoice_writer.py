@@ -30,6 +30,7 @@ import json
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 import asyncpg
 
@@ -300,6 +301,34 @@ async def _reserve_numbers(conn: asyncpg.Connection, sequences: list[NumberSeque
         numbers.append(firsts[sequence])
         firsts[sequence] += 1
     return numbers
+
+
+# What a credit note (or its void, with negative amounts) changes on its invoice, locked by
+# the caller: the pre-payment part comes off amount_due; `$5` (the note leaves nothing due)
+# marks the invoice paid at $6.
+CREDIT_INVOICE = """
+UPDATE invoices SET amount_due = amount_due - $3,
+                    pre_payment_credit_notes_amount = pre_payment_credit_notes_amount + $3,
+                    post_payment_credit_notes_amount = post_payment_credit_notes_amount + $4,
+                    status = CASE WHEN $5 THEN 'paid' ELSE status END,
+                    paid_at = CASE WHEN $5 THEN $6 ELSE paid_at END
+WHERE tenant_id = $1 AND id = $2
+"""
+
+
+async def credit_invoice(
+    conn: asyncpg.Connection,
+    tenant_id: str,
+    invoice_id: str,
+    *,
+    pre_payment: int,
+    post_payment: int,
+    paid_at: datetime | None = None,
+) -> None:
+    """Record a credit note on its invoice (the caller holds the invoice's row lock):
+    `pre_payment` off amount_due, `post_payment` credited after payment (negative amounts
+    for a void); with `paid_at`, the invoice is left paid (nothing is due any more)."""
+    await conn.execute(CREDIT_INVOICE, tenant_id, invoice_id, pre_payment, post_payment, paid_at is not None, paid_at)
 
 
 def record_issued(written: Sequence[Written]) -> None:

@@ -22,6 +22,8 @@ from shared.db.tables import (
     BalanceTransaction,
     Base,
     Coupon,
+    CreditNote,
+    CreditNoteLine,
     Customer,
     CustomerBalance,
     Discount,
@@ -59,6 +61,8 @@ class Page(Generic[Row]):
 def _eager(model: type[Base], stmt: Select[Any]) -> Select[Any]:
     if model is Invoice:
         return stmt.options(selectinload(Invoice.lines))
+    if model is CreditNote:
+        return stmt.options(selectinload(CreditNote.lines))
     return stmt
 
 
@@ -89,6 +93,8 @@ class Repository:
             # One round trip: the invoice and its lines in one SELECT (a LEFT JOIN on the
             # lines' (tenant_id, invoice_id) key), not a second SELECT for the lines.
             stmt = stmt.options(joinedload(Invoice.lines))
+        elif model is CreditNote:
+            stmt = stmt.options(joinedload(CreditNote.lines))
         row = (await self._session.execute(stmt)).unique().scalar_one_or_none()
         if row is None:
             raise NotFound(f"no such {model.__name__.lower()}: '{id}'", field="id")
@@ -185,6 +191,40 @@ class Repository:
         stmt = select(Invoice.subscription_id).where(Invoice.tenant_id == self.tenant_id, Invoice.id == invoice_id)
         found = (await self._session.execute(stmt)).one_or_none()
         return None if found is None else found[0]
+
+    async def credited_lines(self, invoice_id: str) -> list[CreditNoteLine]:
+        """The lines of the invoice's credit notes that are not void (what they credited)."""
+        stmt = (
+            select(CreditNoteLine)
+            .join(
+                CreditNote,
+                (CreditNote.tenant_id == CreditNoteLine.tenant_id) & (CreditNote.id == CreditNoteLine.credit_note_id),
+            )
+            .where(
+                CreditNote.tenant_id == self.tenant_id,
+                CreditNoteLine.tenant_id == self.tenant_id,
+                CreditNote.invoice_id == invoice_id,
+                CreditNote.status == "issued",
+            )
+        )
+        return list((await self._session.execute(stmt)).scalars().all())
+
+    async def invoice_of_credit_note(self, credit_note_id: str) -> str:
+        """The credit note's invoice id, read without loading (or locking) the note."""
+        stmt = select(CreditNote.invoice_id).where(
+            CreditNote.tenant_id == self.tenant_id, CreditNote.id == credit_note_id
+        )
+        found = (await self._session.execute(stmt)).one_or_none()
+        if found is None:
+            raise NotFound(f"no such credit note: '{credit_note_id}'", field="id")
+        return str(found[0])
+
+    async def refunded(self, invoice_id: str) -> int:
+        """What the invoice's credit notes (not void) refunded."""
+        stmt = select(func.coalesce(func.sum(CreditNote.refund_amount), 0)).where(
+            CreditNote.tenant_id == self.tenant_id, CreditNote.invoice_id == invoice_id, CreditNote.status == "issued"
+        )
+        return int((await self._session.execute(stmt)).scalar_one())
 
     async def has_overdue(self, subscription_id: str, now: datetime) -> bool:
         stmt = select(
@@ -355,6 +395,7 @@ class Repository:
             UsageEventId,
             UsageEvent,
             BalanceTransaction,
+            CreditNote,
             CustomerBalance,
             Discount,
             InvoiceItem,

@@ -91,6 +91,7 @@ class Tenant(Base):
         CheckConstraint("days_until_due BETWEEN 0 AND 365", name="days_until_due_range"),
         CheckConstraint("grace_period_days BETWEEN 0 AND 365", name="grace_period_days_range"),
         CheckConstraint("next_invoice_number >= 1", name="next_invoice_number_positive"),
+        CheckConstraint("next_credit_note_number >= 1", name="next_credit_note_number_positive"),
         # Names are trimmed (by the service) and unique regardless of case.
         CheckConstraint("name = btrim(name) AND name <> ''", name="name_trimmed"),
         Index("uq_tenants_name", text("lower(name)"), unique=True),
@@ -105,6 +106,8 @@ class Tenant(Base):
     # Gap-free invoice numbering: incremented under the tenant row lock in the same
     # transaction that inserts the invoices, so a rollback gives the numbers back.
     next_invoice_number: Mapped[int] = mapped_column(BigInteger, server_default=text("1"))
+    # Credit notes have their own gap-free sequence (CN-000001), kept like the invoices'.
+    next_credit_note_number: Mapped[int] = mapped_column(BigInteger, server_default=text("1"))
     default_tax_rates: Mapped[list[str]] = mapped_column(TaxRateIds, server_default=NO_IDS)
     created_at: Mapped[datetime] = mapped_column(Timestamp)
 
@@ -141,6 +144,7 @@ class TestClock(Base):
         ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
         CheckConstraint("status IN ('ready', 'advancing')", name="status_known"),
         CheckConstraint("next_invoice_number >= 1", name="next_invoice_number_positive"),
+        CheckConstraint("next_credit_note_number >= 1", name="next_credit_note_number_positive"),
         # Advances waiting for (or held by) a worker, across all tenants.
         Index("ix_test_clocks_advancing", "lease_until", postgresql_where=text("status = 'advancing'")),
     )
@@ -158,6 +162,7 @@ class TestClock(Base):
     # The clock's own gap-free invoice numbering (simulated invoices never take a real
     # number): incremented under the clock row lock, like the tenant's.
     next_invoice_number: Mapped[int] = mapped_column(BigInteger, server_default=text("1"))
+    next_credit_note_number: Mapped[int] = mapped_column(BigInteger, server_default=text("1"))
     created_at: Mapped[datetime] = mapped_column(Timestamp)
 
 
@@ -330,7 +335,18 @@ class Invoice(Base):
         money_check("starting_balance", signed=True),
         money_check("ending_balance", signed=True),
         # Stripe's customer balance: credit (negative) pays the invoice; a negative total is credit.
-        CheckConstraint("amount_due = GREATEST(total + starting_balance, 0)", name="amount_due_from_balance"),
+        # ...less what pre-payment credit notes took off it (shared.domain.credit_notes).
+        CheckConstraint(
+            "amount_due = GREATEST(total + starting_balance, 0) - pre_payment_credit_notes_amount",
+            name="amount_due_from_balance",
+        ),
+        money_check("pre_payment_credit_notes_amount"),
+        money_check("post_payment_credit_notes_amount"),
+        # Never more credited than invoiced, whatever the concurrency.
+        CheckConstraint(
+            "pre_payment_credit_notes_amount + post_payment_credit_notes_amount <= GREATEST(total, 0)",
+            name="credited_within_total",
+        ),
         CheckConstraint("ending_balance = LEAST(total + starting_balance, 0)", name="ending_balance_from_total"),
         CheckConstraint("amount_paid <= amount_due", name="not_overpaid"),
         CheckConstraint("status <> 'paid' OR amount_paid = amount_due", name="paid_in_full"),
@@ -383,6 +399,10 @@ class Invoice(Base):
     # The customer's balance in the invoice's currency before and after it (negative: credit).
     starting_balance: Mapped[int] = mapped_column(Money, server_default=text("0"))
     ending_balance: Mapped[int] = mapped_column(Money, server_default=text("0"))
+    # What the invoice's credit notes (not void) took off amount_due (open invoices), and
+    # credited, refunded or settled out of band (paid invoices).
+    pre_payment_credit_notes_amount: Mapped[int] = mapped_column(Money, server_default=text("0"))
+    post_payment_credit_notes_amount: Mapped[int] = mapped_column(Money, server_default=text("0"))
     created_at: Mapped[datetime] = mapped_column(Timestamp)
     due_at: Mapped[datetime | None] = mapped_column(Timestamp)
     finalized_at: Mapped[datetime | None] = mapped_column(Timestamp)
@@ -483,6 +503,15 @@ class BalanceTransaction(Base):
         CheckConstraint(
             "(type IN ('proration_credit', 'invoice_applied')) = (invoice_id IS NOT NULL)", name="invoice_when_invoiced"
         ),
+        # Deferred: a credit note's ledger row is appended before the note itself, whose number
+        # is taken in the transaction's last statement (the sequence's lock is held the least).
+        ForeignKeyConstraint(
+            ["tenant_id", "credit_note_id"],
+            ["credit_notes.tenant_id", "credit_notes.id"],
+            deferrable=True,
+            initially="DEFERRED",
+        ),
+        CheckConstraint("(type = 'credit_note') = (credit_note_id IS NOT NULL)", name="credit_note_when_credited"),
         Index(None, "tenant_id", "customer_id", "id"),
     )
 
@@ -495,6 +524,131 @@ class BalanceTransaction(Base):
     invoice_id: Mapped[str | None] = mapped_column(String(40))
     description: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(Timestamp)
+    credit_note_id: Mapped[str | None] = mapped_column(String(40))
+
+
+class CreditNote(Base):
+    """A correction of an issued invoice (shared.domain.credit_notes): written once, only its
+    status (issued -> void) ever changes."""
+
+    __tablename__ = "credit_notes"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "invoice_id"], ["invoices.tenant_id", "invoices.id"]),
+        ForeignKeyConstraint(["tenant_id", "customer_id"], ["customers.tenant_id", "customers.id"]),
+        ForeignKeyConstraint(["tenant_id", "test_clock_id"], ["test_clocks.tenant_id", "test_clocks.id"]),
+        # Gap-free like invoice numbers: the tenant's legal sequence, and one per test clock.
+        Index(
+            "uq_credit_notes_number", "tenant_id", "number", unique=True, postgresql_where=text("test_clock_id IS NULL")
+        ),
+        Index(
+            "uq_credit_notes_test_clock_number",
+            "tenant_id",
+            "test_clock_id",
+            "number",
+            unique=True,
+            postgresql_where=text("test_clock_id IS NOT NULL"),
+        ),
+        Index(None, "tenant_id", "invoice_id", "id"),
+        Index(None, "tenant_id", "customer_id", "id"),
+        CheckConstraint("number >= 1", name="number_positive"),
+        CheckConstraint("status IN ('issued', 'void')", name="status_known"),
+        CheckConstraint("(status = 'void') = (voided_at IS NOT NULL)", name="void_has_voided_at"),
+        CheckConstraint("type IN ('pre_payment', 'post_payment')", name="type_known"),
+        CheckConstraint(
+            "reason IN ('duplicate', 'fraudulent', 'order_change', 'product_unsatisfactory')", name="reason_known"
+        ),
+        CheckConstraint(f"currency {CURRENCY_CHECK}", name="currency_format"),
+        money_check("subtotal"),
+        money_check("discount_amount"),
+        money_check("tax"),
+        money_check("inclusive_tax"),
+        money_check("total"),
+        money_check("pre_payment_amount"),
+        money_check("credit_amount"),
+        money_check("refund_amount"),
+        money_check("out_of_band_amount"),
+        CheckConstraint("total > 0", name="total_positive"),
+        CheckConstraint("total = subtotal - discount_amount + tax - inclusive_tax", name="total_from_subtotal"),
+        CheckConstraint(
+            "pre_payment_amount + credit_amount + refund_amount + out_of_band_amount = total", name="split_is_total"
+        ),
+    )
+
+    tenant_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    number: Mapped[int] = mapped_column(BigInteger)
+    invoice_id: Mapped[str] = mapped_column(String(40))
+    customer_id: Mapped[str] = mapped_column(String(40))
+    test_clock_id: Mapped[str | None] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(8))
+    type: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(32))
+    memo: Mapped[str | None] = mapped_column(Text)
+    currency: Mapped[str] = mapped_column(String(3))
+    subtotal: Mapped[int] = mapped_column(Money)  # the credited line amounts (as the lines list them)
+    discount_amount: Mapped[int] = mapped_column(Money)
+    tax: Mapped[int] = mapped_column(Money)  # inclusive and exclusive
+    inclusive_tax: Mapped[int] = mapped_column(Money)
+    total: Mapped[int] = mapped_column(Money)
+    discount_amounts: Mapped[list[Any]] = mapped_column(JSONB)
+    tax_amounts: Mapped[list[Any]] = mapped_column(JSONB)
+    pre_payment_amount: Mapped[int] = mapped_column(Money)  # taken off the open invoice's amount_due
+    credit_amount: Mapped[int] = mapped_column(Money)  # credited to the customer balance
+    refund_amount: Mapped[int] = mapped_column(Money)  # refunded (recorded: no payment processor)
+    out_of_band_amount: Mapped[int] = mapped_column(Money)  # settled outside this system
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    voided_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+    @property
+    def livemode(self) -> bool:
+        return self.test_clock_id is None
+
+    @property
+    def total_excluding_tax(self) -> int:
+        return self.total - self.tax
+
+    @property
+    def amount(self) -> int:
+        return self.total
+
+    @property
+    def post_payment_amount(self) -> int:
+        return self.credit_amount + self.refund_amount + self.out_of_band_amount
+
+    lines: Mapped[list[CreditNoteLine]] = relationship(
+        order_by="CreditNoteLine.position", lazy="raise", passive_deletes=True
+    )
+
+
+class CreditNoteLine(Base):
+    """What a credit note credits of one invoice line, with the discount and taxes it reverses."""
+
+    __tablename__ = "credit_note_lines"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["tenant_id", "credit_note_id"], ["credit_notes.tenant_id", "credit_notes.id"], ondelete="CASCADE"
+        ),
+        ForeignKeyConstraint(["tenant_id", "invoice_line_id"], ["invoice_lines.tenant_id", "invoice_lines.id"]),
+        UniqueConstraint("tenant_id", "credit_note_id", "position"),
+        Index(None, "tenant_id", "invoice_line_id"),
+        money_check("amount"),
+        money_check("discount_amount"),
+        money_check("tax"),
+        money_check("inclusive_tax"),
+    )
+
+    tenant_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    credit_note_id: Mapped[str] = mapped_column(String(40))
+    invoice_line_id: Mapped[str] = mapped_column(String(40))
+    position: Mapped[int] = mapped_column(Integer)
+    description: Mapped[str] = mapped_column(Text)
+    amount: Mapped[int] = mapped_column(Money)  # the credited part of the line's amount
+    discount_amount: Mapped[int] = mapped_column(Money)
+    tax: Mapped[int] = mapped_column(Money)
+    inclusive_tax: Mapped[int] = mapped_column(Money)
+    discount_amounts: Mapped[list[Any]] = mapped_column(JSONB)
+    tax_amounts: Mapped[list[Any]] = mapped_column(JSONB)
 
 
 class TaxRate(Base):

@@ -20,6 +20,7 @@ from shared.db.event_writer import PendingEvent
 from shared.db.invoice_writer import Written
 from shared.db.uow import UnitOfWork
 from shared.domain.invoices import InvoiceStatus
+from shared.schemas.credit_notes import CreditNote
 from shared.schemas.customers import Customer
 from shared.schemas.meters import Meter
 from shared.schemas.plans import Plan
@@ -29,6 +30,7 @@ from shared.schemas.webhooks import WebhookEndpoint
 
 _MODELS: dict[type[tables.Base], type[BaseModel]] = {
     tables.Customer: Customer,
+    tables.CreditNote: CreditNote,
     tables.Plan: Plan,
     tables.Meter: Meter,
     tables.Subscription: Subscription,

@@ -51,6 +51,10 @@ TAGS: tuple[tuple[str, str], ...] = (
     ("events", "Every state change, in order per object: the same objects webhooks deliver"),
     ("coupons", "Coupons and promotion codes: discounts on subscriptions' invoices"),
     ("tax-rates", "Tax rates: default_tax_rates on settings, customers, plans and subscriptions (most specific wins)"),
+    (
+        "credit-notes",
+        "Corrections of issued invoices: less due on open ones; credit, refund or out of band on paid ones",
+    ),
 )
 # Within a family: create, list, retrieve, update, delete, then the actions on one object.
 _KIND_ORDER = {("POST", False): 0, ("GET", False): 1, ("GET", True): 2, ("PATCH", True): 3, ("DELETE", True): 4}

@@ -44,5 +44,6 @@ class BalanceTransaction(Resource):
     currency: str
     type: BalanceTransactionType
     invoice: str | None = Field(validation_alias=AliasChoices("invoice_id", "invoice"))
+    credit_note: str | None = Field(None, validation_alias=AliasChoices("credit_note_id", "credit_note"))
     description: str | None
     created_at: datetime

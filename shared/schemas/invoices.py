@@ -78,8 +78,12 @@ class Invoice(InvoiceTotals):
     period_end: datetime
     starting_balance: int = Field(description="The customer's balance in this currency before the invoice")
     ending_balance: int = Field(description="...and after it (negative: credit owed to the customer)")
-    amount_due: int = Field(description="max(total + starting_balance, 0)")
+    amount_due: int = Field(description="max(total + starting_balance, 0) - pre_payment_credit_notes_amount")
     amount_paid: int
+    pre_payment_credit_notes_amount: int = Field(description="What credit notes took off amount_due (open invoice)")
+    post_payment_credit_notes_amount: int = Field(
+        description="What credit notes credited, refunded or settled out of band once it was paid"
+    )
     created_at: datetime
     due_at: datetime | None
     finalized_at: datetime | None

@@ -30,6 +30,7 @@ WALKTHROUGH = [
     "events",
     "coupons",
     "tax-rates",
+    "credit-notes",
 ]
 
 
