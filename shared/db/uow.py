@@ -33,6 +33,8 @@ _CONFLICTS: dict[str, tuple[str, str | None]] = {
     "pk_coupons": ("a coupon with this id already exists", "id"),
     "uq_promotion_codes_code": ("a promotion code with this code already exists (codes ignore case)", "code"),
     "uq_discounts_one_per_subscription": ("the subscription's discount changed meanwhile: try again", None),
+    # Credit notes never credit more than the invoice's total (the rule checks it first).
+    "ck_invoices_credited_within_total": ("the invoice's credit notes would credit more than its total", "invoice"),
     # Amounts stay within 10^15 minor units (shared.domain.money.MAX_AMOUNT).
     "ck_customer_balances_balance_range": ("the customer's balance would exceed 10^15 minor units", "amount"),
     "ck_invoices_amount_due_range": (

@@ -225,6 +225,10 @@ async def test_ten_concurrent_credit_notes_of_30_percent_exactly_three_succeed(a
         *(api.post("/v1/credit_notes", {"invoice": invoice["id"], "amount": 3000}) for _ in range(10))
     )
     assert sorted(r.status for r in replies) == [201] * 3 + [409] * 7, [r.body for r in replies]
+    # Refused by the rule, each having seen what the others credited (the invoice row lock),
+    # not by a constraint caught mid-write.
+    refusals = [r["detail"] for r in replies if r.status == 409]
+    assert all("1000 left to credit" in detail for detail in refusals), refusals
     numbers = sorted(r["number"] for r in replies if r.status == 201)
     assert numbers == ["CN-000001", "CN-000002", "CN-000003"]  # gap-free: refusals take no number
     after = await api.get(f"/v1/invoices/{invoice['id']}")

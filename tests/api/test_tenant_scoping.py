@@ -20,6 +20,7 @@ from shared.runtime.app_state import ENGINE
 from tests.api import (
     test_api_keys,
     test_billing_stories,
+    test_credit_notes,
     test_idempotency,
     test_invoices,
     test_plan_changes,
@@ -73,6 +74,7 @@ def stories() -> list[Callable[[Api], Awaitable[None]]]:
         test_invoices,
         test_api_keys,
         test_idempotency,
+        test_credit_notes,
     )
     return [
         function
