@@ -130,6 +130,9 @@ async def test_a_partial_credit_note_on_a_paid_invoice_split_into_refund_and_cre
     assert [n["id"] for n in by_customer["data"]] == [second["id"]] and by_customer["has_more"]
     page_two = await api.get("/v1/credit_notes", customer=customer["id"], starting_after=second["id"])
     assert [n["id"] for n in page_two["data"]] == [note["id"]]
+    # Simulated credit notes go with their test clock's simulation.
+    assert (await api.call("DELETE", f"/v1/test_clocks/{clock['id']}")).status == 200
+    assert (await api.get(f"/v1/credit_notes/{note['id']}")).status == 404
 
 
 @pytest.mark.parametrize(
