@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import secrets
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from importlib.metadata import PackageNotFoundError, version
 
 from aiohttp import web
@@ -233,6 +234,30 @@ def check_signature(settings: Settings, operations: tuple[Operation, ...]) -> No
         )
 
 
+def route_path(path: str, ops: Sequence[Operation]) -> str:
+    """`path` as the router matches it: a parameter never matches a literal segment another
+    operation has in its place (POST /v1/credit_notes/preview is not GET /v1/credit_notes/{id}
+    with id "preview", so its Allow header lists POST only)."""
+    segments = path.split("/")
+    for i, segment in enumerate(segments):
+        if not segment.startswith("{"):
+            continue
+        literals = sorted(
+            {
+                other[i]
+                for other in (op.path.split("/") for op in ops)
+                if len(other) == len(segments)
+                and other[:i] == segments[:i]
+                and other[i + 1 :] == segments[i + 1 :]
+                and not other[i].startswith("{")
+            }
+        )
+        if literals:
+            excluded = "|".join(re.escape(literal) for literal in literals)
+            segments[i] = f"{segment[:-1]}:(?!(?:{excluded})$)[^/]+}}"
+    return "/".join(segments)
+
+
 def make_app(
     settings: Settings,
     *,
@@ -260,7 +285,7 @@ def make_app(
     if dispatcher:
         app.cleanup_ctx.append(_event_dispatcher)
     for op in ops:
-        app.router.add_route(op.method, op.path, http_handler(op), name=op.name)
+        app.router.add_route(op.method, route_path(op.path, ops), http_handler(op), name=op.name)
     if len(ops) == 1 and ops[0].signature == "cloudevent" and ops[0].path != "/":
         # A lone CloudEvent function also takes events at "/", as the Functions Framework
         # does (a PingSource sink with no path posts there).

@@ -70,8 +70,11 @@ class CreditNoteCreate(Body):
     model_config = ConfigDict(json_schema_extra=_create_schema)
 
     invoice: Id = Field(description="The open or paid invoice to credit")
-    lines: list[CreditNoteLineParams] | None = Field(
-        None, min_length=1, max_length=100, description="What to credit, line by line"
+    lines: list[CreditNoteLineParams] = Field(
+        None,  # type: ignore[arg-type]
+        min_length=1,
+        max_length=100,
+        description="What to credit, line by line",
     )
     amount: whole_number(  # type: ignore[valid-type]
         1, MAX_AMOUNT, "Instead of lines: the credit note's total, spread over the invoice's lines in proportion"

@@ -245,6 +245,7 @@ async def test_void_and_uncollectible_invoices_and_bad_input_are_refused(api: Ap
     [invoice] = await api.invoices(subscription_id=subscription["id"])
     for body in (
         {"invoice": invoice["id"]},  # neither lines nor amount
+        {"invoice": invoice["id"], "lines": None, "amount": 100},  # absent, not null (as documented)
         {"invoice": invoice["id"], "amount": 0},
         {"invoice": invoice["id"], "amount": 100, "reason": "whim"},
         {"invoice": invoice["id"], "amount": 100, "refund_amount": 100},  # nothing was paid
@@ -254,6 +255,9 @@ async def test_void_and_uncollectible_invoices_and_bad_input_are_refused(api: Ap
     ):
         reply = await api.post("/v1/credit_notes", body)
         assert reply.status == 422, (body, reply)
+    # "preview" is not a credit note id: the path takes POST only (and says so).
+    preview = await api.get("/v1/credit_notes/preview")
+    assert preview.status == 405 and preview.headers["Allow"] == "POST", (preview, preview.headers)
     missing = await api.post("/v1/credit_notes", {"invoice": "in_0000000000000000000000000", "amount": 1})
     assert missing.status == 404
     assert (await api.get("/v1/credit_notes/cn_0000000000000000000000000")).status == 404
