@@ -15,6 +15,7 @@ import asyncpg
 from shared.db.event_writer import PendingEvent, write_events
 from shared.db.invoice_writer import Written
 from shared.domain.invoices import BillingReason, InvoiceStatus
+from shared.events.outbox import balance_transaction_event
 from shared.renewal import sql
 
 # The renewal run the events of this context belong to (set by shared.renewal.engine.renew).
@@ -55,8 +56,8 @@ def batch_events(
     marked: Sequence[asyncpg.Record],
     as_of: datetime,
 ) -> list[PendingEvent]:
-    """Per subscription: its new invoices' events, then its own; then the invoices marked
-    uncollectible by dunning."""
+    """Per subscription: its new invoices' events (and the ledger row each wrote in its
+    customer's balance), then its own; then the invoices marked uncollectible by dunning."""
     if not ENABLED:
         return []
     run = RUN.get()
@@ -86,6 +87,8 @@ def batch_events(
                 )
                 for t in types
             ]
+            if w.draft.totals.balance_change:  # the ledger row it wrote (credit applied or kept)
+                events.append(balance_transaction_event(w, run))
         renewed = any(w.draft.reason is BillingReason.SUBSCRIPTION_CYCLE for w in mine)
         previous = {
             api: _json(row[column]) for column, api in _TRACKED.items() if row[column] != change[_CHANGE_INDEX[column]]

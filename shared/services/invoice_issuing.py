@@ -133,6 +133,7 @@ async def issue_invoice(
         await uow.repo(tenant_id).use_discount_period(draft.discount.after_new_period(), now)
     uow.after_commit(lambda: record_issued([written]))
     outbox.record_issued(uow, [written])
+    outbox.record_balance_transactions(uow, [written])
     return written
 
 
