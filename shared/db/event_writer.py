@@ -96,6 +96,15 @@ INVOICE_BALANCE_TRANSACTION_JSON = f"""
  ORDER BY b.id LIMIT 1)
 """
 
+# A discount (shared.schemas.coupons.Discount), e.g. one the renewal used up.
+DISCOUNT_JSON = f"""
+(SELECT jsonb_build_object(
+    'id', d.id, 'object', 'discount', 'subscription', d.subscription_id, 'customer', d.customer_id,
+    'coupon', d.coupon_id, 'promotion_code', d.promotion_code_id, 'periods_left', d.periods_left,
+    'created_at', {iso("d.created_at")}, 'ended_at', {iso("d.ended_at")})
+ FROM discounts d WHERE d.tenant_id = v.tenant_id AND d.id = v.object_id)
+"""
+
 # A type matches a pattern of enabled_events where '*' stands for any run of characters.
 MATCHES = (
     "EXISTS (SELECT 1 FROM unnest(e.enabled_events) p WHERE ins.type LIKE replace(replace(p, '_', '\\_'), '*', '%'))"
@@ -110,7 +119,8 @@ WITH v AS (
 ), rendered AS (  -- each object left to SQL rendered once, however many events it has here
     SELECT v.tenant_id, v.object_id, v.kind,
            CASE v.kind WHEN 'invoice' THEN {INVOICE_JSON} WHEN 'subscription' THEN {SUBSCRIPTION_JSON}
-                WHEN 'invoice_balance_transaction' THEN {INVOICE_BALANCE_TRANSACTION_JSON} END AS object
+                WHEN 'invoice_balance_transaction' THEN {INVOICE_BALANCE_TRANSACTION_JSON}
+                WHEN 'discount' THEN {DISCOUNT_JSON} END AS object
     FROM (SELECT DISTINCT tenant_id, object_id, kind FROM v WHERE object IS NULL) v
 ), ins AS (
     INSERT INTO events (tenant_id, id, type, object_id, data, request_id, api_key_id, renewal_run,
@@ -149,8 +159,8 @@ def _json(value: Rendered | None) -> str | None:
 @dataclass(frozen=True)
 class PendingEvent:
     """An event to write. `object` is the rendered object (or a callable rendering it at
-    write time), or None to render it in SQL from its table (`kind`: 'invoice' or
-    'subscription') as the transaction left it; kind 'invoice_balance_transaction' renders
+    write time), or None to render it in SQL from its table (`kind`: 'invoice',
+    'subscription' or 'discount') as the transaction left it; kind 'invoice_balance_transaction' renders
     the ledger row the invoice `object_id` wrote (the event is about that row, its id).
     `previous`: the changed attributes' former values (updates only)."""
 

@@ -323,6 +323,13 @@ class Repository:
         found = (await self._session.execute(stmt)).one_or_none()
         return None if found is None else (found[0], found[1])
 
+    async def loaded(self, model: type[Row], id: str) -> Row:
+        """A row this unit of work loaded or added already (no statement then)."""
+        row = await self._session.get(model, (self.tenant_id, id))
+        if row is None:
+            raise NotFound(f"no such {model.__name__.lower()}: '{id}'", field="id")
+        return row
+
     async def use_discount_period(self, discount: DomainDiscount, now: datetime) -> None:
         """Store what is left of a discount after an invoice used a period of it (ended when
         nothing is)."""

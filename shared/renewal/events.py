@@ -14,7 +14,7 @@ import asyncpg
 
 from shared.db.event_writer import PendingEvent, write_events
 from shared.db.invoice_writer import Written
-from shared.domain.invoices import BillingReason, InvoiceStatus
+from shared.domain.invoices import CYCLE_REASONS, BillingReason, InvoiceStatus
 from shared.events.outbox import balance_transaction_event
 from shared.renewal import sql
 
@@ -47,6 +47,18 @@ def _subscription_type(old: str, new: str, renewed: bool) -> list[str]:
             {"canceled": "subscription.canceled", "past_due": "subscription.past_due"}.get(new, "subscription.updated")
         )
     return types
+
+
+def _uses_up(w: Written) -> bool:
+    """Whether this invoice of a new billing period used the last period of its discount
+    (shared.domain.discounts: the discount then ends)."""
+    discount = w.draft.discount
+    return (
+        w.draft.reason in CYCLE_REASONS
+        and discount is not None
+        and discount.periods_left is not None
+        and not discount.after_new_period().active
+    )
 
 
 def batch_events(
@@ -89,6 +101,19 @@ def batch_events(
             ]
             if w.draft.totals.balance_change:  # the ledger row it wrote (credit applied or kept)
                 events.append(balance_transaction_event(w, run))
+        used_up = [w.draft.discount for w in mine if w.draft.discount is not None and _uses_up(w)]
+        for discount in used_up:  # the engine ended it (UPDATE_DISCOUNTS): rendered as it left it
+            events.append(
+                PendingEvent(
+                    row["tenant_id"],
+                    "customer.discount.deleted",
+                    discount.id,
+                    mine[-1].draft.created_at,
+                    kind="discount",
+                    test_clock_id=row["test_clock_id"],
+                    renewal_run=run,
+                )
+            )
         renewed = any(w.draft.reason is BillingReason.SUBSCRIPTION_CYCLE for w in mine)
         previous = {
             api: _json(row[column]) for column, api in _TRACKED.items() if row[column] != change[_CHANGE_INDEX[column]]

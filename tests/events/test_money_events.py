@@ -201,3 +201,41 @@ async def test_a_plans_default_tax_rates_can_be_updated(api: Api, currency: str,
     assert [t["tax_rate"] for t in invoice["total_tax_amounts"]] == [vat["id"]]
     cleared = await api.patch(path, {"default_tax_rates": []})
     assert (cleared.status, cleared["default_tax_rates"]) == (200, [])
+
+
+async def test_a_used_up_discount_ends_with_customer_discount_deleted(api: Api) -> None:
+    """A `once` coupon is used up by the first invoice (the request's); a two-period one by
+    the first renewal (the engine's set-based write): each emits customer.discount.deleted."""
+    clock = await api.test_clock("2026-04-01T00:00:00Z")
+    customer = await api.customer(test_clock=clock["id"])
+    plan = await api.plan(amount=1000)
+    for body in (
+        {"id": "co_once", "percent_off": 50, "duration": "once"},
+        {"id": "co_two", "percent_off": 50, "duration": "repeating", "duration_in_periods": 2},
+    ):
+        assert (await api.post("/v1/coupons", body)).status == 201
+    once = await api.subscribe(customer, plan, coupon="co_once")
+    two = await api.subscribe(customer, plan, coupon="co_two")
+    assert once["discount"] is None and (await api.subscription(once))["discount"] is None  # used up at once
+    [(created, deleted)] = [
+        (a, d)
+        for a in await _events(api, type="customer.discount.created")
+        for d in await _events(api, type="customer.discount.deleted")
+        if a["data"]["object"]["subscription"] == once["id"] == d["data"]["object"]["subscription"]
+    ]
+    assert created["data"]["object"]["id"] == deleted["data"]["object"]["id"]
+    assert (deleted["data"]["object"]["periods_left"], deleted["data"]["object"]["ended_at"]) == (
+        0,
+        "2026-04-01T00:00:00Z",
+    )
+    assert deleted["request"]["id"] and deleted["sequence"] > created["sequence"]
+
+    assert two["discount"]["periods_left"] == 1
+    await api.advance(clock, "2026-05-01T00:00:00Z")  # the renewal uses its last period
+    assert (await api.subscription(two))["discount"] is None
+    [ended] = await _events(api, object_id=two["discount"]["id"], type="customer.discount.deleted")
+    assert ended["data"]["object"] == {**two["discount"], "periods_left": 0, "ended_at": "2026-05-01T00:00:00Z"}
+    assert (ended["created"], ended["test_clock"]) == ("2026-05-01T00:00:00Z", clock["id"])
+    assert ended["renewal_run"] is not None
+    invoices = sorted(await api.invoices(subscription_id=two["id"]), key=lambda i: i["number"])
+    assert [i["total"] for i in invoices] == [500, 500]  # both periods discounted, then it ended
