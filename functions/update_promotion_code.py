@@ -14,4 +14,6 @@ from shared.services import coupons
 )
 async def update_promotion_code(call: Call):
     body: PromotionCodeUpdate = call.body
-    return await coupons.update_promotion_code(call.uow(), call.tenant_id, call.path("id"), active=body.active)
+    return await coupons.update_promotion_code(
+        call.uow(), call.tenant_id, call.path("id"), call.clock, active=body.active
+    )

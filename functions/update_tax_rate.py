@@ -14,4 +14,4 @@ from shared.services import tax_rates
 )
 async def update_tax_rate(call: Call):
     body: TaxRateUpdate = call.body
-    return await tax_rates.update_tax_rate(call.uow(), call.tenant_id, call.path("id"), **body.model_dump())
+    return await tax_rates.update_tax_rate(call.uow(), call.tenant_id, call.path("id"), call.clock, **body.model_dump())

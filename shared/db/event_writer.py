@@ -47,7 +47,12 @@ SUBSCRIPTION_JSON = f"""
     'trial_end', {iso("s.trial_end")}, 'paused_at', {iso("s.paused_at")}, 'test_clock', s.test_clock_id,
     'livemode', s.test_clock_id IS NULL, 'cancel_at_period_end', s.cancel_at_period_end,
     'canceled_at', {iso("s.canceled_at")}, 'ended_at', {iso("s.ended_at")},
-    'default_tax_rates', to_jsonb(s.default_tax_rates), 'created_at', {iso("s.created_at")})
+    'default_tax_rates', to_jsonb(s.default_tax_rates), 'created_at', {iso("s.created_at")},
+    'discount', (SELECT jsonb_build_object(
+        'id', d.id, 'object', 'discount', 'subscription', d.subscription_id, 'customer', d.customer_id,
+        'coupon', d.coupon_id, 'promotion_code', d.promotion_code_id, 'periods_left', d.periods_left,
+        'created_at', {iso("d.created_at")}, 'ended_at', NULL)
+        FROM discounts d WHERE d.tenant_id = s.tenant_id AND d.subscription_id = s.id AND d.ended_at IS NULL))
  FROM subscriptions s WHERE s.tenant_id = v.tenant_id AND s.id = v.object_id)
 """
 # The reverse-charge note (shared.domain.taxes) as an SQL literal.
@@ -79,6 +84,29 @@ INVOICE_JSON = f"""
  FROM invoices i WHERE i.tenant_id = v.tenant_id AND i.id = v.object_id)
 """
 
+# The ledger row an invoice wrote in its customer's balance (shared.db.balances), as the API
+# renders a balance transaction; found from the invoice (`v.object_id`) through the customer's
+# ledger index. Written by the invoice writer, which does not hand out the row's id.
+INVOICE_BALANCE_TRANSACTION_JSON = f"""
+(SELECT jsonb_build_object(
+    'id', b.id, 'object', 'customer_balance_transaction', 'customer', b.customer_id, 'amount', b.amount,
+    'currency', b.currency, 'type', b.type, 'invoice', b.invoice_id, 'description', b.description,
+    'created_at', {iso("b.created_at")})
+ FROM invoices i JOIN balance_transactions b
+   ON b.tenant_id = i.tenant_id AND b.customer_id = i.customer_id AND b.invoice_id = i.id
+ WHERE i.tenant_id = v.tenant_id AND i.id = v.object_id AND b.type IN ('proration_credit', 'invoice_applied')
+ ORDER BY b.id LIMIT 1)
+"""
+
+# A discount (shared.schemas.coupons.Discount), e.g. one the renewal used up.
+DISCOUNT_JSON = f"""
+(SELECT jsonb_build_object(
+    'id', d.id, 'object', 'discount', 'subscription', d.subscription_id, 'customer', d.customer_id,
+    'coupon', d.coupon_id, 'promotion_code', d.promotion_code_id, 'periods_left', d.periods_left,
+    'created_at', {iso("d.created_at")}, 'ended_at', {iso("d.ended_at")})
+ FROM discounts d WHERE d.tenant_id = v.tenant_id AND d.id = v.object_id)
+"""
+
 # A type matches a pattern of enabled_events where '*' stands for any run of characters.
 MATCHES = (
     "EXISTS (SELECT 1 FROM unnest(e.enabled_events) p WHERE ins.type LIKE replace(replace(p, '_', '\\_'), '*', '%'))"
@@ -91,18 +119,22 @@ WITH v AS (
       AS v(ord, tenant_id, id, type, kind, object_id, object, previous, created, request_id, api_key_id,
            renewal_run, test_clock_id)
 ), rendered AS (  -- each object left to SQL rendered once, however many events it has here
-    SELECT v.tenant_id, v.object_id,
-           CASE v.kind WHEN 'invoice' THEN {INVOICE_JSON} WHEN 'subscription' THEN {SUBSCRIPTION_JSON} END AS object
+    SELECT v.tenant_id, v.object_id, v.kind,
+           CASE v.kind WHEN 'invoice' THEN {INVOICE_JSON} WHEN 'subscription' THEN {SUBSCRIPTION_JSON}
+                WHEN 'invoice_balance_transaction' THEN {INVOICE_BALANCE_TRANSACTION_JSON}
+                WHEN 'discount' THEN {DISCOUNT_JSON} END AS object
     FROM (SELECT DISTINCT tenant_id, object_id, kind FROM v WHERE object IS NULL) v
 ), ins AS (
     INSERT INTO events (tenant_id, id, type, object_id, data, request_id, api_key_id, renewal_run,
                         test_clock_id, created)
-    SELECT v.tenant_id, v.id, v.type, v.object_id,
+    SELECT v.tenant_id, v.id, v.type,
+           CASE WHEN v.kind = 'invoice_balance_transaction' THEN r.object->>'id' ELSE v.object_id END,
            jsonb_build_object('object', COALESCE(v.object, r.object))
            || CASE WHEN v.previous IS NULL THEN '{{}}'::jsonb
                    ELSE jsonb_build_object('previous_attributes', v.previous) END,
            v.request_id, v.api_key_id, v.renewal_run, v.test_clock_id, v.created
-    FROM v LEFT JOIN rendered r ON v.object IS NULL AND r.tenant_id = v.tenant_id AND r.object_id = v.object_id
+    FROM v LEFT JOIN rendered r
+      ON v.object IS NULL AND r.tenant_id = v.tenant_id AND r.object_id = v.object_id AND r.kind = v.kind
     ORDER BY v.ord
     RETURNING tenant_id, id, type
 ), deliveries AS (
@@ -129,9 +161,10 @@ def _json(value: Rendered | None) -> str | None:
 @dataclass(frozen=True)
 class PendingEvent:
     """An event to write. `object` is the rendered object (or a callable rendering it at
-    write time), or None to render it in SQL from its table (`kind`: 'invoice' or
-    'subscription') as the transaction left it. `previous`: the changed attributes' former
-    values (updates only)."""
+    write time), or None to render it in SQL from its table (`kind`: 'invoice',
+    'subscription' or 'discount') as the transaction left it; kind 'invoice_balance_transaction' renders
+    the ledger row the invoice `object_id` wrote (the event is about that row, its id).
+    `previous`: the changed attributes' former values (updates only)."""
 
     tenant_id: str
     type: str

@@ -71,17 +71,27 @@ LINES_OF = (
     " WHERE l.tenant_id = $1 AND l.invoice_id = ANY($2::varchar[]) ORDER BY l.invoice_id, l.position"
 )
 _SUBSCRIPTION_COLUMNS = (
-    "id, 'subscription' AS object, customer_id, plan_id, status, billing_cycle_anchor, current_period_start,"
-    " current_period_end, trial_end, paused_at, test_clock_id AS test_clock, test_clock_id IS NULL AS livemode,"
-    " cancel_at_period_end, canceled_at, ended_at, default_tax_rates, created_at"
+    "i.id, 'subscription' AS object, i.customer_id, i.plan_id, i.status, i.billing_cycle_anchor,"
+    " i.current_period_start, i.current_period_end, i.trial_end, i.paused_at, i.test_clock_id AS test_clock,"
+    " i.test_clock_id IS NULL AS livemode, i.cancel_at_period_end, i.canceled_at, i.ended_at,"
+    " i.default_tax_rates, i.created_at,"
+    # The running discount (the Discount model's fields; d.id NULL: none), from the same row.
+    " d.id AS discount_id, d.subscription_id AS discount_subscription, d.customer_id AS discount_customer,"
+    " d.coupon_id AS discount_coupon, d.promotion_code_id AS discount_promotion_code,"
+    " d.periods_left AS discount_periods_left, d.created_at AS discount_created_at"
 )
-SUBSCRIPTION = f"SELECT {_SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE tenant_id = $1 AND id = $2"
+# A subscription and its running discount: a LEFT JOIN on the one-running-discount index.
+_SUBSCRIPTIONS = (
+    f"SELECT {_SUBSCRIPTION_COLUMNS} FROM subscriptions i LEFT JOIN discounts d"
+    " ON d.tenant_id = i.tenant_id AND d.subscription_id = i.id AND d.ended_at IS NULL WHERE i.tenant_id = $1"
+)
+SUBSCRIPTION = f"{_SUBSCRIPTIONS} AND i.id = $2"
 # Authentication: the one lookup that precedes knowing the tenant (cross-tenant by design).
 GRANT = "SELECT tenant_id, id, scope, expires_at FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL"
 
 _LISTS = {
     "invoices": f"SELECT {_INVOICE_COLUMNS} FROM invoices i WHERE i.tenant_id = $1",
-    "subscriptions": f"SELECT {_SUBSCRIPTION_COLUMNS} FROM subscriptions i WHERE i.tenant_id = $1",
+    "subscriptions": _SUBSCRIPTIONS,
 }
 _page_sql: dict[tuple[str, tuple[str, ...], bool], str] = {}
 
@@ -198,12 +208,26 @@ async def invoice(engine: AsyncEngine, tenant_id: str, invoice_id: str) -> dict[
     return _finish_invoice(found)
 
 
+_DISCOUNT_FIELDS = ("subscription", "customer", "coupon", "promotion_code", "periods_left", "created_at")
+
+
+def _subscription(row: asyncpg.Record) -> dict[str, Any]:
+    """A subscription row as the API renders it: the discount columns nested as `discount`."""
+    found = dict(row.items())
+    discount_id = found.pop("discount_id")
+    values = {name: found.pop(f"discount_{name}") for name in _DISCOUNT_FIELDS}
+    found["discount"] = (
+        None if discount_id is None else {"id": discount_id, "object": "discount", **values, "ended_at": None}
+    )
+    return found
+
+
 async def subscription(engine: AsyncEngine, tenant_id: str, subscription_id: str) -> dict[str, Any]:
     async with connection(engine) as db:
         rows = await _fetch(db, SUBSCRIPTION, tenant_id, subscription_id)
     if not rows:
         raise NotFound(f"no such subscription: '{subscription_id}'", field="id")
-    return dict(rows[0].items())
+    return _subscription(rows[0])
 
 
 async def page(
@@ -226,7 +250,7 @@ async def page(
                 raise NotFound(f"starting_after: no such {kind}: '{starting_after}'", field="starting_after")
             args.append(starting_after)
         rows = await _fetch(db, page_sql(table, tuple(given), starting_after is not None), *args, limit + 1)
-        data = [dict(row.items()) for row in rows[:limit]]
+        data = [_subscription(row) if table == "subscriptions" else dict(row.items()) for row in rows[:limit]]
         if table == "invoices" and data:
             by_id = {}
             for item in data:

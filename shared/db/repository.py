@@ -86,6 +86,8 @@ class Repository:
         await self._session.flush()
 
     async def get(self, model: type[Row], id: str, *, for_update: bool = False) -> Row:
+        if model is Subscription:
+            return await self._subscription(id, for_update=for_update)  # type: ignore[return-value]
         stmt = select(model).where(model.tenant_id == self.tenant_id, model.id == id)  # type: ignore[attr-defined]
         if for_update:
             stmt = _eager(model, stmt).with_for_update()
@@ -99,6 +101,28 @@ class Repository:
         if row is None:
             raise NotFound(f"no such {model.__name__.lower()}: '{id}'", field="id")
         return row
+
+    async def _subscription(self, id: str, *, for_update: bool) -> Subscription:
+        """The subscription with its running discount (shown on it), in one SELECT (a LEFT
+        JOIN on the one-running-discount index); only the subscription row is locked."""
+        stmt = (
+            select(Subscription, Discount)
+            .outerjoin(
+                Discount,
+                (Discount.tenant_id == Subscription.tenant_id)
+                & (Discount.subscription_id == Subscription.id)
+                & Discount.ended_at.is_(None),
+            )
+            .where(Subscription.tenant_id == self.tenant_id, Subscription.id == id)
+        )
+        if for_update:
+            stmt = stmt.with_for_update(of=Subscription)
+        found = (await self._session.execute(stmt)).one_or_none()
+        if found is None:
+            raise NotFound(f"no such subscription: '{id}'", field="id")
+        subscription, discount = found
+        subscription.show_discount(discount)
+        return subscription
 
     async def page(
         self,
@@ -338,6 +362,13 @@ class Repository:
         )
         found = (await self._session.execute(stmt)).one_or_none()
         return None if found is None else (found[0], found[1])
+
+    async def loaded(self, model: type[Row], id: str) -> Row:
+        """A row this unit of work loaded or added already (no statement then)."""
+        row = await self._session.get(model, (self.tenant_id, id))
+        if row is None:
+            raise NotFound(f"no such {model.__name__.lower()}: '{id}'", field="id")
+        return row
 
     async def use_discount_period(self, discount: DomainDiscount, now: datetime) -> None:
         """Store what is left of a discount after an invoice used a period of it (ended when

@@ -295,6 +295,16 @@ class Subscription(Base):
     def livemode(self) -> bool:
         return self.test_clock_id is None
 
+    @property
+    def discount(self) -> Discount | None:
+        """The running discount, as the use case that loaded the subscription read it
+        (`show_discount`; Repository.get loads it with the row); not a column."""
+        found: Discount | None = getattr(self, "_discount", None)
+        return found if found is not None and found.ended_at is None else None
+
+    def show_discount(self, discount: Discount | None) -> None:
+        self._discount = discount
+
 
 class Invoice(Base):
     __tablename__ = "invoices"

@@ -314,13 +314,12 @@ def resume_credit(
 ) -> list[LineDraft]:
     """The credit line a resume invoice carries after its plan line (`charge`, the new
     period's): the unused remainder of what was billed for the paused period, from `now` to
-    its end (`billed`: its cycle line and proration items, pending or invoiced). Capped at
-    the invoice's charges (plan line plus pending items), so it never turns the invoice
-    negative; the rest is not carried to a later invoice (there is no customer credit
-    balance yet). No line when nothing is left to credit. 422 if the invoice would be out
-    of range."""
-    unused = unused_billed(billed, now, paused.end) if now < paused.end else 0
-    credit = min(unused, max(charge + sum(item.line.amount for item in pending), 0))
+    its end (`billed`: its cycle line and proration items, pending or invoiced). Never
+    capped: beyond the invoice's charges it turns the invoice's total negative, and that
+    goes to the customer's balance (a `proration_credit`, shared.domain.invoice_totals) like
+    any negative total. No line when nothing is left to credit. 422 if the invoice would be
+    out of range."""
+    credit = unused_billed(billed, now, paused.end) if now < paused.end else 0
     lines = []
     if credit > 0:
         stamp = now.strftime("%Y-%m-%d %H:%M UTC")

@@ -17,14 +17,18 @@ from pydantic import BaseModel
 
 from shared.db import tables
 from shared.db.event_writer import PendingEvent
+from shared.db import balances
 from shared.db.invoice_writer import Written
 from shared.db.uow import UnitOfWork
 from shared.domain.invoices import InvoiceStatus
+from shared.schemas.balances import BalanceTransaction
+from shared.schemas.coupons import Coupon, Discount, PromotionCode
 from shared.schemas.credit_notes import CreditNote
 from shared.schemas.customers import Customer
 from shared.schemas.meters import Meter
 from shared.schemas.plans import Plan
 from shared.schemas.subscriptions import Subscription
+from shared.schemas.tax_rates import TaxRate
 from shared.schemas.test_clocks import TestClock
 from shared.schemas.webhooks import WebhookEndpoint
 
@@ -36,6 +40,11 @@ _MODELS: dict[type[tables.Base], type[BaseModel]] = {
     tables.Subscription: Subscription,
     tables.TestClock: TestClock,
     tables.WebhookEndpoint: WebhookEndpoint,
+    tables.Coupon: Coupon,
+    tables.PromotionCode: PromotionCode,
+    tables.TaxRate: TaxRate,
+    tables.Discount: Discount,
+    tables.BalanceTransaction: BalanceTransaction,
 }
 
 
@@ -50,11 +59,22 @@ def snapshot(row: tables.Base) -> dict[str, Any]:
     return render(row)
 
 
+_UNSET: Any = object()
+
+
 def record(
-    uow: UnitOfWork, type: str, row: tables.Base, now: datetime, *, before: dict[str, Any] | None = None
+    uow: UnitOfWork,
+    type: str,
+    row: tables.Base,
+    now: datetime,
+    *,
+    before: dict[str, Any] | None = None,
+    test_clock_id: str | None = _UNSET,
 ) -> None:
     """Record event `type` about `row`, rendered at commit. With `before` (a snapshot), the
-    event carries `previous_attributes`: the former values of what changed."""
+    event carries `previous_attributes`: the former values of what changed. `test_clock_id`:
+    the test clock the object lives in, for objects that do not name it (a discount: its
+    subscription's)."""
 
     def previous() -> dict[str, Any] | None:
         if before is None:
@@ -70,8 +90,59 @@ def record(
             created=now,
             object=lambda: render(row),
             previous=previous if before is not None else None,
-            test_clock_id=row.id if isinstance(row, tables.TestClock) else getattr(row, "test_clock_id", None),
+            test_clock_id=test_clock_id
+            if test_clock_id is not _UNSET
+            else row.id
+            if isinstance(row, tables.TestClock)
+            else getattr(row, "test_clock_id", None),
         )
+    )
+
+
+def changed(before: dict[str, Any], row: tables.Base) -> bool:
+    """Whether `row` renders otherwise than its snapshot `before` (an update event is due)."""
+    return render(row) != before
+
+
+def record_ledger_entry(
+    uow: UnitOfWork, entry: balances.Entry, *, test_clock_id: str | None
+) -> tables.BalanceTransaction:
+    """customer.balance_transaction.created for a ledger row a request appended itself
+    (an adjustment, a credit note's credit or its void); the row as rendered."""
+    row = tables.BalanceTransaction(
+        tenant_id=entry.tenant_id,
+        id=entry.id,
+        customer_id=entry.customer_id,
+        amount=entry.amount,
+        currency=entry.currency,
+        type=entry.type.value,
+        invoice_id=entry.invoice_id,
+        credit_note_id=entry.credit_note_id,
+        description=entry.description,
+        created_at=entry.created_at,
+    )
+    record(uow, "customer.balance_transaction.created", row, entry.created_at, test_clock_id=test_clock_id)
+    return row
+
+
+def record_balance_transactions(uow: UnitOfWork, written: Sequence[Written]) -> None:
+    """customer.balance_transaction.created for the ledger row each invoice wrote in its
+    customer's balance (shared.db.invoice_writer: a negative total credited, or the
+    balance applied), rendered in SQL by the event statement."""
+    for w in written:
+        if w.draft.totals.balance_change:
+            uow.record(balance_transaction_event(w))
+
+
+def balance_transaction_event(w: Written, renewal_run: str | None = None) -> PendingEvent:
+    return PendingEvent(
+        w.tenant_id,
+        "customer.balance_transaction.created",
+        w.id,
+        w.draft.created_at,
+        kind="invoice_balance_transaction",
+        test_clock_id=w.draft.test_clock_id,
+        renewal_run=renewal_run,
     )
 
 

@@ -14,7 +14,8 @@ import asyncpg
 
 from shared.db.event_writer import PendingEvent, write_events
 from shared.db.invoice_writer import Written
-from shared.domain.invoices import BillingReason, InvoiceStatus
+from shared.domain.invoices import CYCLE_REASONS, BillingReason, InvoiceStatus
+from shared.events.outbox import balance_transaction_event
 from shared.renewal import sql
 
 # The renewal run the events of this context belong to (set by shared.renewal.engine.renew).
@@ -48,6 +49,18 @@ def _subscription_type(old: str, new: str, renewed: bool) -> list[str]:
     return types
 
 
+def _uses_up(w: Written) -> bool:
+    """Whether this invoice of a new billing period used the last period of its discount
+    (shared.domain.discounts: the discount then ends)."""
+    discount = w.draft.discount
+    return (
+        w.draft.reason in CYCLE_REASONS
+        and discount is not None
+        and discount.periods_left is not None
+        and not discount.after_new_period().active
+    )
+
+
 def batch_events(
     rows: Sequence[asyncpg.Record],
     changes: Sequence[tuple[Any, ...]],
@@ -55,8 +68,8 @@ def batch_events(
     marked: Sequence[asyncpg.Record],
     as_of: datetime,
 ) -> list[PendingEvent]:
-    """Per subscription: its new invoices' events, then its own; then the invoices marked
-    uncollectible by dunning."""
+    """Per subscription: its new invoices' events (and the ledger row each wrote in its
+    customer's balance), then its own; then the invoices marked uncollectible by dunning."""
     if not ENABLED:
         return []
     run = RUN.get()
@@ -86,6 +99,21 @@ def batch_events(
                 )
                 for t in types
             ]
+            if w.draft.totals.balance_change:  # the ledger row it wrote (credit applied or kept)
+                events.append(balance_transaction_event(w, run))
+        used_up = [w.draft.discount for w in mine if w.draft.discount is not None and _uses_up(w)]
+        for discount in used_up:  # the engine ended it (UPDATE_DISCOUNTS): rendered as it left it
+            events.append(
+                PendingEvent(
+                    row["tenant_id"],
+                    "customer.discount.deleted",
+                    discount.id,
+                    mine[-1].draft.created_at,
+                    kind="discount",
+                    test_clock_id=row["test_clock_id"],
+                    renewal_run=run,
+                )
+            )
         renewed = any(w.draft.reason is BillingReason.SUBSCRIPTION_CYCLE for w in mine)
         previous = {
             api: _json(row[column]) for column, api in _TRACKED.items() if row[column] != change[_CHANGE_INDEX[column]]

@@ -84,6 +84,17 @@ class PlanCreate(Body, CurrencyField):
         return self
 
 
+class PlanUpdate(Body):
+    """Only the fields given change. The price, currency and cadence never do (make a new
+    plan); default_tax_rates apply to invoices issued from now on ([]: none, the customer's
+    or the settings' apply)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"name": "Pro (2026)", "default_tax_rates": []}]})
+
+    name: Name | None = None
+    default_tax_rates: TaxRateIds | None = None
+
+
 class PlanListQuery(ListQuery):
     active: bool | None = None
 

@@ -18,6 +18,7 @@ from shared.schemas.common import (
     Resource,
     whole_number,
 )
+from shared.schemas.coupons import Discount
 from shared.schemas.tax_rates import TaxRateIds
 
 
@@ -72,6 +73,9 @@ class Subscription(Resource):
     ended_at: datetime | None
     default_tax_rates: list[str]
     created_at: datetime
+    discount: Discount | None = Field(
+        description="The running discount (coupon, promotion code, periods left; null: none)"
+    )
 
 
 class CancelSubscription(Body):

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, StringConstraints, WithJsonSchema
 
+from shared.domain.events import EVENT_TYPES, WILDCARD_PATTERN, known_or_wildcard
 from shared.events.targets import URL_PATTERN
 from shared.schemas.common import Body, Resource
 
@@ -36,7 +37,20 @@ Timestamp = Annotated[
     WithJsonSchema({"type": "string", "format": "date-time", "description": "RFC 3339 timestamp with a timezone"}),
 ]
 # An event type, or a pattern of them where '*' stands for any run of characters: "invoice.*", "*".
-EventPattern = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z_.*]+$")]
+EventPattern = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z_.*]+$"),
+    AfterValidator(known_or_wildcard),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "enum": list(EVENT_TYPES)},
+                {"type": "string", "minLength": 1, "maxLength": 64, "pattern": WILDCARD_PATTERN},
+            ],
+            "description": "An event type, or a pattern where '*' stands for any run of characters",
+        }
+    ),
+]
 Url = Annotated[
     str,
     StringConstraints(min_length=1, max_length=2048),

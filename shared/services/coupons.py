@@ -20,6 +20,7 @@ from shared.domain.discounts import Duration, Redeemable, check_redeemable, peri
 from shared.domain.errors import Conflict, NotFound
 from shared.domain.ids import new_id
 from shared.domain.money import percent_units
+from shared.events import outbox
 from shared.services.customer_time import now_for
 
 
@@ -63,6 +64,7 @@ async def create_coupon(
             created_at=clock.now(),
         )
         repo.add(coupon)
+        outbox.record(uow, "coupon.created", coupon, coupon.created_at)
         await uow.commit()
     return coupon
 
@@ -89,6 +91,7 @@ async def delete_coupon(uow: UnitOfWork, tenant_id: str, coupon_id: str, clock: 
         if coupon.valid:
             coupon.valid = False
             coupon.deleted_at = clock.now()
+            outbox.record(uow, "coupon.deleted", coupon, coupon.deleted_at)
         await uow.commit()
     return coupon
 
@@ -123,6 +126,7 @@ async def create_promotion_code(
             created_at=clock.now(),
         )
         repo.add(promotion_code)
+        outbox.record(uow, "promotion_code.created", promotion_code, promotion_code.created_at)
         await uow.commit()
     return promotion_code
 
@@ -152,11 +156,15 @@ async def list_promotion_codes(
 
 
 async def update_promotion_code(
-    uow: UnitOfWork, tenant_id: str, promotion_code_id: str, *, active: bool
+    uow: UnitOfWork, tenant_id: str, promotion_code_id: str, clock: Clock, *, active: bool
 ) -> PromotionCode:
+    """promotion_code.updated when it changed."""
     async with uow:
         promotion_code = await uow.repo(tenant_id).get(PromotionCode, promotion_code_id, for_update=True)
+        before = outbox.snapshot(promotion_code)
         promotion_code.active = active
+        if outbox.changed(before, promotion_code):
+            outbox.record(uow, "promotion_code.updated", promotion_code, clock.now(), before=before)
         await uow.commit()
     return promotion_code
 
@@ -207,7 +215,7 @@ async def redeem(
         )
     running = await repo.running_discount(subscription.id)
     if running is not None:
-        running[0].ended_at = now
+        _end(uow, subscription, running[0], now)
         await uow.flush()
     discount = Discount(
         tenant_id=subscription.tenant_id,
@@ -220,8 +228,16 @@ async def redeem(
         created_at=now,
     )
     repo.add(discount)
+    subscription.show_discount(discount)
+    outbox.record(uow, "customer.discount.created", discount, now, test_clock_id=subscription.test_clock_id)
     await uow.flush()
     return discount
+
+
+def _end(uow: UnitOfWork, subscription: Subscription, discount: Discount, now: datetime) -> None:
+    """The discount stops (its subscription's next invoices are not discounted by it)."""
+    discount.ended_at = now
+    outbox.record(uow, "customer.discount.deleted", discount, now, test_clock_id=subscription.test_clock_id)
 
 
 async def apply_discount(
@@ -256,6 +272,6 @@ async def remove_discount(uow: UnitOfWork, tenant_id: str, subscription_id: str,
         running = await repo.running_discount(subscription.id)
         if running is None:
             raise NotFound(f"subscription '{subscription_id}' has no discount", field="id")
-        running[0].ended_at = await now_for(uow, tenant_id, subscription.test_clock_id, clock)
+        _end(uow, subscription, running[0], await now_for(uow, tenant_id, subscription.test_clock_id, clock))
         await uow.commit()
     return running[0]

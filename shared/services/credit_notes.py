@@ -139,23 +139,20 @@ async def create_credit_note(
             )
             if draft.credit_amount:
                 await balances.lock_balances(conn, [(tenant_id, invoice.customer_id, invoice.currency)])
-                await balances.append(
-                    conn,
-                    [
-                        balances.Entry(
-                            tenant_id,
-                            new_id("cbtxn"),
-                            invoice.customer_id,
-                            -draft.credit_amount,
-                            invoice.currency,
-                            BalanceTransactionType.CREDIT_NOTE,
-                            None,
-                            memo,
-                            now,
-                            note_id,
-                        )
-                    ],
+                credit = balances.Entry(
+                    tenant_id,
+                    new_id("cbtxn"),
+                    invoice.customer_id,
+                    -draft.credit_amount,
+                    invoice.currency,
+                    BalanceTransactionType.CREDIT_NOTE,
+                    None,
+                    memo,
+                    now,
+                    note_id,
                 )
+                await balances.append(conn, [credit])
+                outbox.record_ledger_entry(uow, credit, test_clock_id=invoice.test_clock_id)
             await write_credit_note(
                 conn,
                 tenant_id,
@@ -218,23 +215,20 @@ async def void_credit_note(uow: UnitOfWork, tenant_id: str, credit_note_id: str,
             post_payment=-(note.credit_amount + note.refund_amount + note.out_of_band_amount),
         )
         if note.credit_amount:
-            await balances.append(
-                conn,
-                [
-                    balances.Entry(
-                        tenant_id,
-                        new_id("cbtxn"),
-                        note.customer_id,
-                        note.credit_amount,
-                        note.currency,
-                        BalanceTransactionType.CREDIT_NOTE,
-                        None,
-                        f"Void of credit note {rules.number_label(note.number)}",
-                        now,
-                        note.id,
-                    )
-                ],
+            restored = balances.Entry(
+                tenant_id,
+                new_id("cbtxn"),
+                note.customer_id,
+                note.credit_amount,
+                note.currency,
+                BalanceTransactionType.CREDIT_NOTE,
+                None,
+                f"Void of credit note {rules.number_label(note.number)}",
+                now,
+                note.id,
             )
+            await balances.append(conn, [restored])
+            outbox.record_ledger_entry(uow, restored, test_clock_id=note.test_clock_id)
         note.status = CreditNoteStatus.VOID.value
         note.voided_at = now
         await uow.flush()

@@ -147,18 +147,9 @@ async def adjust_balance(
             if conflict is None:
                 raise
             raise conflict from error
+        transaction = outbox.record_ledger_entry(uow, entry, test_clock_id=customer.test_clock_id)
         await uow.commit()
-    return BalanceTransaction(
-        tenant_id=tenant_id,
-        id=entry.id,
-        customer_id=entry.customer_id,
-        amount=entry.amount,
-        currency=entry.currency,
-        type=entry.type.value,
-        invoice_id=None,
-        description=description,
-        created_at=entry.created_at,
-    )
+    return transaction
 
 
 async def list_balance_transactions(

@@ -12,6 +12,7 @@ import asyncpg
 
 from shared.db.balances import lock_balances
 from shared.db.invoice_writer import Written, record_issued, write_invoices
+from shared.db.tables import Discount as DiscountRow
 from shared.db.tables import Plan, Subscription
 from shared.db.uow import UnitOfWork, conflict_for
 from shared.domain.discounts import Discount
@@ -130,9 +131,14 @@ async def issue_invoice(
         raise conflict from error
     if draft.discount is not None and reason in CYCLE_REASONS:
         # The invoice of a new billing period uses up one period of the discount.
-        await uow.repo(tenant_id).use_discount_period(draft.discount.after_new_period(), now)
+        left = draft.discount.after_new_period()
+        await uow.repo(tenant_id).use_discount_period(left, now)
+        if not left.active:  # its last period: the discount ends
+            used_up = await uow.repo(tenant_id).loaded(DiscountRow, left.id)
+            outbox.record(uow, "customer.discount.deleted", used_up, now, test_clock_id=terms.test_clock_id)
     uow.after_commit(lambda: record_issued([written]))
     outbox.record_issued(uow, [written])
+    outbox.record_balance_transactions(uow, [written])
     return written
 
 

@@ -74,6 +74,30 @@ async def list_plans(
         return await uow.repo(tenant_id).page(Plan, limit=limit, starting_after=starting_after, active=active)
 
 
+async def update_plan(
+    uow: UnitOfWork,
+    tenant_id: str,
+    plan_id: str,
+    clock: Clock,
+    *,
+    name: str | None = None,
+    default_tax_rates: Sequence[str] | None = None,
+) -> Plan:
+    """Only the fields given change (None: unchanged); the tax rates must be the tenant's
+    and active. plan.updated when something did. Invoices issued from now on use them."""
+    async with uow:
+        plan = await uow.repo(tenant_id).get(Plan, plan_id, for_update=True)
+        before = outbox.snapshot(plan)
+        if name is not None:
+            plan.name = name
+        if default_tax_rates is not None:
+            plan.default_tax_rates = await checked_rates(uow, tenant_id, default_tax_rates)
+        if outbox.changed(before, plan):
+            outbox.record(uow, "plan.updated", plan, clock.now(), before=before)
+        await uow.commit()
+    return plan
+
+
 async def archive_plan(uow: UnitOfWork, tenant_id: str, plan_id: str, clock: Clock) -> Plan:
     """Archived plans take no new subscriptions; existing ones keep billing. Idempotent."""
     async with uow:

@@ -12,6 +12,7 @@ from shared.db.uow import UnitOfWork
 from shared.domain.errors import Conflict, Invalid, NotFound
 from shared.domain.ids import new_id
 from shared.domain.money import percent_units
+from shared.events import outbox
 
 
 async def create_tax_rate(
@@ -42,6 +43,7 @@ async def create_tax_rate(
             created_at=clock.now(),
         )
         uow.repo(tenant_id).add(rate)
+        outbox.record(uow, "tax_rate.created", rate, rate.created_at)
         await uow.commit()
     return rate
 
@@ -58,13 +60,17 @@ async def list_tax_rates(
         return await uow.repo(tenant_id).page(TaxRate, limit=limit, starting_after=starting_after, active=active)
 
 
-async def update_tax_rate(uow: UnitOfWork, tenant_id: str, tax_rate_id: str, **fields: object) -> TaxRate:
-    """Only the display fields and `active` change (None: unchanged)."""
+async def update_tax_rate(uow: UnitOfWork, tenant_id: str, tax_rate_id: str, clock: Clock, **fields: object) -> TaxRate:
+    """Only the display fields and `active` change (None: unchanged). tax_rate.updated when
+    something did."""
     async with uow:
         rate = await uow.repo(tenant_id).get(TaxRate, tax_rate_id, for_update=True)
+        before = outbox.snapshot(rate)
         for name, value in fields.items():
             if value is not None:
                 setattr(rate, name, value)
+        if outbox.changed(before, rate):
+            outbox.record(uow, "tax_rate.updated", rate, clock.now(), before=before)
         await uow.commit()
     return rate
 

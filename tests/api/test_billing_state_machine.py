@@ -12,8 +12,8 @@ Checked after every step, from what the API (and the pending items table) shows:
 
 - no charge for a period twice: the plan lines of one subscription's cycle invoices never
   overlap in time, except where a resume starts a new period inside the paused one, and
-  then the resume invoice credits the unused rest of what was billed for it (capped at the
-  invoice's charges: the documented limit until there is a customer credit balance);
+  then the resume invoice credits the unused rest of what was billed for it (beyond the
+  invoice's charges, its negative total goes to the customer's balance);
 - no unbilled period: from the start (or the trial's end) to now, or to the end, every
   moment the subscription was not paused is covered by a plan line or a proration charge;
 - credits never exceed what was billed: when a credit appears, the credits of its period
@@ -26,7 +26,7 @@ Checked after every step, from what the API (and the pending items table) shows:
   subscription has no pending items left (they went on a final invoice); a clock's invoices
   are numbered 1..n without gaps, in date order (also after the twin's one big jump);
 - a resume invoice credits exactly the model's unused rest of what was billed for the paused
-  period (pro rata, rounded half-up once), capped at the invoice's charges;
+  period (pro rata, rounded half-up once), never capped (the excess goes to the balance);
 - many small advances equal one big one: the twin's invoices and subscriptions equal the
   main ones (amounts, lines, periods, reasons, statuses, every date) whenever it catches up;
 - the upcoming preview equals the next invoice: taken before each advance, compared with the
@@ -493,9 +493,9 @@ class BillingMachine(RuleBasedStateMachine):
         seen = self.observe()
         [invoice] = [i for i in seen.invoices.values() if i["subscription_id"] == sub.main and i["id"] not in known]
         credits = [x for x in invoice["lines"] if x["description"].startswith("Unused time of the paused period")]
-        charges = sum(x["amount"] for x in invoice["lines"] if x not in credits)  # plan line and pending items
-        expected = min(unused, max(charges, 0))
-        assert sum(-x["amount"] for x in credits) == expected, (unused, charges, invoice)
+        # The whole unused rest: beyond the charges, the negative total goes to the balance.
+        assert sum(-x["amount"] for x in credits) == unused, (unused, invoice)
+        assert invoice["ending_balance"] == min(invoice["total"] + invoice["starting_balance"], 0), invoice
 
     @precondition(lambda self: self.subs)
     @rule(

@@ -269,20 +269,40 @@ async def test_resume_credits_the_unused_rest_of_the_paused_period(
 
 
 @pytest.mark.parametrize(
-    ("currency", "premium", "basic"), [("USD", 10000, 1000), ("JPY", 10000, 1000), ("KWD", 100000, 10000)]
+    ("currency", "premium", "basic", "unused"),
+    [("USD", 10000, 1000, 9667), ("JPY", 10000, 1000, 9667), ("KWD", 100000, 10000, 96667)],
 )
-async def test_a_resume_credit_is_capped_at_the_new_invoices_charges(
-    api: Api, currency: str, premium: int, basic: int
+async def test_a_resume_credit_beyond_the_new_invoices_charges_goes_to_the_balance(
+    api: Api, currency: str, premium: int, basic: int, unused: int
 ) -> None:
-    """100.00 billed, downgraded with `none`, paused at once, resumed a day later: 96.67 is
-    unused, the new invoice charges 10.00: it is credited 10.00 and the rest is not carried."""
+    """100.00 billed, downgraded with `none`, paused at once, resumed a day later: 29/30 of
+    it is unused (96.67), the new invoice charges 10.00: the whole credit is on the invoice,
+    whose negative total (-86.67) goes to the customer's balance (proration_credit), as any
+    negative invoice total does; the next renewal consumes it."""
     clock, subscription, _ = await _start(api, currency, premium)
     await _change(api, subscription, await api.plan(code="basic", amount=basic, currency=currency), "none")
     assert (await api.post(f"/v1/subscriptions/{subscription['id']}/pause")).status == 200
     await api.advance(clock, "2026-04-02T00:00:00Z")
     assert (await api.post(f"/v1/subscriptions/{subscription['id']}/resume")).status == 200
     resume = max(await api.invoices(subscription_id=subscription["id"]), key=lambda i: i["number"])
-    assert (_amounts(resume), resume["total"], resume["status"]) == ([basic, -basic], 0, "paid")
+    left = basic - unused  # e.g. -86.67: owed to the customer, not lost
+    assert (_amounts(resume), resume["total"], resume["status"]) == ([basic, -unused], left, "paid")
+    assert (resume["starting_balance"], resume["ending_balance"], resume["amount_due"]) == (0, left, 0)
+    customer = f"/v1/customers/{subscription['customer_id']}"
+    assert (await api.get(customer))["balances"] == {currency: left}
+    ledger = await api.get(f"{customer}/balance_transactions")
+    assert [(t["type"], t["amount"], t["invoice"]) for t in ledger["data"]] == [
+        ("proration_credit", left, resume["id"])
+    ]
+    await api.advance(clock, "2026-05-02T00:00:00Z")  # the next period's invoice is paid by the credit
+    renewal = max(await api.invoices(subscription_id=subscription["id"]), key=lambda i: i["number"])
+    assert (renewal["total"], renewal["starting_balance"], renewal["ending_balance"], renewal["amount_due"]) == (
+        basic,
+        left,
+        left + basic,
+        0,
+    )
+    assert (await api.get(customer))["balances"] == {currency: left + basic}
 
 
 @pytest.mark.parametrize("headers", [{}, {"Idempotency-Key": "resume-once"}])

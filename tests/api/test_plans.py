@@ -75,8 +75,9 @@ async def test_list_plans_filters_by_active(api: Api) -> None:
     assert len((await api.get("/v1/plans"))["data"]) == 2
 
 
-async def test_a_plan_has_no_update_operation(api: Api) -> None:
+async def test_a_plans_price_never_changes(api: Api) -> None:
+    """PATCH changes the name and default_tax_rates only (tests/events/test_money_events.py)."""
     plan = await api.plan()
     reply = await api.patch(f"/v1/plans/{plan['id']}", {"amount": 1})
-    assert reply.status == 405
+    assert reply.status == 422
     assert (await api.get(f"/v1/plans/{plan['id']}"))["amount"] == 1999

@@ -22,7 +22,13 @@ def test_routes_are_unique() -> None:
 
 def test_target_selects_by_name_or_family() -> None:
     assert [op.name for op in select("get-plan")] == ["get-plan"]
-    assert {op.name for op in select("plans")} == {"create-plan", "get-plan", "list-plans", "archive-plan"}
+    assert {op.name for op in select("plans")} == {
+        "create-plan",
+        "get-plan",
+        "list-plans",
+        "archive-plan",
+        "update-plan",
+    }
     assert {op.family for op in select("plans, invoices")} == {"plans", "invoices"}
     assert select(None) == all_operations()
 
