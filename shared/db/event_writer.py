@@ -90,7 +90,8 @@ INVOICE_JSON = f"""
 INVOICE_BALANCE_TRANSACTION_JSON = f"""
 (SELECT jsonb_build_object(
     'id', b.id, 'object', 'customer_balance_transaction', 'customer', b.customer_id, 'amount', b.amount,
-    'currency', b.currency, 'type', b.type, 'invoice', b.invoice_id, 'description', b.description,
+    'currency', b.currency, 'type', b.type, 'invoice', b.invoice_id, 'credit_note', b.credit_note_id,
+    'description', b.description,
     'created_at', {iso("b.created_at")})
  FROM invoices i JOIN balance_transactions b
    ON b.tenant_id = i.tenant_id AND b.customer_id = i.customer_id AND b.invoice_id = i.id

@@ -15,9 +15,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from shared.db import tables
+from shared.db import balances, tables
 from shared.db.event_writer import PendingEvent
-from shared.db import balances
 from shared.db.invoice_writer import Written
 from shared.db.uow import UnitOfWork
 from shared.domain.invoices import InvoiceStatus

@@ -122,6 +122,13 @@ async def test_a_partial_credit_note_on_a_paid_invoice_split_into_refund_and_cre
         ("credit_note", -100),
     ]
     assert await _events(api, second["id"]) == ["credit_note.created", "credit_note.voided"]
+    # Every ledger row a credit note wrote (its credit, its void's reversal) is announced.
+    announced = (await api.get("/v1/events", type="customer.balance_transaction.created", limit=100))["data"]
+    rows = [e["data"]["object"] for e in announced]
+    assert {r["credit_note"] for r in rows} == {None, note["id"], second["id"]}  # None: the renewal's
+    assert sorted((r["credit_note"], r["amount"]) for r in rows if r["credit_note"]) == sorted(
+        [(note["id"], -credit), (second["id"], -100), (second["id"], 100)]
+    )
     final = await api.get(f"/v1/invoices/{invoice['id']}")
     assert final["post_payment_credit_notes_amount"] == credited
     listed = await api.get("/v1/credit_notes", invoice=invoice["id"])
