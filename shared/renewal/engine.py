@@ -31,7 +31,7 @@ import logging
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import InitVar, dataclass, field, replace
 from datetime import datetime
 
 import asyncpg
@@ -259,6 +259,7 @@ class _Usage:
 
     charges: dict[tuple[str, str], tuple[UsageCharge, ...]] = field(default_factory=dict)
     measured: dict[usage_store.Window, usage_store.Quantity | None] = field(default_factory=dict)
+    priced: dict[tuple[str, str, Period], tuple[list[LineDraft], int]] = field(default_factory=dict)
 
     def charges_of(self, row: asyncpg.Record) -> tuple[UsageCharge, ...]:
         key = (row["tenant_id"], row["plan_id"])
@@ -307,13 +308,17 @@ class _Usage:
             self.measured.update(zip(wanted, await usage_store.quantities(conn, wanted)))
 
     def lines(self, row: asyncpg.Record, period: Period | None) -> tuple[list[LineDraft], int]:
-        """The usage lines of a measured period, and how many events they count."""
+        """The usage lines of a measured period, and how many events they count (priced
+        once per subscription and period)."""
         if period is None:
             return [], 0
-        found = [self.measured[w] for w in self.windows(row, [period])]
-        measured = [None if q is None else (q.meter_name, q.quantity) for q in found]
-        events = sum(q.events for q in found if q is not None)
-        return usage_lines(self.charges_of(row), measured, period, row["plan_id"]), events
+        key = (row["tenant_id"], row["id"], period)
+        if key not in self.priced:
+            found = [self.measured[w] for w in self.windows(row, [period])]
+            measured = [None if q is None else (q.meter_name, q.quantity) for q in found]
+            events = sum(q.events for q in found if q is not None)
+            self.priced[key] = (usage_lines(self.charges_of(row), measured, period, row["plan_id"]), events)
+        return self.priced[key]
 
 
 @dataclass
@@ -325,7 +330,12 @@ class _Played:
     terms: Terms
     billed: Billed
     balance: int  # the customer's, in the plan's currency, as the batch locked it
-    outcome: Outcome | None = None
+    as_of: InitVar[datetime]
+    cap: InitVar[int]
+    outcome: Outcome = field(init=False)
+
+    def __post_init__(self, as_of: datetime, cap: int) -> None:
+        self.play(as_of, cap)
 
     def play(self, as_of: datetime, cap: int, usage: Sequence[Sequence[LineDraft]] = ()) -> Outcome:
         """`advance` to `as_of`; `usage`: the usage lines of its invoices, when measured."""
@@ -344,14 +354,15 @@ class _Played:
         )
         return self.outcome
 
-
-def _usage_may_matter(row: asyncpg.Record, outcome: Outcome, usage: list[list[LineDraft]]) -> bool:
-    """Whether the usage lines can change which of the outcome's invoices the balance pays
-    (so the dunning dates): only if they charge anything, and no invoice was unpaid already
-    before the run nor is its first invoice (from there on, totals decide nothing)."""
-    if row["oldest_unpaid_due"] is not None or not any(line.amount for lines in usage for line in lines):
-        return False
-    return not (outcome.invoices and outcome.unpaid_since == outcome.invoices[0].due_at)
+    @property
+    def balance_decides(self) -> bool:
+        """Whether what its invoices come to can change which of them the balance pays (so
+        its dunning dates): not when an invoice was unpaid before the run, nor when the
+        run's first invoice already is (from there on, totals decide nothing)."""
+        if self.row["oldest_unpaid_due"] is not None:
+            return False
+        invoices = self.outcome.invoices
+        return bool(invoices) and self.outcome.unpaid_since != invoices[0].due_at
 
 
 def _drafted(
@@ -408,8 +419,10 @@ async def _process(
             _terms(row),
             _billed(row, rates, discounts.get((row["tenant_id"], row["id"]))),
             balances.get((row["tenant_id"], row["customer_id"], row["currency"]), 0),
+            as_of,
+            cap,
         )
-        cycles, final = usage.periods(row, p.play(as_of, cap))
+        cycles, final = usage.periods(row, p.outcome)
         windows += usage.windows(row, [*cycles, final])
         played.append(p)
     # Every usage period of the batch measured by one statement.
@@ -420,10 +433,11 @@ async def _process(
     # has its last usage period measured (one more statement for the batch, if any).
     windows = []
     for p in played:
-        assert p.outcome is not None
+        if not p.balance_decides:
+            continue
         cycles, _ = usage.periods(p.row, p.outcome)
         lines = [usage.lines(p.row, period)[0] for period in cycles]
-        if _usage_may_matter(p.row, p.outcome, lines):
+        if any(line.amount for charged in lines for line in charged):
             cycles, final = usage.periods(p.row, p.play(as_of, cap, lines))
             windows += usage.windows(p.row, [*cycles, final])
     await usage.measure(conn, windows)
@@ -434,7 +448,6 @@ async def _process(
     used_discounts = []
     for p in played:
         row, billed, outcome, discount = p.row, p.billed, p.outcome, p.billed.discount
-        assert outcome is not None
         balance_key = (row["tenant_id"], row["customer_id"], row["currency"])
         mine, discount_left = _drafted(row, billed, outcome, p.items, usage, p.terms.days_until_due)
         applied, after = with_balances(mine, {(billed.customer_id, billed.currency): balances.get(balance_key, 0)})
