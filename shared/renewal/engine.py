@@ -281,12 +281,12 @@ class _Usage:
             previous = new.period
         s = outcome.state
         final = None
-        if outcome.ended and s.ended_at is not None:
+        end = min(s.ended_at, s.period_end) if outcome.ended and s.ended_at is not None else None
+        if end is not None and end > s.period_start:  # (a dunning cancel may end it as it starts)
             first = not outcome.invoices  # the period that was current, else the last one billed
-            last = Period(s.period_start, min(max(s.ended_at, s.period_start), s.period_end))
             final = usage_period(
                 status if first else SubscriptionStatus.ACTIVE,
-                last,
+                Period(s.period_start, end),
                 row["usage_billed_until"] if first else None,
                 0,
                 None,

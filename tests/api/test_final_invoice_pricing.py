@@ -160,3 +160,19 @@ async def test_the_balance_pays_a_renewal_only_if_it_covers_the_usage_too(api: A
         assert (await api.get(f"/v1/customers/{sub['customer_id']}"))["balances"] == {currency: 0}
         now = await api.subscription(sub)
         assert (now["status"], now["ended_at"]) == ("canceled", "2026-04-16T00:00:00Z"), currency
+
+
+async def test_a_dunning_cancel_as_its_period_starts_bills_no_usage_and_does_not_stall_the_run(api: Api) -> None:
+    """No days to pay and no grace: the first invoice's grace runs out the moment the
+    subscription starts, so it ends there, with an empty last usage period."""
+    await api.settings(days_until_due=0, grace_period_days=0)
+    plans = await _plans(api)
+    clock = await api.test_clock("2026-03-01T00:00:00Z")
+    customer = await api.customer(test_clock=clock["id"], external_id="c")
+    subscription = await api.subscribe(customer, plans["USD"])
+    await api.advance(clock, "2026-03-02T00:00:00Z")
+    now = await api.subscription(subscription)
+    assert (now["status"], now["ended_at"]) == ("canceled", "2026-03-01T00:00:00Z")
+    assert [i["billing_reason"] for i in await api.invoices(subscription_id=subscription["id"])] == [
+        "subscription_create"
+    ]

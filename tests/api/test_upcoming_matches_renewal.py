@@ -210,6 +210,8 @@ async def _pay_what_would_cancel(api: Api, subscription_id: str, until: datetime
         usage=("2.5", 4),
     )
 )
+# Dunned as it starts (no days to pay, no grace): its last usage period is empty.
+@example(Story(0, 0, 0, PlanSpec("day", 1, 1), 0, 0.0, (), "none", usage=("1", 0)))
 async def test_the_preview_is_the_invoice_the_next_renewal_writes(api: Api, story: Story) -> None:
     rates = []
     for rate in TAX_RATES.get(story.taxes, []):
