@@ -280,28 +280,15 @@ def next_invoice(
         lines=(plan_line(billed, new.period), *usage, *(item.line for item in carried)),
         item_ids=tuple(item.id for item in carried),
         test_clock_id=billed.test_clock_id,
-        discount=billed.discount if billed.discount is not None and billed.discount.active else None,
+        discount=running(billed.discount),
         tax_rates=billed.tax_rates,
         tax_exempt=billed.tax_exempt,
     )
 
 
-def final_usage_invoice(
-    billed: Billed, period: Period, lines: Sequence[LineDraft], days_until_due: int
-) -> InvoiceDraft:
-    """A subscription that ends bills its last usage period on an invoice of its own, issued
-    at the end of that period."""
-    return InvoiceDraft(
-        reason=BillingReason.SUBSCRIPTION_UPDATE,
-        currency=billed.currency,
-        customer_id=billed.customer_id,
-        subscription_id=billed.subscription_id,
-        period=period,
-        created_at=period.end,
-        due_at=period.end + timedelta(days=days_until_due),
-        lines=tuple(lines),
-        test_clock_id=billed.test_clock_id,
-    )
+def running(discount: Discount | None) -> Discount | None:
+    """The discount an invoice applies: the subscription's while it lasts."""
+    return discount if discount is not None and discount.active else None
 
 
 def resume_credit(
@@ -335,8 +322,14 @@ def resume_credit(
 def pending_period(pending: Sequence[PendingItem]) -> Period:
     """The span a final invoice of pending items covers: from the earliest item's start to
     the latest item's end."""
-    start = min(item.line.period_start for item in pending)
-    end = max(item.line.period_end for item in pending)
+    return span([item.line for item in pending])
+
+
+def span(lines: Sequence[LineDraft]) -> Period:
+    """The period an invoice of `lines` covers: from the earliest line's start to the latest
+    line's end (at least a second)."""
+    start = min(line.period_start for line in lines)
+    end = max(line.period_end for line in lines)
     return Period(start, max(end, start + timedelta(seconds=1)))
 
 
@@ -345,23 +338,32 @@ def final_invoice(
     pending: Sequence[PendingItem],
     ended_at: datetime,
     days_until_due: int,
+    usage: Sequence[LineDraft] = (),
 ) -> InvoiceDraft | None:
-    """Pending prorations when a subscription ends (at period end, by dunning, or canceled
-    now) are never lost: they go on a final invoice dated at the end (Stripe's reason for
-    proration invoices, `subscription_update`). None when nothing is pending."""
-    if not pending:
+    """What a subscription that ends (at period end or by dunning) still owes goes on one
+    final invoice dated at the end (Stripe's reason for proration invoices,
+    `subscription_update`): the usage of its last period in arrears (`usage`, its lines:
+    the caller passes them when anything was used), then the pending prorations no invoice
+    absorbed, which are never lost. Priced like every invoice: the subscription's discount
+    while it lasts (an invoice within a period uses up none of it), its tax rates. None
+    when there is nothing to bill."""
+    if not pending and not usage:
         return None
+    lines = (*usage, *(item.line for item in pending))
     return issued_now(
         BillingReason.SUBSCRIPTION_UPDATE,
         currency=billed.currency,
         customer_id=billed.customer_id,
         subscription_id=billed.subscription_id,
-        period=pending_period(pending),
-        lines=(),
+        period=span(lines),
+        lines=usage,
         now=ended_at,
         days_until_due=days_until_due,
         pending=pending,
         test_clock_id=billed.test_clock_id,
+        discount=running(billed.discount),
+        tax_rates=billed.tax_rates,
+        tax_exempt=billed.tax_exempt,
     )
 
 
@@ -392,21 +394,23 @@ def next_invoices(
     return drafts, billed.discount
 
 
-def renewal_totals(billed: Billed, pending: Sequence[PendingItem] = ()) -> Callable[[int], int]:
-    """The total of a renewal run's n-th invoice (before the balance), as `next_invoices`
-    drafts it: for `advance` to know which invoices the balance pays."""
+def renewal_totals(
+    billed: Billed, pending: Sequence[PendingItem] = (), usage: Sequence[Sequence[LineDraft]] = ()
+) -> Callable[[int], int]:
+    """The total of a renewal run's n-th invoice (before the balance), as `next_invoice`
+    drafts it (`usage[n]`: its usage lines, if known): for `advance` to know which invoices
+    the balance pays."""
 
     def total(n: int) -> int:
         discount = billed.discount
         for _ in range(n):
             discount = discount.after_new_period() if discount is not None else None
-        lines = [billed.amount, *(item.line.amount for item in pending)] if n == 0 else [billed.amount]
-        plan_ids = [billed.plan_id, *(item.line.plan_id for item in pending)] if n == 0 else [billed.plan_id]
+        lines = [*(usage[n] if n < len(usage) else ()), *(item.line for item in (pending if n == 0 else ()))]
         return totals_of(
-            lines,
-            plan_ids=plan_ids,
+            [billed.amount, *(line.amount for line in lines)],
+            plan_ids=[billed.plan_id, *(line.plan_id for line in lines)],
             currency=billed.currency,
-            discount=discount if discount is not None and discount.active else None,
+            discount=running(discount),
             tax_rates=billed.tax_rates,
             tax_exempt=billed.tax_exempt,
         ).total
@@ -427,5 +431,6 @@ def upcoming_invoice(
     dunning), with the usage lines so far, applying the customer's current `balance` in the
     plan's currency. 409 for a subscription that will not renew."""
     has_upcoming_invoice(state.status, state.cancel_at_period_end)
-    outcome = advance(state, terms, state.period_end, max_invoices=1, invoice_total=renewal_totals(billed, pending))
+    totals = renewal_totals(billed, pending, [usage])
+    outcome = advance(state, terms, state.period_end, max_invoices=1, invoice_total=totals)
     return next_invoice(billed, outcome.invoices[0], pending, usage).with_starting_balance(balance)

@@ -30,10 +30,9 @@ import asyncio
 import logging
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Sequence
+from dataclasses import InitVar, dataclass, field, replace
 from datetime import datetime
-from typing import Any
 
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -51,7 +50,6 @@ from shared.domain.invoices import (
     LineDraft,
     PendingItem,
     final_invoice,
-    final_usage_invoice,
     next_invoice,
     renewal_totals,
     usage_period,
@@ -59,7 +57,7 @@ from shared.domain.invoices import (
 )
 from shared.domain.money import percent_units
 from shared.domain.periods import Cadence, Interval, Period
-from shared.domain.renewal import NewInvoice, Outcome, State, Terms, advance
+from shared.domain.renewal import Outcome, State, Terms, advance
 from shared.domain.subscriptions import SubscriptionStatus
 from shared.domain.taxes import TaxExempt, TaxRate, most_specific
 from shared.domain.usage_pricing import UsageCharge, plan_charges, usage_lines
@@ -255,74 +253,143 @@ def cap_per_subscription(rows: int, invoice_budget: int) -> int:
 
 @dataclass
 class _Usage:
-    """A batch's invoices with their usage lines in arrears: every usage period of the batch
-    is measured with ONE statement (shared.db.usage_store.quantities), then drafted."""
+    """A batch's usage billed in arrears: the usage periods its invoices bill (each cycle
+    invoice the period before it, a final invoice the last period up to the end), measured
+    for the whole batch by ONE statement (shared.db.usage_store.quantities) and priced."""
 
-    planned: list[
-        tuple[str, Billed, NewInvoice | None, list[PendingItem], Period | None, tuple[UsageCharge, ...], Any]
-    ] = field(default_factory=list)
     charges: dict[tuple[str, str], tuple[UsageCharge, ...]] = field(default_factory=dict)
-    # What each subscription's discount has left after the invoices drafted for it.
-    discount_left: dict[tuple[str, str | None], Discount | None] = field(default_factory=dict)
+    measured: dict[usage_store.Window, usage_store.Quantity | None] = field(default_factory=dict)
+    priced: dict[tuple[str, str, Period], tuple[list[LineDraft], int]] = field(default_factory=dict)
 
-    def plan(self, row: asyncpg.Record, billed: Billed, outcome: Outcome, items: list[PendingItem]) -> None:
+    def charges_of(self, row: asyncpg.Record) -> tuple[UsageCharge, ...]:
         key = (row["tenant_id"], row["plan_id"])
         if key not in self.charges:
             self.charges[key] = plan_charges(row["usage_charges"])
-        charges = self.charges[key]
+        return self.charges[key]
+
+    def periods(self, row: asyncpg.Record, outcome: Outcome) -> tuple[list[Period | None], Period | None]:
+        """The usage period each of the outcome's cycle invoices bills, and the final
+        invoice's if the subscription ended (at period end or by dunning)."""
+        if not self.charges_of(row):
+            return [None] * len(outcome.invoices), None
         status = SubscriptionStatus(row["status"])
         current = Period(row["current_period_start"], row["current_period_end"])
+        cycles: list[Period | None] = []
         previous: Period | None = None
         for index, new in enumerate(outcome.invoices):
-            window = usage_period(status, current, row["usage_billed_until"], index, previous) if charges else None
-            self.planned.append((row["tenant_id"], billed, new, items, window, charges, None))
+            cycles.append(usage_period(status, current, row["usage_billed_until"], index, previous))
             previous = new.period
         s = outcome.state
-        if charges and outcome.ended and not outcome.dunned and s.ended_at == s.period_end:
-            # Canceled at period end: the last period's usage gets a final invoice of its own.
-            last = Period(s.period_start, s.period_end)
-            first = not outcome.invoices
-            window = usage_period(
+        final = None
+        end = min(s.ended_at, s.period_end) if outcome.ended and s.ended_at is not None else None
+        if end is not None and end > s.period_start:  # (a dunning cancel may end it as it starts)
+            first = not outcome.invoices  # the period that was current, else the last one billed
+            final = usage_period(
                 status if first else SubscriptionStatus.ACTIVE,
-                last,
+                Period(s.period_start, end),
                 row["usage_billed_until"] if first else None,
                 0,
                 None,
             )
-            self.planned.append((row["tenant_id"], billed, None, [], window, charges, row["days_until_due"]))
+        return cycles, final
 
-    async def drafts(self, conn: asyncpg.Connection) -> list[tuple[str, InvoiceDraft]]:
-        windows = [
-            usage_store.Window(tenant_id, billed.customer_id, charge.meter, window.start, window.end)
-            for tenant_id, billed, _, _, window, charges, _ in self.planned
-            if window is not None
-            for charge in charges
+    def windows(self, row: asyncpg.Record, periods: list[Period | None]) -> list[usage_store.Window]:
+        return [
+            usage_store.Window(row["tenant_id"], row["customer_id"], charge.meter, period.start, period.end)
+            for period in periods
+            if period is not None
+            for charge in self.charges_of(row)
         ]
-        found = iter(await usage_store.quantities(conn, windows))
-        drafts = []
-        progressed: dict[tuple[str, str | None], Billed] = {}  # each invoice uses a period of the discount
-        for tenant_id, planned_billed, new, items, window, charges, days_until_due in self.planned:
-            key = (tenant_id, planned_billed.subscription_id)
-            billed = progressed.get(key, planned_billed)
-            measured = [next(found) for _ in charges] if window is not None else []
-            lines = (
-                usage_lines(
-                    charges,
-                    [None if q is None else (q.meter_name, q.quantity) for q in measured],
-                    window,
-                    billed.plan_id,
-                )
-                if window is not None
-                else []
-            )
-            if new is not None:
-                drafts.append((tenant_id, next_invoice(billed, new, items, lines)))
-                if billed.discount is not None:
-                    progressed[key] = replace(billed, discount=billed.discount.after_new_period())
-                    self.discount_left[key] = progressed[key].discount
-            elif window is not None and any(q is not None and q.events for q in measured):
-                drafts.append((tenant_id, final_usage_invoice(billed, window, lines, days_until_due)))
-        return drafts
+
+    async def measure(self, conn: asyncpg.Connection, windows: list[usage_store.Window]) -> None:
+        """Measure the windows not measured yet, with one statement (none if there are none)."""
+        wanted = list(dict.fromkeys(w for w in windows if w not in self.measured))
+        if wanted:
+            self.measured.update(zip(wanted, await usage_store.quantities(conn, wanted)))
+
+    def lines(self, row: asyncpg.Record, period: Period | None) -> tuple[list[LineDraft], int]:
+        """The usage lines of a measured period, and how many events they count (priced
+        once per subscription and period)."""
+        if period is None:
+            return [], 0
+        key = (row["tenant_id"], row["id"], period)
+        if key not in self.priced:
+            found = [self.measured[w] for w in self.windows(row, [period])]
+            measured = [None if q is None else (q.meter_name, q.quantity) for q in found]
+            events = sum(q.events for q in found if q is not None)
+            self.priced[key] = (usage_lines(self.charges_of(row), measured, period, row["plan_id"]), events)
+        return self.priced[key]
+
+
+@dataclass
+class _Played:
+    """One subscription of a batch, played forward to the run's moment."""
+
+    row: asyncpg.Record
+    items: list[PendingItem]
+    terms: Terms
+    billed: Billed
+    balance: int  # the customer's, in the plan's currency, as the batch locked it
+    as_of: InitVar[datetime]
+    cap: InitVar[int]
+    outcome: Outcome = field(init=False)
+
+    def __post_init__(self, as_of: datetime, cap: int) -> None:
+        self.play(as_of, cap)
+
+    def play(self, as_of: datetime, cap: int, usage: Sequence[Sequence[LineDraft]] = ()) -> Outcome:
+        """`advance` to `as_of`; `usage`: the usage lines of its invoices, when measured."""
+        row, billed, items = self.row, self.billed, self.items
+        priced = billed.discount is not None or billed.tax_rates or any(usage)
+        self.outcome = advance(
+            _state(row),
+            self.terms,
+            as_of,
+            oldest_unpaid_due=row["oldest_unpaid_due"],
+            pending_total=sum(i.line.amount for i in items),
+            max_invoices=cap,
+            not_before=_last_action(row, items),
+            balance=self.balance,
+            invoice_total=renewal_totals(billed, items, usage) if priced else None,
+        )
+        return self.outcome
+
+    @property
+    def balance_decides(self) -> bool:
+        """Whether what its invoices come to can change which of them the balance pays (so
+        its dunning dates): not when an invoice was unpaid before the run, nor when the
+        run's first invoice already is (from there on, totals decide nothing)."""
+        if self.row["oldest_unpaid_due"] is not None:
+            return False
+        invoices = self.outcome.invoices
+        return bool(invoices) and self.outcome.unpaid_since != invoices[0].due_at
+
+
+def _drafted(
+    row: asyncpg.Record,
+    billed: Billed,
+    outcome: Outcome,
+    items: list[PendingItem],
+    usage: _Usage,
+    days_until_due: int,
+) -> tuple[list[InvoiceDraft], Discount | None]:
+    """The subscription's invoices of this run, in order: each cycle invoice with the usage
+    of the period before it (each using up one period of the discount), then the final
+    invoice of an ended subscription (its last usage, pending prorations no invoice took);
+    and the discount they leave."""
+    cycles, final_period = usage.periods(row, outcome)
+    drafts = []
+    for new, period in zip(outcome.invoices, cycles):
+        drafts.append(next_invoice(billed, new, items, usage.lines(row, period)[0]))
+        if billed.discount is not None:
+            billed = replace(billed, discount=billed.discount.after_new_period())
+    s = outcome.state
+    if outcome.ended and s.ended_at is not None:
+        lines, events = usage.lines(row, final_period)
+        carried = [] if any(new.includes_pending for new in outcome.invoices) else items
+        final = final_invoice(billed, carried, s.ended_at, days_until_due, lines if events else ())
+        drafts += [final] if final is not None else []
+    return drafts, billed.discount
 
 
 async def _process(
@@ -343,51 +410,52 @@ async def _process(
     rates, discounts = await _pricing(conn, rows)
 
     usage = _Usage()
-    decided = []
+    played = []
+    windows = []
     for row in rows:
-        items = pending.get((row["tenant_id"], row["id"]), [])
-        terms = _terms(row)
-        discount = discounts.get((row["tenant_id"], row["id"]))
-        billed = _billed(row, rates, discount)
-        balance = balances.get((row["tenant_id"], row["customer_id"], row["currency"]), 0)
-        outcome = advance(
-            _state(row),
-            terms,
+        p = _Played(
+            row,
+            pending.get((row["tenant_id"], row["id"]), []),
+            _terms(row),
+            _billed(row, rates, discounts.get((row["tenant_id"], row["id"]))),
+            balances.get((row["tenant_id"], row["customer_id"], row["currency"]), 0),
             as_of,
-            oldest_unpaid_due=row["oldest_unpaid_due"],
-            pending_total=sum(i.line.amount for i in items),
-            max_invoices=cap,
-            not_before=_last_action(row, items),
-            balance=balance,
-            invoice_total=renewal_totals(billed, items) if discount or billed.tax_rates else None,
+            cap,
         )
-        usage.plan(row, billed, outcome, items)  # its cycle invoices, drafted once usage is measured
-        s = outcome.state
-        finals = []
-        if outcome.ended and s.ended_at is not None and not any(new.includes_pending for new in outcome.invoices):
-            final = final_invoice(billed, items, s.ended_at, terms.days_until_due)
-            finals += [final] if final is not None else []
-        decided.append((row, outcome, finals, billed, discount))
-
-    # Every usage period of the batch measured by one statement, then the invoices drafted.
-    by_subscription: dict[tuple[str, str | None], list[InvoiceDraft]] = defaultdict(list)
-    for tenant_id, draft in await usage.drafts(conn):
-        by_subscription[(tenant_id, draft.subscription_id)].append(draft)
+        cycles, final = usage.periods(row, p.outcome)
+        windows += usage.windows(row, [*cycles, final])
+        played.append(p)
+    # Every usage period of the batch measured by one statement.
+    await usage.measure(conn, windows)
+    # The balance pays an invoice only if it covers its usage lines too: a subscription whose
+    # usage can change that is played again with them (its invoices are then the first ones
+    # of the first play: more to pay can only end it sooner), and an end that moved earlier
+    # has its last usage period measured (one more statement for the batch, if any).
+    windows = []
+    for p in played:
+        if not p.balance_decides:
+            continue
+        cycles, _ = usage.periods(p.row, p.outcome)
+        lines = [usage.lines(p.row, period)[0] for period in cycles]
+        if any(line.amount for charged in lines for line in charged):
+            cycles, final = usage.periods(p.row, p.play(as_of, cap, lines))
+            windows += usage.windows(p.row, [*cycles, final])
+    await usage.measure(conn, windows)
 
     drafts: list[tuple[str, InvoiceDraft]] = []
     changes = []
     dunned = []
     used_discounts = []
-    for row, outcome, finals, billed, discount in decided:
+    for p in played:
+        row, billed, outcome, discount = p.row, p.billed, p.outcome, p.billed.discount
         balance_key = (row["tenant_id"], row["customer_id"], row["currency"])
-        mine = by_subscription.get((row["tenant_id"], row["id"]), []) + finals
+        mine, discount_left = _drafted(row, billed, outcome, p.items, usage, p.terms.days_until_due)
         applied, after = with_balances(mine, {(billed.customer_id, billed.currency): balances.get(balance_key, 0)})
         if not all(draft.in_range for draft in applied):
             batch.failed.append(row["id"])  # skipped whole: no state change, no invoice
             continue
         balances[balance_key] = after[(billed.customer_id, billed.currency)]
         drafts += [(row["tenant_id"], draft) for draft in applied]
-        discount_left = usage.discount_left.get((row["tenant_id"], row["id"]), discount)
         if discount is not None and discount_left != discount and discount_left is not None:
             used_discounts.append(
                 (row["tenant_id"], discount.id, discount_left.periods_left, outcome.invoices[-1].created_at)

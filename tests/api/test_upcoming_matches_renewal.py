@@ -1,7 +1,8 @@
 """The upcoming-invoice preview is the invoice the next renewal writes, field for field.
 
 Random subscriptions (every interval, trials, pending prorations from plan changes, zero
-and credit totals, past_due, dunning, pause, resume, pending cancels), each on its own test
+and credit totals, past_due, dunning, pause, resume, pending cancels, coupons, taxes, usage
+billed in arrears), each on its own test
 clock: take the preview, move the clock to the end of the current period, and compare the
 renewal invoice the engine wrote with it. A subscription without a preview (409) must get
 no renewal invoice. The due date (not in the preview's response) is compared through the
@@ -47,6 +48,7 @@ class Story:
     credit: int = 0  # a manual balance adjustment first (negative: credit the invoices apply)
     taxes: str = "none"  # the tenant's default tax rates: none, exclusive, inclusive or both
     coupon: str = "none"  # the subscription's coupon (COUPONS)
+    usage: tuple[str, int] | None = None  # every plan's price per call, and the calls made before the preview
 
 
 plans = st.builds(
@@ -67,6 +69,7 @@ stories = st.builds(
     credit=st.sampled_from([0, 0, -500, 700]) | st.integers(-200_000, 0),
     taxes=st.sampled_from(["none", "none", "exclusive", "inclusive", "both"]),
     coupon=st.sampled_from(["none", "none", "percent", "amount", "repeating"]),
+    usage=st.none() | st.tuples(st.sampled_from(["1", "333", "0.5", "2.5"]), st.integers(0, 4)),
 )
 COUPONS = {
     "percent": {"percent_off": 33.33, "duration": "forever"},
@@ -91,9 +94,13 @@ def parse(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-async def _plan(api: Api, spec: PlanSpec) -> dict:
+async def _plan(api: Api, spec: PlanSpec, usage: dict | None = None) -> dict:
     return await api.plan(
-        code=f"p-{uuid.uuid4().hex[:10]}", amount=spec.amount, interval=spec.interval, interval_count=spec.count
+        code=f"p-{uuid.uuid4().hex[:10]}",
+        amount=spec.amount,
+        interval=spec.interval,
+        interval_count=spec.count,
+        **({"usage_charges": [usage]} if usage else {}),
     )
 
 
@@ -171,6 +178,40 @@ async def _pay_what_would_cancel(api: Api, subscription_id: str, until: datetime
 @example(
     Story(0, 0, 365, PlanSpec("day", 3, 500), 0, 0.4, ((PlanSpec("day", 1, 100), "create_prorations"),), "pause_resume")
 )
+# Usage in arrears with a credit, a coupon and taxes; and after a plan change billed its usage.
+@example(
+    Story(
+        0,
+        30,
+        365,
+        PlanSpec("month", 1, 1000),
+        0,
+        0.5,
+        (),
+        "none",
+        credit=-1000,
+        taxes="both",
+        coupon="percent",
+        usage=("333", 3),
+    )
+)
+@example(
+    Story(
+        0,
+        30,
+        365,
+        PlanSpec("month", 1, 1000),
+        0,
+        0.5,
+        ((PlanSpec("month", 1, 3000), "create_prorations"),),
+        "none",
+        taxes="exclusive",
+        coupon="amount",
+        usage=("2.5", 4),
+    )
+)
+# Dunned as it starts (no days to pay, no grace): its last usage period is empty.
+@example(Story(0, 0, 0, PlanSpec("day", 1, 1), 0, 0.0, (), "none", usage=("1", 0)))
 async def test_the_preview_is_the_invoice_the_next_renewal_writes(api: Api, story: Story) -> None:
     rates = []
     for rate in TAX_RATES.get(story.taxes, []):
@@ -187,7 +228,13 @@ async def test_the_preview_is_the_invoice_the_next_renewal_writes(api: Api, stor
             f"/v1/customers/{customer['id']}/balance_transactions", {"amount": story.credit, "currency": "USD"}
         )
         assert adjusted.status == 201, adjusted
-    plan = await _plan(api, story.plan)
+    charge = None
+    if story.usage is not None:
+        meter = f"calls-{uuid.uuid4().hex[:10]}"
+        made = await api.post("/v1/meters", {"code": meter, "name": "Calls", "aggregation": "count"})
+        assert made.status == 201, made
+        charge = {"meter": meter, "model": "per_unit", "unit_amount": story.usage[0]}
+    plan = await _plan(api, story.plan, charge)
     extra = {}
     if story.coupon in COUPONS:
         coupon = await api.post("/v1/coupons", COUPONS[story.coupon])
@@ -202,7 +249,7 @@ async def test_the_preview_is_the_invoice_the_next_renewal_writes(api: Api, stor
     if moment > start:
         await api.advance(clock, at(moment))
     for spec, proration in story.changes:
-        new = await _plan(api, spec)
+        new = await _plan(api, spec, charge)
         changed = await api.post(
             f"/v1/subscriptions/{sub_id}/change_plan", {"plan_id": new["id"], "proration": proration}
         )
@@ -219,6 +266,17 @@ async def test_the_preview_is_the_invoice_the_next_renewal_writes(api: Api, stor
         reply = await api.get(f"/v1/subscriptions/{sub_id}")
     assert reply.status in (200, 409), reply  # 409: not allowed in the status it reached
     assert reply.status == 200 or reply.headers["Content-Type"].startswith("application/problem+json")
+
+    if story.usage is not None and story.usage[1]:
+        # Calls now, billed in arrears by the renewal (none during a trial, or after an end).
+        now = (await api.get(f"/v1/test_clocks/{clock['id']}"))["frozen_time"]
+        calls = [
+            {"id": uuid.uuid4().hex, "customer": customer["id"], "meter": charge["meter"], "timestamp": now}  # type: ignore[index]
+            for _ in range(story.usage[1])
+        ]
+        sent = await api.post("/v1/usage_events/batch", {"events": calls})
+        assert sent.status == 200, sent
+        assert {r["status"] for r in sent["results"]} <= {"accepted", "rejected"}, sent
 
     current = await api.subscription(subscription)
     renewal_at = parse(current["current_period_end"])
@@ -249,6 +307,7 @@ async def test_the_preview_is_the_invoice_the_next_renewal_writes(api: Api, stor
     event("credit or zero total" if written["total"] <= 0 else "positive total")
     event(f"taxes: {story.taxes}")
     event(f"coupon: {story.coupon}")
+    event("usage billed" if any(":" in line["description"] for line in written["lines"]) else "no usage line")
     fields = [
         "customer_id",
         "subscription_id",

@@ -1,12 +1,14 @@
 """Invoice drafts: totals, amount due and initial status derived once; renewal drafts and the
 upcoming-invoice preview come from the same function, with the same lines and dates."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from shared.domain.discounts import Discount
 from shared.domain.errors import Conflict
 from shared.domain.invoices import (
     Billed,
@@ -15,13 +17,16 @@ from shared.domain.invoices import (
     InvoiceStatus,
     LineDraft,
     PendingItem,
+    final_invoice,
     issued_now,
     next_invoice,
+    renewal_totals,
     upcoming_invoice,
 )
 from shared.domain.periods import Cadence, Interval, Period
 from shared.domain.renewal import State, Terms, advance
 from shared.domain.subscriptions import SubscriptionStatus as S
+from shared.domain.taxes import TaxRate
 
 START = datetime(2026, 1, 31, 10, tzinfo=UTC)
 BILLED = Billed(
@@ -140,3 +145,54 @@ def test_a_subscription_that_will_not_renew_has_no_preview(status: S, cancel_at_
     state = State(status, START, 1, START, START + timedelta(days=30), cancel_at_period_end)
     with pytest.raises(Conflict):
         upcoming_invoice(state, Terms(Cadence(Interval.MONTH), 1999), BILLED)
+
+
+VAT = TaxRate("txr_vat", 190_000, False)  # 19% exclusive
+TWENTY_OFF = Discount("di_1", "co_1", 200_000, None, None)  # 20% off, forever
+
+
+def test_a_final_invoice_bills_the_last_usage_then_the_pending_items_priced_like_any_invoice() -> None:
+    billed = replace(BILLED, discount=TWENTY_OFF, tax_rates=(VAT,))
+    ended = START + timedelta(days=10)
+    usage = [LineDraft("Calls (calls): 3", 999, START, ended, "plan_1")]
+    final = final_invoice(billed, [item(1, -500)], ended, 7, usage)
+    assert final is not None
+    assert [(ln.amount, ln.proration) for ln in final.lines] == [(999, False), (-500, True)]
+    assert final.item_ids == ("ii_1",)
+    assert (final.period, final.created_at, final.due_at) == (
+        Period(START, PERIOD.end),
+        ended,
+        ended + timedelta(days=7),
+    )
+    # 20% off each line half-up (200, -100), then 19% VAT on what is left (151.81, -76).
+    assert [sum(d.amount for d in t.discount_amounts) for t in final.totals.lines] == [200, -100]
+    assert [sum(t.amount for t in lt.tax_amounts) for lt in final.totals.lines] == [152, -76]
+    assert (final.totals.subtotal, final.totals.total_discount, final.totals.tax, final.total) == (499, 100, 76, 475)
+    assert final_invoice(billed, [], ended, 7) is None
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.integers(0, 100_000),
+    st.lists(st.integers(0, 50_000), max_size=3),
+    st.lists(st.integers(-50_000, 50_000), max_size=2),
+    st.sampled_from([None, TWENTY_OFF, Discount("di_2", "co_2", None, 750, "EUR", None, 1)]),
+    st.sampled_from([(), (VAT,), (TaxRate("txr_in", 77_000, True), VAT)]),
+)
+def test_the_totals_advance_sees_are_the_renewal_invoices_usage_included(
+    amount: int, usage: list[int], pending: list[int], discount: Discount | None, rates: tuple[TaxRate, ...]
+) -> None:
+    """What `advance` is told an invoice comes to (to know whether the balance pays it) is
+    the total of the invoice renewal drafts, with its usage lines."""
+    billed = replace(BILLED, amount=amount, discount=discount, tax_rates=rates)
+    items = [item(n, a) for n, a in enumerate(pending)]
+    lines = [LineDraft(f"usage {a}", a, PERIOD.start, PERIOD.end, "plan_1") for a in usage]
+    outcome = advance(
+        State(S.ACTIVE, START, 0, START, PERIOD.end), Terms(Cadence(Interval.MONTH, 1), amount), PERIOD.end
+    )
+    [new] = outcome.invoices
+    draft = next_invoice(billed, new, items, lines)
+    assert renewal_totals(billed, items, [lines])(0) == draft.total
+    later = replace(new, includes_pending=False)
+    used = replace(billed, discount=discount.after_new_period() if discount is not None else None)
+    assert renewal_totals(billed, items, [[], lines])(1) == next_invoice(used, later, items, lines).total
