@@ -9,7 +9,8 @@ invoice, some smaller), so every batch loads rates and discounts, runs the whole
 pipeline, locks and applies balances and appends ledger entries. Per round, renews both
 tenants one after the other, the order alternating between rounds (so warm-up and the
 machine's load fall on both alike), and reports each round's ratio of the rates and their
-median.
+median; also the same ratio in CPU seconds (client and database processes, bench.cpu), which
+a machine shared with other work disturbs far less.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import asyncpg
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench.common import scratch_database
+from bench.cpu import ServerCpu
 from bench.seed import seed_due_subscriptions
 from shared.db import balances
 from shared.db.engine import async_url
@@ -106,14 +108,18 @@ async def _tax_and_discount(url: str, tenant_id: str) -> int:
         await conn.close()
 
 
-async def _renew(url: str, tenant_id: str, count: int, batch_size: int, workers: int) -> float:
+async def _renew(
+    url: str, tenant_id: str, count: int, batch_size: int, workers: int, meter: ServerCpu
+) -> tuple[float, float]:
+    """Wall and CPU seconds of renewing the tenant."""
     engine = create_async_engine(async_url(url), pool_size=workers + 1)
+    before = meter.seconds()
     try:
         report = await renew(engine, Scope(tenant_id=tenant_id), NOW, batch_size=batch_size, workers=workers)
     finally:
         await engine.dispose()
     assert report.invoices_created == count, report
-    return report.duration_seconds
+    return report.duration_seconds, meter.seconds() - before
 
 
 async def run(
@@ -122,15 +128,36 @@ async def run(
     plain_seconds: list[float] = []
     money_seconds: list[float] = []
     ratios: list[float] = []
+    plain_cpu: list[float] = []
+    money_cpu: list[float] = []
+    cpu_ratios: list[float] = []
+    conn = await asyncpg.connect(url)
+    try:
+        meter = await ServerCpu.of(conn)
+    finally:
+        await conn.close()
     credited = discounted = applied = taxed = with_discount = 0
+    # Warm-up, not measured: a fresh database's first renewal pays for cold caches and plans.
+    warm = await seed_due_subscriptions(url, min(count, 2000), NOW, amount=AMOUNT)
+    await _credit_half(url, warm)
+    await _tax_and_discount(url, warm)
+    for tenant in (await seed_due_subscriptions(url, min(count, 2000), NOW, amount=AMOUNT), warm):
+        engine = create_async_engine(async_url(url), pool_size=workers + 1)
+        try:
+            await renew(engine, Scope(tenant_id=tenant), NOW, batch_size=batch_size, workers=workers)
+        finally:
+            await engine.dispose()
     for n in range(rounds):
         plain = await seed_due_subscriptions(url, count, NOW, amount=AMOUNT)
         money = await seed_due_subscriptions(url, count, NOW, amount=AMOUNT)
         credited += await _credit_half(url, money)
         discounted += await _tax_and_discount(url, money)
-        seconds = {}
+        seconds, cpu = {}, {}
         for tenant in (money, plain) if n % 2 else (plain, money):
-            seconds[tenant] = await _renew(url, tenant, count, batch_size, workers)
+            seconds[tenant], cpu[tenant] = await _renew(url, tenant, count, batch_size, workers, meter)
+        plain_cpu.append(cpu[plain])
+        money_cpu.append(cpu[money])
+        cpu_ratios.append(cpu[plain] / cpu[money])
         plain_seconds.append(seconds[plain])
         money_seconds.append(seconds[money])
         ratios.append(seconds[plain] / seconds[money])  # money rate / plain rate
@@ -165,6 +192,10 @@ async def run(
         "money_per_second": round(count * rounds / sum(money_seconds)),
         "money_over_plain_rounds": [round(r, 3) for r in ratios],
         "money_over_plain": round(statistics.median(ratios), 3),
+        "plain_cpu_seconds": [round(s, 2) for s in plain_cpu],
+        "money_cpu_seconds": [round(s, 2) for s in money_cpu],
+        "money_over_plain_cpu_rounds": [round(r, 3) for r in cpu_ratios],
+        "money_over_plain_cpu": round(statistics.median(cpu_ratios), 3),
     }
 
 

@@ -116,26 +116,31 @@ SELECT pg_notify('{CHANNEL}', '')
 """
 
 
-# The events of many objects, each rendered ONCE in SQL from its row as the transaction left
-# it (a renewal batch: an invoice's created, finalized and paid events share one rendering),
-# with ids and order given by the caller. Per object ($1-$7, in event order): tenant, id, kind
-# ('invoice' | 'subscription'), its event types and their ids (each separated by spaces),
-# created, previous attributes (the same for each of its events), test clock; $9 the renewal
-# run, $10 and $11 the request and API key (without a run). MATERIALIZED: each object is rendered once, not once per event.
+# The events of many objects, each object's `data` built ONCE in SQL from its row as the
+# transaction left it (a renewal batch: an invoice's created, finalized and paid events share
+# one), with ids and order given by the caller. Per object ($1-$8, in event order): tenant, id,
+# kind ('invoice' | 'subscription'), its event types and their ids (each separated by
+# spaces), created, previous attributes (the same for each of its events), test clock; $9 the
+# renewal run, $10 and $11 the request and API key (without a run). MATERIALIZED, and `data`
+# made there: a jsonb put into another is taken apart and rebuilt, so wrapping the object per
+# event cost as much as rendering it.
 INSERT_OBJECT_EVENTS = f"""
 WITH v AS MATERIALIZED (
     SELECT v.*,
-           CASE v.kind WHEN 'invoice' THEN {INVOICE_JSON} WHEN 'subscription' THEN {SUBSCRIPTION_JSON} END AS object
-    FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::jsonb[],
-                $8::text[])
-      WITH ORDINALITY AS v(tenant_id, object_id, kind, types, ids, created, previous, test_clock_id, n)
+           CASE WHEN v.previous IS NULL THEN JSON_OBJECT('object': v.object RETURNING jsonb)
+                ELSE JSON_OBJECT('object': v.object, 'previous_attributes': v.previous RETURNING jsonb) END AS data
+    FROM (SELECT v.*,
+                 CASE v.kind WHEN 'invoice' THEN {INVOICE_JSON} WHEN 'subscription' THEN {SUBSCRIPTION_JSON} END
+                   AS object
+          FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::jsonb[],
+                      $8::text[])
+            WITH ORDINALITY AS v(tenant_id, object_id, kind, types, ids, created, previous, test_clock_id, n)
+          OFFSET 0) v  -- not flattened: the object is rendered once, not once per mention above
 ), ins AS (
     INSERT INTO events (tenant_id, id, type, object_id, data, renewal_run, request_id, api_key_id, test_clock_id,
                         created)
-    SELECT v.tenant_id, t.ids[t.k], t.types[t.k], v.object_id,
-           CASE WHEN v.previous IS NULL THEN JSON_OBJECT('object': v.object RETURNING jsonb)
-                ELSE JSON_OBJECT('object': v.object, 'previous_attributes': v.previous RETURNING jsonb) END,
-           $9::text, $10::text, $11::text, v.test_clock_id, v.created
+    SELECT v.tenant_id, t.ids[t.k], t.types[t.k], v.object_id, v.data, $9::text, $10::text, $11::text,
+           v.test_clock_id, v.created
     FROM v CROSS JOIN LATERAL (SELECT string_to_array(v.types, ' ') AS types, string_to_array(v.ids, ' ') AS ids) a
     CROSS JOIN LATERAL (SELECT a.types, a.ids, k FROM generate_subscripts(a.types, 1) k) t
     ORDER BY v.n, t.k
