@@ -5,7 +5,8 @@
 1. Renewal with vs without events: per round, two fresh tenants of N due subscriptions each,
    renewed one after the other (events switched off for one; the order alternates between
    rounds): events written per second, and the renewal rate with events as a share of the
-   rate without (each round's, and their median).
+   rate without (each round's, and their median); also as CPU seconds (client and database
+   processes, bench.cpu), which a machine shared with other work disturbs far less.
 2. Deliveries per second: that many events to one endpoint on a local aiohttp receiver,
    drained by one dispatcher (claims of 100, signed, sent, recorded).
 3. Commit-to-delivery: events committed one at a time while the dispatcher runs as in
@@ -28,6 +29,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench.common import scratch_database
+from bench.cpu import ServerCpu
 from bench.seed import seed_due_subscriptions
 from shared.db.engine import async_url
 from shared.db.event_writer import PendingEvent, write_events
@@ -49,18 +51,31 @@ async def _renewal(url: str, count: int, rounds: int = 3) -> dict[str, Any]:
     on both alike); the share is the median of the rounds' shares."""
     engine = create_async_engine(async_url(url), pool_size=3)
     shares, seconds_with, seconds_without, written = [], [], [], 0
+    cpu_shares, cpu_with, cpu_without = [], [], []
     conn = await asyncpg.connect(_plain(url))
+    meter = await ServerCpu.of(conn)
     try:
+        # Warm-up, not measured: a fresh database's first renewal pays for cold caches and
+        # plans (it took twice the CPU of the next), which would fall on one side only.
+        for events_on in (False, True):
+            renewal_events.ENABLED = events_on
+            try:
+                await renew(engine, Scope(tenant_id=await seed_due_subscriptions(url, min(count, 2000), NOW)), NOW)
+            finally:
+                renewal_events.ENABLED = True
         for n in range(rounds):
             without_tenant = await seed_due_subscriptions(url, count, NOW)
             with_tenant = await seed_due_subscriptions(url, count, NOW)
             timings: dict[bool, float] = {}
+            cpu: dict[bool, float] = {}
             for events_on in (True, False) if n % 2 else (False, True):
                 renewal_events.ENABLED = events_on
+                before = meter.seconds()
                 try:
                     report = await renew(engine, Scope(tenant_id=with_tenant if events_on else without_tenant), NOW)
                 finally:
                     renewal_events.ENABLED = True
+                cpu[events_on] = meter.seconds() - before
                 timings[events_on] = report.duration_seconds
             events = await conn.fetchval("SELECT count(*) FROM events WHERE tenant_id = $1", with_tenant)
             stray = await conn.fetchval("SELECT count(*) FROM events WHERE tenant_id = $1", without_tenant)
@@ -69,6 +84,9 @@ async def _renewal(url: str, count: int, rounds: int = 3) -> dict[str, Any]:
             seconds_with.append(timings[True])
             seconds_without.append(timings[False])
             shares.append(timings[False] / timings[True])  # rate with / rate without
+            cpu_with.append(cpu[True])
+            cpu_without.append(cpu[False])
+            cpu_shares.append(cpu[False] / cpu[True])
     finally:
         await conn.close()
         await engine.dispose()
@@ -81,6 +99,10 @@ async def _renewal(url: str, count: int, rounds: int = 3) -> dict[str, Any]:
         "events_per_second": round(written / sum(seconds_with)),
         "renewal_rate_with_events_shares": [round(s, 3) for s in shares],
         "renewal_rate_with_events_share": round(statistics.median(shares), 3),
+        "renewal_cpu_seconds_without_events": [round(s, 2) for s in cpu_without],
+        "renewal_cpu_seconds_with_events": [round(s, 2) for s in cpu_with],
+        "renewal_cpu_with_events_shares": [round(s, 3) for s in cpu_shares],
+        "renewal_cpu_with_events_share": round(statistics.median(cpu_shares), 3),
     }
 
 

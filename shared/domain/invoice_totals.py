@@ -22,6 +22,7 @@ lines are already in minor units, so nothing is lost or created.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
@@ -94,12 +95,32 @@ def totals_of(
 ) -> Totals:
     """The invoice's totals: lines are rounded (each discount and tax once per line), the
     sums never are. `plan_ids` (one per line) select the lines a discount applies to."""
-    amounts = list(amounts)
+    amounts = tuple(amounts)
     if discount is None and not tax_rates:  # the plain invoice, the common case
         subtotal = sum(amounts)
         due, ending = apply_balance(subtotal, starting_balance)
         return Totals(subtotal, subtotal, starting_balance, ending, due, lines=(LineTotals(),) * len(amounts))
-    off = line_discounts(amounts, list(plan_ids) or [None] * len(amounts), discount, currency)
+    totals = _priced(
+        amounts, tuple(plan_ids) or (None,) * len(amounts), currency, discount, tuple(tax_rates), tax_exempt
+    )
+    return totals.with_balance(starting_balance) if starting_balance else totals
+
+
+# A pure function of immutable values, so each distinct invoice is priced once: a renewal
+# run asks for a renewal invoice's totals when it decides which invoices the balance pays
+# (shared.domain.renewal.advance) and again when it drafts them, and most invoices of a run
+# share their plan, tax rates and discount terms. Bounded; sized above a renewal batch.
+@functools.lru_cache(maxsize=16384)
+def _priced(
+    amounts: tuple[int, ...],
+    plan_ids: tuple[str | None, ...],
+    currency: str,
+    discount: Discount | None,
+    tax_rates: tuple[TaxRate, ...],
+    tax_exempt: TaxExempt,
+) -> Totals:
+    """Discounts and taxes of the lines, before any balance (starting balance 0)."""
+    off = line_discounts(list(amounts), list(plan_ids), discount, currency)
     lines = []
     for amount, taken in zip(amounts, off):
         discount_amounts = (DiscountAmount(discount.id, taken),) if discount is not None and taken else ()
@@ -109,11 +130,11 @@ def totals_of(
     inclusive = sum(t.amount for t in tax_amounts if t.inclusive)
     exclusive = sum(t.amount for t in tax_amounts if not t.inclusive)
     total = subtotal - total_discount + exclusive
-    due, ending = apply_balance(total, starting_balance)
+    due, ending = apply_balance(total, 0)
     return Totals(
         subtotal,
         total,
-        starting_balance,
+        0,
         ending,
         due,
         total_discount=total_discount,

@@ -40,7 +40,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from shared import failpoints, metrics
 from shared.db import usage_store
 from shared.db.balances import lock_balances
-from shared.db.event_writer import write_events
 from shared.db.invoice_writer import Written, record_issued, write_invoices
 from shared.domain.discounts import Discount
 from shared.domain.ids import new_id
@@ -62,7 +61,7 @@ from shared.domain.subscriptions import SubscriptionStatus
 from shared.domain.taxes import TaxExempt, TaxRate, most_specific
 from shared.domain.usage_pricing import UsageCharge, plan_charges, usage_lines
 from shared.renewal import sql
-from shared.renewal.events import RUN, batch_events, write_notices
+from shared.renewal.events import RUN, write_batch_events, write_notices
 
 log = logging.getLogger("billing.renewal")
 
@@ -495,7 +494,7 @@ async def _process(
         await conn.execute(sql.UPDATE_DISCOUNTS, *map(list, zip(*used_discounts)))
     marked = await conn.fetch(sql.MARK_UNCOLLECTIBLE, *map(list, zip(*dunned))) if dunned else []
     # Events: one statement for the whole batch, rendered from the rows just written.
-    await write_events(conn, batch_events(rows, changes, batch.written, marked, as_of))
+    await write_batch_events(conn, rows, changes, batch.written, marked, as_of)
 
 
 async def _drain(

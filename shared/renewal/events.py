@@ -4,6 +4,7 @@ leaves no event. Objects are rendered in SQL from the rows the batch just wrote.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Sequence
 from contextvars import ContextVar
@@ -12,10 +13,9 @@ from typing import Any
 
 import asyncpg
 
-from shared.db.event_writer import PendingEvent, write_events
+from shared.db.event_writer import PendingEvent, object_events, write_events, write_object_events
 from shared.db.invoice_writer import Written
 from shared.domain.invoices import CYCLE_REASONS, BillingReason, InvoiceStatus
-from shared.events.outbox import balance_transaction_event
 from shared.renewal import sql
 
 # The renewal run the events of this context belong to (set by shared.renewal.engine.renew).
@@ -40,6 +40,12 @@ def _json(value: Any) -> Any:
     return value
 
 
+_OPEN = ("invoice.created", "invoice.finalized")
+_PAID = (*_OPEN, "invoice.paid")
+_LEDGER = ("customer.balance_transaction.created",)
+_DISCOUNT_ENDED = ("customer.discount.deleted",)
+
+
 def _subscription_type(old: str, new: str, renewed: bool) -> list[str]:
     types = ["subscription.renewed"] if renewed else []
     if new != old:
@@ -61,91 +67,83 @@ def _uses_up(w: Written) -> bool:
     )
 
 
-def batch_events(
+async def write_batch_events(
+    conn: asyncpg.Connection,
     rows: Sequence[asyncpg.Record],
     changes: Sequence[tuple[Any, ...]],
     written: Sequence[Written],
     marked: Sequence[asyncpg.Record],
     as_of: datetime,
-) -> list[PendingEvent]:
-    """Per subscription: its new invoices' events (and the ledger row each wrote in its
-    customer's balance), then its own; then the invoices marked uncollectible by dunning."""
+) -> list[str]:
+    """Write the batch's events with one statement, each object rendered once in SQL: per
+    subscription, its new invoices' events, then its own; then the invoices marked
+    uncollectible by dunning. Returns the event ids."""
     if not ENABLED:
         return []
-    run = RUN.get()
     invoices: dict[tuple[str, str | None], list[Written]] = defaultdict(list)
     for w in written:
         invoices[(w.tenant_id, w.draft.subscription_id)].append(w)
-    events: list[PendingEvent] = []
+    events = object_events()
     changed = {(c[0], c[1]): c for c in changes}
     for row in rows:
         change = changed.get((row["tenant_id"], row["id"]))
         if change is None:  # skipped by the batch (its invoice could not be written): nothing happened
             continue
-        mine = invoices.get((row["tenant_id"], row["id"]), [])
+        mine = invoices.get((row["tenant_id"], row["id"]), ())
         for w in mine:
-            types = ["invoice.created", "invoice.finalized"]
-            if w.draft.status is InvoiceStatus.PAID:
-                types.append("invoice.paid")
-            events += [
-                PendingEvent(
-                    w.tenant_id,
-                    t,
-                    w.id,
-                    w.draft.created_at,
-                    kind="invoice",
-                    test_clock_id=w.draft.test_clock_id,
-                    renewal_run=run,
-                )
-                for t in types
-            ]
-            if w.draft.totals.balance_change:  # the ledger row it wrote (credit applied or kept)
-                events.append(balance_transaction_event(w, run))
-        used_up = [w.draft.discount for w in mine if w.draft.discount is not None and _uses_up(w)]
-        for discount in used_up:  # the engine ended it (UPDATE_DISCOUNTS): rendered as it left it
-            events.append(
-                PendingEvent(
-                    row["tenant_id"],
-                    "customer.discount.deleted",
-                    discount.id,
-                    mine[-1].draft.created_at,
-                    kind="discount",
-                    test_clock_id=row["test_clock_id"],
-                    renewal_run=run,
-                )
+            paid = w.draft.status is InvoiceStatus.PAID
+            events.add(
+                w.tenant_id, w.id, "invoice", _PAID if paid else _OPEN, w.draft.created_at, None, w.draft.test_clock_id
             )
+            if w.draft.totals.balance_change:  # the ledger row it wrote (credit applied or kept)
+                events.add(
+                    w.tenant_id,
+                    w.id,
+                    "invoice_balance_transaction",
+                    _LEDGER,
+                    w.draft.created_at,
+                    None,
+                    w.draft.test_clock_id,
+                )
+        for w in mine:  # a discount the engine ended (UPDATE_DISCOUNTS): rendered as it left it
+            if w.draft.discount is not None and _uses_up(w):
+                events.add(
+                    row["tenant_id"],
+                    w.draft.discount.id,
+                    "discount",
+                    _DISCOUNT_ENDED,
+                    mine[-1].draft.created_at,
+                    None,
+                    row["test_clock_id"],
+                )
         renewed = any(w.draft.reason is BillingReason.SUBSCRIPTION_CYCLE for w in mine)
         previous = {
             api: _json(row[column]) for column, api in _TRACKED.items() if row[column] != change[_CHANGE_INDEX[column]]
         }
         if change[7] is not None and row["status"] != "canceled":
             previous["ended_at"] = None
-        for t in _subscription_type(row["status"], change[2], renewed):
-            events.append(
-                PendingEvent(
-                    row["tenant_id"],
-                    t,
-                    row["id"],
-                    as_of,
-                    kind="subscription",
-                    previous=previous or None,
-                    test_clock_id=row["test_clock_id"],
-                    renewal_run=run,
-                )
+        types = _subscription_type(row["status"], change[2], renewed)
+        if types:
+            events.add(
+                row["tenant_id"],
+                row["id"],
+                "subscription",
+                types,
+                as_of,
+                json.dumps(previous) if previous else None,
+                row["test_clock_id"],
             )
     for m in marked:
-        events.append(
-            PendingEvent(
-                m["tenant_id"],
-                "invoice.marked_uncollectible",
-                m["id"],
-                m["marked_uncollectible_at"],
-                kind="invoice",
-                test_clock_id=m["test_clock_id"],
-                renewal_run=run,
-            )
+        events.add(
+            m["tenant_id"],
+            m["id"],
+            "invoice",
+            ("invoice.marked_uncollectible",),
+            m["marked_uncollectible_at"],
+            None,
+            m["test_clock_id"],
         )
-    return events
+    return await write_object_events(conn, events, RUN.get())
 
 
 async def write_notices(
