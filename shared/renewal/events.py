@@ -89,7 +89,7 @@ async def write_batch_events(
         change = changed.get((row["tenant_id"], row["id"]))
         if change is None:  # skipped by the batch (its invoice could not be written): nothing happened
             continue
-        mine = invoices.get((row["tenant_id"], row["id"]), ())
+        mine: Sequence[Written] = invoices.get((row["tenant_id"], row["id"]), ())
         for w in mine:
             paid = w.draft.status is InvoiceStatus.PAID
             events.add(
