@@ -9,7 +9,6 @@ import asyncpg
 
 from shared.clock import Clock
 from shared.db import subscription_start as start_sql
-from shared.db.repository import Page
 from shared.db.subscription_start import PlanTerms
 from shared.db.tables import Customer, Plan, Subscription
 from shared.db.uow import UnitOfWork, conflict_for
@@ -25,7 +24,6 @@ from shared.domain.invoices import (
     plan_description,
 )
 from shared.domain.periods import Period
-from shared.domain.subscriptions import SubscriptionStatus
 from shared.domain.taxes import TaxExempt, most_specific
 from shared.events import outbox
 from shared.services.coupons import redeem
@@ -216,30 +214,6 @@ async def _start_on_driver(
             await write_issued(uow, tenant_id, draft, BillingReason.SUBSCRIPTION_CREATE, now)
         await uow.commit()
     return subscription
-
-
-async def get_subscription(uow: UnitOfWork, tenant_id: str, subscription_id: str) -> Subscription:
-    async with uow.reading():
-        return await uow.repo(tenant_id).get(Subscription, subscription_id)
-
-
-async def list_subscriptions(
-    uow: UnitOfWork,
-    tenant_id: str,
-    *,
-    limit: int,
-    starting_after: str | None = None,
-    customer_id: str | None = None,
-    status: SubscriptionStatus | None = None,
-) -> Page[Subscription]:
-    async with uow:
-        return await uow.repo(tenant_id).page(
-            Subscription,
-            limit=limit,
-            starting_after=starting_after,
-            customer_id=customer_id,
-            status=status,
-        )
 
 
 async def upcoming_invoice(uow: UnitOfWork, tenant_id: str, subscription_id: str) -> InvoiceDraft:
