@@ -18,6 +18,7 @@ from typing import Any
 
 from opentelemetry import metrics
 from opentelemetry.exporter.prometheus import PrometheusMetricReader
+from opentelemetry.metrics import CallbackOptions, Observation
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.view import ExplicitBucketHistogramAggregation, View
 from opentelemetry.sdk.resources import Resource
@@ -53,6 +54,28 @@ _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTION
 DEFAULT_EXCLUDED = r"/metrics$,/health$,/ready$,/docs"
 
 
+class Tally:
+    """An up/down counter kept as plain integers and reported when metrics are collected
+    (an observable up-down counter: the same name, unit, description and exported series
+    as the synchronous one). A request then pays a dict lookup and an integer add per
+    change, not a measurement through the SDK (its attribute hashing, view matching and
+    lock) on every pool checkout, checkin and request."""
+
+    def __init__(self, meter: metrics.Meter, name: str, unit: str, description: str) -> None:
+        self._cells: dict[Any, list[Any]] = {}  # key -> [attributes, value]
+        meter.create_observable_up_down_counter(name, callbacks=[self._observe], unit=unit, description=description)
+
+    def add(self, amount: int, key: Any, attributes: dict[str, Any]) -> None:
+        """Add `amount` to the series of `attributes`, which `key` (hashable) stands for."""
+        cell = self._cells.get(key)
+        if cell is None:
+            cell = self._cells[key] = [attributes, 0]
+        cell[1] += amount
+
+    def _observe(self, options: CallbackOptions) -> list[Observation]:
+        return [Observation(value, attributes) for attributes, value in list(self._cells.values())]
+
+
 def http_metrics_middleware() -> Any:
     """http.server.request.duration and http.server.active_requests with the attributes of
     the OpenTelemetry aiohttp-server instrumentation (stable HTTP conventions), without its
@@ -64,9 +87,7 @@ def http_metrics_middleware() -> Any:
     durations = meter.create_histogram(
         "http.server.request.duration", unit="s", description="Duration of HTTP server requests."
     )
-    active = meter.create_up_down_counter(
-        "http.server.active_requests", unit="{request}", description="Number of active HTTP server requests."
-    )
+    active = Tally(meter, "http.server.active_requests", "{request}", "Number of active HTTP server requests.")
     patterns = os.environ.get("OTEL_PYTHON_AIOHTTP_SERVER_EXCLUDED_URLS", DEFAULT_EXCLUDED)
     excluded = re.compile("|".join(f"(?:{p.strip()})" for p in patterns.split(",") if p.strip()) or "(?!)")
     attribute_sets: dict[tuple[Any, ...], dict[str, Any]] = {}
@@ -94,9 +115,10 @@ def http_metrics_middleware() -> Any:
             return await handler(request)
         method = request.method if request.method in _METHODS else "_OTHER"
         scheme = request.scheme
+        counting_key = (method, scheme)
         counting = attributes(method, scheme, None, None, None)
         started = time.perf_counter()
-        active.add(1, counting)
+        active.add(1, counting_key, counting)
         status: int | str = "Exception"
         try:
             response = await handler(request)
@@ -113,7 +135,7 @@ def http_metrics_middleware() -> Any:
             route = resource.canonical if resource is not None else ""
             version = f"{request.version.major}.{request.version.minor}"
             durations.record(max(time.perf_counter() - started, 0), attributes(method, scheme, route, version, status))
-            active.add(-1, counting)
+            active.add(-1, counting_key, counting)
 
     return middleware
 
@@ -125,10 +147,11 @@ def instrument_database(system: str = "postgresql") -> None:
     durations = meter.create_histogram(
         "db.client.operation.duration", unit="s", description="Duration of database client operations"
     )
-    usage = meter.create_up_down_counter(
+    usage = Tally(
+        meter,
         "db.client.connections.usage",
-        unit="connections",
-        description="The number of connections that are currently in state described by the state attribute.",
+        "connections",
+        "The number of connections that are currently in state described by the state attribute.",
     )
     operations: dict[str, dict[str, str]] = {}  # first word of a statement -> its attributes, built once
     idle = {"db.system.name": system, "state": "idle"}
@@ -156,10 +179,19 @@ def instrument_database(system: str = "postgresql") -> None:
     hot_reads.observe = observe
     event.listen(Engine, "before_cursor_execute", before)
     event.listen(Engine, "after_cursor_execute", after)
-    event.listen(Pool, "connect", lambda *_: usage.add(1, idle))
-    event.listen(Pool, "close", lambda *_: usage.add(-1, idle))
-    event.listen(Pool, "checkout", lambda *_: (usage.add(-1, idle), usage.add(1, used)))
-    event.listen(Pool, "checkin", lambda *_: (usage.add(-1, used), usage.add(1, idle)))
+
+    def checkout(*_: Any) -> None:
+        usage.add(-1, "idle", idle)
+        usage.add(1, "used", used)
+
+    def checkin(*_: Any) -> None:
+        usage.add(-1, "used", used)
+        usage.add(1, "idle", idle)
+
+    event.listen(Pool, "connect", lambda *_: usage.add(1, "idle", idle))
+    event.listen(Pool, "close", lambda *_: usage.add(-1, "idle", idle))
+    event.listen(Pool, "checkout", checkout)
+    event.listen(Pool, "checkin", checkin)
 
 
 def setup(settings: Settings, version: str) -> bool:

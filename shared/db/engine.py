@@ -23,7 +23,6 @@ def async_url(url: str) -> str:
 def make_engine(url: str, *, pool_size: int = 5, max_overflow: int = 5, pool_timeout: float = 5.0) -> AsyncEngine:
     """`pool_timeout`: seconds a request waits for a pooled connection before it is
     refused (503, see shared.runtime.outages) rather than queueing without bound."""
-    # Looked up at call time: OpenTelemetry's SQLAlchemy instrumentation wraps this function.
     engine = sa_asyncio.create_async_engine(
         async_url(url),
         pool_size=pool_size,

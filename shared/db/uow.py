@@ -120,6 +120,17 @@ class UnitOfWork:
         self._sessions = sessions
         self._committed = False
         self._read_only = False
+        self._on_driver = False
+        self._driver: asyncpg.Connection | None = None
+
+    def on_driver(self) -> UnitOfWork:
+        """For a use case that writes only through fixed SQL on `driver_connection()`: no
+        session, no ORM. Outside a keyed request the transaction is asyncpg's own, on one
+        pool checkout (the pool's events still fire: metrics, outage detection); inside
+        one it joins the request's transaction as usual (a savepoint of its session).
+        `repo()` and `directory()` are then unavailable. `async with uow.on_driver():`"""
+        self._on_driver = True
+        return self
 
     def reading(self) -> UnitOfWork:
         """For a use case that only reads: no transaction is opened (no BEGIN/ROLLBACK round
@@ -131,7 +142,20 @@ class UnitOfWork:
     async def __aenter__(self) -> UnitOfWork:
         request = _REQUEST.get()
         self._request = request if request is not None and request.sessions is self._sessions else None
-        if self._request is None:
+        self._driver = None
+        if self._request is None and self._on_driver:
+            from shared.db.hot_reads import connection  # (a raw pool checkout, as the hot reads take)
+
+            engine = self._sessions.kw["bind"]
+            self._checkout = connection(engine)
+            self._driver = await self._checkout.__aenter__()
+            try:
+                self._transaction = self._driver.transaction()
+                await self._transaction.start()
+            except BaseException as error:
+                await self._checkout.__aexit__(type(error), error, error.__traceback__)
+                raise
+        elif self._request is None:
             self.session = self._sessions()
             if self._read_only:
                 await self.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
@@ -162,6 +186,9 @@ class UnitOfWork:
                 self.session.expunge_all()  # as below; the key row was flushed before any unit of work began
                 await self._savepoint.rollback()
             return
+        if self._driver is not None:
+            await self._leave_driver(exc_type, exc, tb)
+            return
         try:
             if not self._committed:
                 # Detach first: a rollback expires loaded rows, and read-only use cases
@@ -171,6 +198,19 @@ class UnitOfWork:
         finally:
             await self.session.close()
 
+    async def _leave_driver(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        driver, self._driver = self._driver, None
+        try:
+            # (A failed COMMIT already ended the transaction; a lost connection has none.)
+            if not self._committed and driver is not None and not driver.is_closed() and driver.is_in_transaction():
+                await self._transaction.rollback()
+        except BaseException as error:  # a lost connection: the checkout invalidates it
+            await self._checkout.__aexit__(type(error), error, error.__traceback__)
+            raise
+        await self._checkout.__aexit__(exc_type, exc, tb)
+
     def repo(self, tenant_id: str) -> Repository:
         """The tenant's queries: the only way services reach their tables."""
         return Repository(self.session, tenant_id)
@@ -179,6 +219,8 @@ class UnitOfWork:
         """The asyncpg connection under this unit of work: statements on it run in the same
         transaction (and the same savepoint, inside a keyed request). For the set-based
         invoice writer, which the API path and the renewal engine share."""
+        if self._driver is not None:
+            return self._driver
         connection = await self.session.connection()
         raw = await connection.get_raw_connection()
         driver = cast(asyncpg.Connection, raw.driver_connection)
@@ -194,6 +236,8 @@ class UnitOfWork:
         return Directory(self.session)
 
     async def flush(self) -> None:
+        if self._driver is not None:
+            return  # no session: nothing waits to be written
         try:
             await self.session.flush()
         except IntegrityError as error:
@@ -202,6 +246,30 @@ class UnitOfWork:
     async def commit(self) -> None:
         if self._read_only and self._request is None:
             raise RuntimeError("a reading() unit of work cannot commit")
+        if self._driver is not None:
+            await self._commit_driver()
+        else:
+            await self._commit_session()
+        self._committed = True
+        if self._request is not None:
+            self._request.after_commit(self._after_commit)
+            return
+        for callback in self._after_commit:
+            callback()
+
+    async def _commit_driver(self) -> None:
+        try:
+            if self._events:
+                await write_events(await self.driver_connection(), self._events)
+                self._events = []
+            await self._transaction.commit()
+        except asyncpg.IntegrityConstraintViolationError as error:
+            conflict = conflict_for(error.constraint_name)
+            if conflict is None:
+                raise
+            raise conflict from error
+
+    async def _commit_session(self) -> None:
         try:
             if self._events:
                 await self.session.flush()
@@ -213,12 +281,6 @@ class UnitOfWork:
                 await self.session.commit()
         except IntegrityError as error:
             raise self._as_conflict(error) from error
-        self._committed = True
-        if self._request is not None:
-            self._request.after_commit(self._after_commit)
-            return
-        for callback in self._after_commit:
-            callback()
 
     async def lock(self, key: str) -> None:
         """A transaction-scoped advisory lock, released at commit or rollback."""

@@ -117,6 +117,15 @@ async def issue_invoice(
         tax_rates=priced.tax_rates,
         tax_exempt=priced.tax_exempt,
     )
+    return await write_issued(uow, tenant_id, draft, reason, now)
+
+
+async def write_issued(
+    uow: UnitOfWork, tenant_id: str, draft: InvoiceDraft, reason: BillingReason, now: datetime
+) -> Written:
+    """Write an issued invoice `draft` in the caller's transaction: the customer's balance
+    applied (its row locked to the commit), then the invoice, its number last."""
+    customer_id, currency = draft.customer_id, draft.currency
     await uow.flush()  # the ORM's writes first (e.g. the new subscription the invoice refers to)
     conn = await uow.driver_connection()
     # The customer's balance in this currency, locked to the commit, is applied to the invoice.

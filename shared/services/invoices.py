@@ -1,42 +1,15 @@
-"""Invoices: read, list, and settle (pay or void), which may bring a past_due subscription back."""
+"""Invoices: settle (pay or void), which may bring a past_due subscription back."""
 
 from __future__ import annotations
 
 from shared import metrics
 from shared.clock import Clock
-from shared.db.repository import Page
 from shared.db.tables import Invoice, Subscription
 from shared.db.uow import UnitOfWork
 from shared.domain.invoices import InvoiceStatus, check_transition
 from shared.domain.subscriptions import status_for
 from shared.events import outbox
 from shared.services.customer_time import now_for
-
-
-async def get_invoice(uow: UnitOfWork, tenant_id: str, invoice_id: str) -> Invoice:
-    async with uow.reading():
-        return await uow.repo(tenant_id).get(Invoice, invoice_id)
-
-
-async def list_invoices(
-    uow: UnitOfWork,
-    tenant_id: str,
-    *,
-    limit: int,
-    starting_after: str | None = None,
-    customer_id: str | None = None,
-    subscription_id: str | None = None,
-    status: InvoiceStatus | None = None,
-) -> Page[Invoice]:
-    async with uow.reading():
-        return await uow.repo(tenant_id).page(
-            Invoice,
-            limit=limit,
-            starting_after=starting_after,
-            customer_id=customer_id,
-            subscription_id=subscription_id,
-            status=status,
-        )
 
 
 async def _settle(uow: UnitOfWork, tenant_id: str, invoice_id: str, target: InvoiceStatus, clock: Clock) -> Invoice:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from shared.db.subscription_start import PlanTerms, RateRow
 from shared.db.tables import Plan, Subscription
 from shared.db.tables import TaxRate as TaxRateRow
 from shared.domain.money import percent_units
@@ -15,7 +16,7 @@ from shared.domain.subscriptions import Lifecycle, SubscriptionStatus
 from shared.domain.taxes import TaxRate
 
 
-def cadence_of(plan: Plan) -> Cadence:
+def cadence_of(plan: Plan | PlanTerms) -> Cadence:
     return Cadence(Interval(plan.interval), plan.interval_count)
 
 
@@ -38,5 +39,5 @@ def billed_of(rows: Sequence[Any]) -> list[BilledItem]:
     return [BilledItem(row.amount, row.period_start, row.period_end) for row in rows]
 
 
-def tax_rate_of(row: TaxRateRow) -> TaxRate:
+def tax_rate_of(row: TaxRateRow | RateRow) -> TaxRate:
     return TaxRate(row.id, percent_units(row.percentage), row.inclusive)

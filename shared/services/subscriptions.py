@@ -5,25 +5,35 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+import asyncpg
+
 from shared.clock import Clock
-from shared.db.repository import Page
+from shared.db import subscription_start as start_sql
+from shared.db.subscription_start import PlanTerms
 from shared.db.tables import Customer, Plan, Subscription
-from shared.db.uow import UnitOfWork
+from shared.db.uow import UnitOfWork, conflict_for
 from shared.domain import subscriptions as rules
-from shared.domain.errors import Conflict
+from shared.domain.errors import Conflict, NotFound
 from shared.domain.ids import new_id
-from shared.domain.invoices import BillingReason, InvoiceDraft, LineDraft, PendingItem, plan_description
+from shared.domain.invoices import (
+    BillingReason,
+    InvoiceDraft,
+    LineDraft,
+    PendingItem,
+    issued_now,
+    plan_description,
+)
 from shared.domain.periods import Period
-from shared.domain.subscriptions import SubscriptionStatus
+from shared.domain.taxes import TaxExempt, most_specific
 from shared.events import outbox
 from shared.services.coupons import redeem
 from shared.services.customer_time import now_for
-from shared.services.invoice_issuing import issue_invoice, upcoming_draft
-from shared.services.rows import cadence_of
-from shared.services.tax_rates import checked_rates
+from shared.services.invoice_issuing import issue_invoice, upcoming_draft, write_issued
+from shared.services.rows import cadence_of, tax_rate_of
+from shared.services.tax_rates import check_rates, checked_rates
 
 
-def plan_line(plan: Plan, period: Period) -> LineDraft:
+def plan_line(plan: Plan | PlanTerms, period: Period) -> LineDraft:
     return LineDraft(
         description=plan_description(plan.name, plan.code),
         amount=plan.amount,
@@ -73,6 +83,8 @@ async def create_subscription(
 ) -> Subscription:
     """Start a subscription and, unless it is trialing, issue its first invoice in the
     same transaction: either both exist or neither does."""
+    if coupon is None and promotion_code is None:
+        return await _start_on_driver(uow, tenant_id, clock, customer_id, plan_id, trial_period_days, default_tax_rates)
     async with uow:
         repo = uow.repo(tenant_id)
         customer = await repo.get(Customer, customer_id)
@@ -110,28 +122,98 @@ async def create_subscription(
     return subscription
 
 
-async def get_subscription(uow: UnitOfWork, tenant_id: str, subscription_id: str) -> Subscription:
-    async with uow.reading():
-        return await uow.repo(tenant_id).get(Subscription, subscription_id)
-
-
-async def list_subscriptions(
+async def _start_on_driver(
     uow: UnitOfWork,
     tenant_id: str,
-    *,
-    limit: int,
-    starting_after: str | None = None,
-    customer_id: str | None = None,
-    status: SubscriptionStatus | None = None,
-) -> Page[Subscription]:
-    async with uow:
-        return await uow.repo(tenant_id).page(
-            Subscription,
-            limit=limit,
-            starting_after=starting_after,
-            customer_id=customer_id,
-            status=status,
+    clock: Clock,
+    customer_id: str,
+    plan_id: str,
+    trial_period_days: int | None,
+    default_tax_rates: Sequence[str],
+) -> Subscription:
+    """create_subscription without a coupon, on fixed SQL (shared.db.subscription_start):
+    one statement reads all it needs, one writes the subscription, then the invoice writer;
+    the same checks, in the same order, and the same rows as the ORM path."""
+    async with uow.on_driver():
+        conn = await uow.driver_connection()
+        if len(set(default_tax_rates)) != len(default_tax_rates):
+            check_rates(default_tax_rates, {})  # (the duplicate's error, before any read)
+        found = await start_sql.context(conn, tenant_id, customer_id, plan_id, default_tax_rates)
+        if found.customer_id is None:
+            raise NotFound(f"no such customer: '{customer_id}'", field="id")
+        plan = found.plan
+        if plan is None:
+            raise NotFound(f"no such plan: '{plan_id}'", field="id")
+        if not plan.active:
+            raise Conflict(f"plan '{plan.id}' is archived and takes no new subscriptions", field="plan_id")
+        rates = check_rates(default_tax_rates, {i: r.active for i, r in found.rates.items()})
+        if found.test_clock_id is None:
+            now = clock.now()
+        elif found.clock_status != "ready" or found.frozen_time is None:
+            raise Conflict("test clock is advancing: retry once its status is ready", field="test_clock")
+        else:
+            now = found.frozen_time
+        trial_days = plan.trial_period_days if trial_period_days is None else trial_period_days
+        start = rules.start(now, cadence_of(plan), trial_days)
+        subscription = Subscription(
+            tenant_id=tenant_id,
+            id=new_id("sub"),
+            customer_id=found.customer_id,
+            plan_id=plan.id,
+            status=start.status,
+            billing_cycle_anchor=start.anchor,
+            cycle=start.cycle,
+            current_period_start=start.period.start,
+            current_period_end=start.period.end,
+            trial_end=start.trial_end,
+            test_clock_id=found.test_clock_id,
+            cancel_at_period_end=False,
+            default_tax_rates=rates,
+            created_at=now,
         )
+        try:
+            await start_sql.insert(
+                conn,
+                tenant_id,
+                id=subscription.id,
+                customer_id=subscription.customer_id,
+                plan_id=plan.id,
+                status=start.status,
+                anchor=start.anchor,
+                cycle=start.cycle,
+                period_start=start.period.start,
+                period_end=start.period.end,
+                trial_end=start.trial_end,
+                test_clock_id=found.test_clock_id,
+                default_tax_rates=rates,
+                created_at=now,
+            )
+        except asyncpg.IntegrityConstraintViolationError as error:
+            conflict = conflict_for(error.constraint_name)
+            if conflict is None:
+                raise
+            raise conflict from error
+        outbox.record(uow, "subscription.created", subscription, now)
+        if start.invoices_now:
+            # The tax rates of the most specific of subscription, plan, customer and tenant.
+            ids = most_specific(rates, plan.default_tax_rates, found.customer_rates, found.tenant_rates)
+            draft = issued_now(
+                BillingReason.SUBSCRIPTION_CREATE,
+                currency=plan.currency,
+                customer_id=subscription.customer_id,
+                subscription_id=subscription.id,
+                period=start.period,
+                lines=[plan_line(plan, start.period)],
+                now=now,
+                days_until_due=found.days_until_due,
+                test_clock_id=found.test_clock_id,
+                discount=None,  # a new subscription's discount comes from a coupon only
+                tax_rates=tuple(tax_rate_of(found.rates[i]) for i in ids if i in found.rates),
+                tax_exempt=TaxExempt(found.tax_exempt),
+            )
+            await write_issued(uow, tenant_id, draft, BillingReason.SUBSCRIPTION_CREATE, now)
+        await uow.commit()
+    return subscription
 
 
 async def upcoming_invoice(uow: UnitOfWork, tenant_id: str, subscription_id: str) -> InvoiceDraft:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
 from shared.clock import Clock
@@ -84,10 +84,18 @@ async def checked_rates(
     if len(set(ids)) != len(ids):
         raise Invalid("a tax rate is listed twice", field=field)
     found = await uow.repo(tenant_id).tax_rates(ids)
+    return check_rates(ids, {i: r.active for i, r in found.items()}, field)
+
+
+def check_rates(ids: Sequence[str], active: Mapping[str, bool], field: str = "default_tax_rates") -> list[str]:
+    """`ids` if each is listed once and is one of `active` (the tenant's rates found, by id:
+    whether active); else the error `checked_rates` names."""
+    if len(set(ids)) != len(ids):
+        raise Invalid("a tax rate is listed twice", field=field)
     for rate_id in ids:
-        rate = found.get(rate_id)
-        if rate is None:
+        found = active.get(rate_id)
+        if found is None:
             raise NotFound(f"no such tax rate: '{rate_id}'", field=field)
-        if not rate.active:
+        if not found:
             raise Conflict(f"tax rate '{rate_id}' is archived (inactive)", field=field)
     return list(ids)

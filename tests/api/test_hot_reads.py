@@ -9,6 +9,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from shared.db import hot_reads
+from shared.db.tables import Invoice as InvoiceRow
+from shared.db.tables import Subscription as SubscriptionRow
 from shared.db.uow import UnitOfWork
 from shared.domain.invoices import InvoiceStatus
 from shared.domain.subscriptions import SubscriptionStatus
@@ -16,7 +18,6 @@ from shared.runtime.app_state import ENGINE, SESSIONS
 from shared.schemas.common import ListOf
 from shared.schemas.invoices import Invoice
 from shared.schemas.subscriptions import Subscription
-from shared.services import invoices, subscriptions
 from shared.services.api_keys import hash_key
 from tests.api.test_tenant_scoping import unscoped
 from tests.client import Api
@@ -27,6 +28,12 @@ def test_every_hot_read_statement_filters_on_the_tenant() -> None:
     assert len(sent) >= 15
     assert [s for s in sent if unscoped(s)] == []
     assert all("tenant_id = $1" in s for s in sent)
+
+
+async def _orm(sessions: Any, tenant: str, method: str, *args: Any, **kwargs: Any) -> Any:
+    """What the ORM loads (Repository.get or .page), independent of the hot reads' SQL."""
+    async with UnitOfWork(sessions).reading() as uow:
+        return await getattr(uow.repo(tenant), method)(*args, **kwargs)
 
 
 def _json(model: type[BaseModel], value: Any) -> bytes:
@@ -55,14 +62,14 @@ async def test_hot_reads_render_what_the_models_render(api: Api) -> None:
     assert len(everything) == 3 and {i["currency"] for i in everything} == {"USD", "JPY", "KWD"}
     for invoice in everything:
         got = await api.client.get(f"/v1/invoices/{invoice['id']}", headers={"Authorization": f"Bearer {api.key}"})
-        orm = await invoices.get_invoice(UnitOfWork(sessions), tenant, invoice["id"])
+        orm = await _orm(sessions, tenant, "get", InvoiceRow, invoice["id"])
         assert await got.read() == _json(Invoice, orm), invoice["id"]
 
     subs = (await api.get("/v1/subscriptions", limit=100))["data"]
     assert len(subs) == 3 and any(s["test_clock"] for s in subs)
     for sub in subs:
         got = await api.client.get(f"/v1/subscriptions/{sub['id']}", headers={"Authorization": f"Bearer {api.key}"})
-        row = await subscriptions.get_subscription(UnitOfWork(sessions), tenant, sub["id"])
+        row = await _orm(sessions, tenant, "get", SubscriptionRow, sub["id"])
         assert await got.read() == _json(Subscription, row)
 
     newest = everything[0]["id"]
@@ -78,7 +85,7 @@ async def test_hot_reads_render_what_the_models_render(api: Api) -> None:
     for query in invoice_pages:
         params = {k: getattr(v, "value", v) for k, v in query.items()}
         got = await api.client.get("/v1/invoices", params=params, headers={"Authorization": f"Bearer {api.key}"})
-        page = await invoices.list_invoices(UnitOfWork(sessions), tenant, **query)
+        page = await _orm(sessions, tenant, "page", InvoiceRow, **query)
         assert await got.read() == _json(ListOf[Invoice], page), query
 
     subscription_pages: list[dict[str, Any]] = [
@@ -91,7 +98,7 @@ async def test_hot_reads_render_what_the_models_render(api: Api) -> None:
     for query in subscription_pages:
         params = {k: getattr(v, "value", v) for k, v in query.items()}
         got = await api.client.get("/v1/subscriptions", params=params, headers={"Authorization": f"Bearer {api.key}"})
-        page = await subscriptions.list_subscriptions(UnitOfWork(sessions), tenant, **query)
+        page = await _orm(sessions, tenant, "page", SubscriptionRow, **query)
         assert await got.read() == _json(ListOf[Subscription], page), query
 
     # Unknown and foreign objects, and unknown cursors: the same problems as before.

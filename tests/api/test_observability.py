@@ -153,3 +153,17 @@ async def test_one_json_log_line_per_request_without_secrets(api: Api, caplog) -
     assert traced["tenant_id"].startswith("ten_") and traced["duration_ms"] >= 0
     text = "\n".join(json.dumps(line) for line in lines)
     assert BOOTSTRAP_KEY not in text and customer["email"] not in text
+
+
+async def test_up_down_counters_report_what_is_in_use_now(api: Api, clock: FrozenClock) -> None:
+    """http.server.active_requests and db.client.connections.usage are kept as plain counts
+    and reported at collection (shared.telemetry.Tally): same series, current values."""
+    await drive_traffic(api, clock)
+    samples = await scrape(api)
+    active = samples["http_server_active_requests"]
+    assert {labels["http_request_method"] for labels, _ in active} >= {"GET", "POST"}, active
+    assert all(v == 0 and labels["url_scheme"] == "http" for labels, v in active), active  # all answered
+    # (Process-wide counts, summed over every pool this test process made: only the series.)
+    usage = samples["db_client_connections_usage_connections"]
+    assert {labels["state"] for labels, _ in usage} == {"idle", "used"}, usage
+    assert all(labels["db_system_name"] == "postgresql" for labels, _ in usage), usage

@@ -17,8 +17,10 @@ import asyncpg
 import pytest
 from sqlalchemy import event
 
+from shared.db import subscription_start
 from shared.runtime.app_state import AUTH, ENGINE
 from shared.services.api_keys import hash_key
+from tests.api.test_tenant_scoping import unscoped
 from tests.client import Api
 
 _DIRECT = ("execute", "fetch", "fetchrow", "fetchval")
@@ -138,6 +140,18 @@ async def test_create_subscription_takes_the_number_lock_last(api: Api, recorder
     after = [s for s in sent[locking[0] + 1 : -1] if not re.search(r"INSERT INTO events\b", s)]
     assert after == [], sent
     ours = [s for s in sent if not re.search(r"INSERT INTO events\b", s)]
-    # 7 before issue 13; its pricing adds three reads before the write (tax context, running
-    # discount, the customer's balance row lock): folding them into one is the next lever.
-    assert len(ours) <= 10, sent
+    # BEGIN; one read of customer, plan, terms, test clock and tax rates; the subscription;
+    # the customer's balance row lock; the invoice (its number last); COMMIT. (10 with the
+    # ORM: customer, plan, terms, tax context and running discount read one by one.)
+    assert len(ours) <= 6, sent
+    assert sum(1 for s in ours if s.startswith(("SELECT", "WITH c AS"))) <= 2, sent
+
+
+def test_subscription_start_statements_filter_on_the_tenant() -> None:
+    for statement in (subscription_start.CONTEXT, subscription_start.INSERT):
+        assert not unscoped(statement), statement
+    # Each table the start reads is filtered on the tenant ($1) where it is read.
+    reads = re.findall(r"FROM (\w+)\s+WHERE ([^)]*)", subscription_start.CONTEXT)
+    assert {table for table, _ in reads} >= {"customers", "plans", "tenants", "test_clocks", "tax_rates"}, reads
+    for table, condition in reads:
+        assert ("id = $1" if table == "tenants" else "tenant_id = $1") in condition, (table, condition)
