@@ -144,7 +144,7 @@ async def write_issued(
         await uow.repo(tenant_id).use_discount_period(left, now)
         if not left.active:  # its last period: the discount ends
             used_up = await uow.repo(tenant_id).loaded(DiscountRow, left.id)
-            outbox.record(uow, "customer.discount.deleted", used_up, now, test_clock_id=terms.test_clock_id)
+            outbox.record(uow, "customer.discount.deleted", used_up, now, test_clock_id=draft.test_clock_id)
     uow.after_commit(lambda: record_issued([written]))
     outbox.record_issued(uow, [written])
     outbox.record_balance_transactions(uow, [written])
