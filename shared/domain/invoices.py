@@ -341,6 +341,15 @@ def pending_period(pending: Sequence[PendingItem]) -> Period:
     return Period(start, max(end, start + timedelta(seconds=1)))
 
 
+def closing_period(usage: Period | None, pending: Sequence[PendingItem]) -> Period | None:
+    """The span of the one final invoice a cancel now writes: the usage period it bills in
+    arrears (None: nothing was used) and its pending items' span. None: nothing to bill."""
+    spans = ([usage] if usage is not None else []) + ([pending_period(pending)] if pending else [])
+    if not spans:
+        return None
+    return Period(min(span.start for span in spans), max(span.end for span in spans))
+
+
 def final_invoice(
     billed: Billed,
     pending: Sequence[PendingItem],

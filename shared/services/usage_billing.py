@@ -38,12 +38,24 @@ async def measured_lines(
     return window, usage_lines(charges, measured, window, plan.id), events
 
 
+async def close_usage(
+    uow: UnitOfWork, subscription: Subscription, plan: Plan, now: datetime
+) -> tuple[Period | None, list[LineDraft]]:
+    """Close the usage period at `now` (the subscription row is locked by the caller): the
+    period and lines of the usage not billed yet (None and no lines if nothing was used).
+    Usage before `now` counts as billed from then on: the caller invoices the lines."""
+    window, lines, events = await measured_lines(uow, subscription, plan, now)
+    if window is not None:
+        subscription.usage_billed_until = now
+    return (window, lines) if events else (None, [])
+
+
 async def bill_usage_until(uow: UnitOfWork, subscription: Subscription, now: datetime) -> None:
     """Close the usage period at `now` (the subscription row is locked by the caller) and
     invoice it if anything was used; usage before `now` is then billed."""
     plan = await uow.repo(subscription.tenant_id).get(Plan, subscription.plan_id)
-    window, lines, events = await measured_lines(uow, subscription, plan, now)
-    if window is not None and events:
+    window, lines = await close_usage(uow, subscription, plan, now)
+    if window is not None:
         await issue_invoice(
             uow,
             subscription.tenant_id,
@@ -55,5 +67,3 @@ async def bill_usage_until(uow: UnitOfWork, subscription: Subscription, now: dat
             lines=lines,
             now=now,
         )
-    if window is not None:
-        subscription.usage_billed_until = now
