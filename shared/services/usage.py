@@ -80,13 +80,13 @@ async def ingest(
     first: dict[str, int] = {}  # event id -> index of its first occurrence in this batch
     prints: list[str] = []
     properties: list[str] = []
-    events = list(events)
+    stamps: list[datetime] = []  # every timestamp in UTC (the fingerprint's text depends on it)
     for n, event in enumerate(events):
-        if event.timestamp.tzinfo is not UTC:  # every timestamp UTC (the fingerprint's text depends on it)
-            events[n] = event = EventIn(*event[:3], event.timestamp.astimezone(UTC), event.properties)
+        at = event.timestamp if event.timestamp.tzinfo is UTC else event.timestamp.astimezone(UTC)
+        stamps.append(at)
         text = rules.canonical(event.properties)
         properties.append(text)
-        prints.append(rules.fingerprint(event.customer, event.meter, event.timestamp, text))
+        prints.append(rules.fingerprint(event.customer, event.meter, at, text))
         if event.id in first:  # a later occurrence in the batch: nothing written for it
             same = prints[first[event.id]] == prints[n]
             results[n] = Result(event.id, Status.DUPLICATE) if same else Result(event.id, Status.CONFLICT, _CONFLICT)
@@ -96,16 +96,20 @@ async def ingest(
         if not tenant_known and not await conn.fetchval(usage_store.TENANT, tenant_id):
             raise NotFound(f"no such tenant: '{tenant_id}'")
         refs = sorted({events[n].customer for n in first.values()})
-        customers = {r["ref"]: r for r in await conn.fetch(usage_store.CUSTOMERS, tenant_id, refs)}
+        found = await conn.fetch(usage_store.CUSTOMERS, tenant_id, refs)
         billed_until: dict[str, datetime] = {}
-        customer_ids = sorted({r["id"] for r in customers.values()})
-        for r in await conn.fetch(usage_store.BILLED_UNTIL, tenant_id, customer_ids):
+        for r in await conn.fetch(usage_store.BILLED_UNTIL, tenant_id, sorted({r["id"] for r in found})):
             if r["billed_until"] is not None:
                 billed_until[r["customer_id"]] = max(
                     r["billed_until"], billed_until.get(r["customer_id"], r["billed_until"])
                 )
         meters = await _meters(conn, cache, tenant_id, {events[n].meter for n in first.values()})
         now = clock.now()
+        # Each reference's customer: its id, its now (a test clock's, if any), its usage invoiced until.
+        customers = {
+            r["ref"]: (r["id"], r["frozen_time"] if r["test_clock_id"] else now, billed_until.get(r["id"]))
+            for r in found
+        }
         rows = usage_store.Rows()
         candidates: list[int] = []  # indexes of the events inserted
         refused: dict[str, int] = {}  # event id -> index of an event refused (unless its id is stored)
@@ -119,8 +123,7 @@ async def ingest(
                 if meter is None:
                     raise Rejected(f"unknown meter '{event.meter}'")
                 measured = rules.measure(meter.rule, event.properties)
-                customer_now = customer["frozen_time"] if customer["test_clock_id"] else now
-                rules.check_time(event.timestamp, customer_now, max_future, billed_until.get(customer["id"]))
+                rules.check_time(stamps[n], customer[1], max_future, customer[2])
             except Rejected as rejected:
                 results[n] = Result(event.id, Status.REJECTED, rejected.reason)
                 refused[event.id] = n
@@ -128,9 +131,9 @@ async def ingest(
             candidates.append(n)
             rows.add(
                 event.id,
-                customer["id"],
+                customer[0],
                 meter.id,
-                event.timestamp,
+                stamps[n],
                 measured.value,
                 measured.unique_value,
                 measured.counted,
