@@ -78,6 +78,7 @@ async def ingest(
     cache = _meter_caches.setdefault(uow.sessions, {})
     results: list[Result | None] = [None] * len(events)
     first: dict[str, int] = {}  # event id -> index of its first occurrence in this batch
+    later: list[int] = []  # indexes of the other occurrences
     prints: list[str] = []
     properties: list[str] = []
     stamps: list[datetime] = []  # every timestamp in UTC (the fingerprint's text depends on it)
@@ -88,8 +89,8 @@ async def ingest(
         properties.append(text)
         prints.append(rules.fingerprint(event.customer, event.meter, at, text))
         if event.id in first:  # a later occurrence in the batch: nothing written for it
-            same = prints[first[event.id]] == prints[n]
-            results[n] = Result(event.id, Status.DUPLICATE) if same else Result(event.id, Status.CONFLICT, _CONFLICT)
+            results[n] = _resend(event.id, prints[first[event.id]], prints[n])
+            later.append(n)
         else:
             first[event.id] = n
     async with uow.driver_transaction() as conn:
@@ -161,11 +162,16 @@ async def ingest(
         for event_id in asked:
             n = first[event_id]
             if event_id in stored or event_id not in refused:
-                same = stored.get(event_id) == prints[n]
-                results[n] = (
-                    Result(event_id, Status.DUPLICATE) if same else Result(event_id, Status.CONFLICT, _CONFLICT)
-                )
+                results[n] = _resend(event_id, stored.get(event_id), prints[n])
+        for n in later:  # a repeat within the batch of an id stored before: compared with what is stored
+            if events[n].id in stored:
+                results[n] = _resend(events[n].id, stored[events[n].id], prints[n])
     return [r for r in results if r is not None]
+
+
+def _resend(event_id: str, stored: str | None, fingerprint: str) -> Result:
+    """A send of an id already used: the same content is a duplicate, other content a conflict."""
+    return Result(event_id, Status.DUPLICATE) if stored == fingerprint else Result(event_id, Status.CONFLICT, _CONFLICT)
 
 
 async def customer_usage(

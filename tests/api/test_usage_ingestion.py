@@ -130,3 +130,13 @@ async def test_the_batch_answers_what_its_response_model_renders(api: Api) -> No
     raw = await reply.read()
     assert raw == UsageBatchResult.model_validate_json(raw).model_dump_json().encode()
     assert json.loads(raw)["results"][1] == {"id": "r2", "status": "rejected", "reason": "unknown customer 'nobody'"}
+
+
+async def test_repeats_of_a_stored_id_within_a_batch_are_compared_with_what_is_stored(api: Api) -> None:
+    assert (await api.post("/v1/meters", {"code": "calls", "name": "Calls", "aggregation": "count"})).status == 201
+    customer = await api.customer()
+    assert await _batch(api, _event("e1", customer["id"], path="/a")) == [("e1", "accepted")]
+    again = [_event("e1", customer["id"], path="/b"), _event("e1", customer["id"], path="/a")]
+    assert await _batch(api, *again) == [("e1", "conflict"), ("e1", "duplicate")]
+    fresh = [_event("e2", customer["id"], path="/b"), _event("e2", customer["id"], path="/a")]
+    assert await _batch(api, *fresh) == [("e2", "accepted"), ("e2", "conflict")]
