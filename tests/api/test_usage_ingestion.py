@@ -140,3 +140,27 @@ async def test_repeats_of_a_stored_id_within_a_batch_are_compared_with_what_is_s
     assert await _batch(api, *again) == [("e1", "conflict"), ("e1", "duplicate")]
     fresh = [_event("e2", customer["id"], path="/b"), _event("e2", customer["id"], path="/a")]
     assert await _batch(api, *fresh) == [("e2", "accepted"), ("e2", "conflict")]
+
+
+async def test_a_cloudevent_whose_id_cannot_be_stored_is_refused_not_a_server_error(api: Api) -> None:
+    assert (await api.post("/v1/meters", {"code": "calls", "name": "Calls", "aggregation": "count"})).status == 201
+    customer = await api.customer()
+    conn = await asyncpg.connect(api.database_url)
+    try:
+        tenant = await conn.fetchval("SELECT id FROM tenants")
+    finally:
+        await conn.close()
+    base = {"specversion": "1.0", "type": "usage", "source": "/gateway", "billingtenant": tenant}
+    data = {"customer": customer["id"], "meter": "calls"}
+    for what, attributes in {
+        "a NUL in the id": {"id": "a\x00b"},
+        "an id of 256 characters": {"id": "x" * 256},
+        "a NUL in the tenant": {"id": "ok-1", "billingtenant": "ten\x00"},
+    }.items():
+        reply = await api.post(
+            "/cloudevents/usage",
+            raw=json.dumps({**base, **attributes, "data": data}).encode(),
+            headers={"Content-Type": "application/cloudevents+json"},
+        )
+        assert reply.status == 422, (what, reply)
+    assert await _stored(api) == 0
