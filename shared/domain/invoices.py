@@ -341,13 +341,14 @@ def pending_period(pending: Sequence[PendingItem]) -> Period:
     return Period(start, max(end, start + timedelta(seconds=1)))
 
 
-def closing_period(usage: Period | None, pending: Sequence[PendingItem]) -> Period | None:
-    """The span of the one final invoice a cancel now writes: the usage period it bills in
-    arrears (None: nothing was used) and its pending items' span. None: nothing to bill."""
-    spans = ([usage] if usage is not None else []) + ([pending_period(pending)] if pending else [])
-    if not spans:
+def spanning(periods: Sequence[Period | None]) -> Period | None:
+    """The span of one invoice billing several things at once (usage in arrears, prorations,
+    pending items): from the earliest start to the latest end of `periods` (None ones are
+    nothing billed). None: nothing to bill."""
+    given = [period for period in periods if period is not None]
+    if not given:
         return None
-    return Period(min(span.start for span in spans), max(span.end for span in spans))
+    return Period(min(period.start for period in given), max(period.end for period in given))
 
 
 def final_invoice(

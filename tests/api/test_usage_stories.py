@@ -281,3 +281,39 @@ async def test_cancel_now_bills_usage_and_pending_prorations_on_one_final_invoic
         assert (final["period_start"], final["period_end"]) == ("2026-03-11T00:00:00Z", "2026-04-01T00:00:00Z")
         ended = await api.subscription(sub)
         assert (ended["status"], ended["ended_at"]) == ("canceled", "2026-03-21T00:00:00Z")
+
+
+async def test_a_plan_change_invoiced_at_once_bills_usage_and_prorations_on_one_invoice(api: Api) -> None:
+    await api.settings(grace_period_days=365)
+    await _meter(api, "calls", "count")
+    clock = await api.test_clock("2026-03-01T00:00:00Z")
+    terms = {"USD": (3100, 6200, "1.5"), "JPY": (3100, 6200, "0.2"), "KWD": (31000, 62000, "3")}
+    subs = {}
+    for currency, (small_fee, big_fee, unit) in terms.items():
+        charges = [{"meter": "calls", "model": "per_unit", "unit_amount": unit}]
+        small = await api.plan(code=f"small-{currency}", amount=small_fee, currency=currency, usage_charges=charges)
+        big = await api.plan(code=f"big-{currency}", amount=big_fee, currency=currency, usage_charges=charges)
+        customer = await api.customer(email=f"{currency}@example.com", test_clock=clock["id"], external_id=currency)
+        subs[currency] = (await api.subscribe(customer, small), big)
+    await api.advance(clock, "2026-03-11T00:00:00Z")
+    calls = [
+        {"id": f"{c}-{k}", "customer": c, "meter": "calls", "timestamp": "2026-03-05T00:00:00Z"}
+        for c in terms
+        for k in range(3)
+    ]
+    assert set(await _send(api, calls)) == {"accepted"}
+    for sub, big in subs.values():
+        body = {"plan_id": big["id"], "proration": "always_invoice"}
+        assert (await api.post(f"/v1/subscriptions/{sub['id']}/change_plan", body)).status == 200
+    # usage of the small plan (3 calls), then the prorations for the 21 days left of 31
+    expected = {"USD": [5, -2100, 4200], "JPY": [1, -2100, 4200], "KWD": [9, -21000, 42000]}
+    for currency, lines in expected.items():
+        sub, _ = subs[currency]
+        updates = [
+            i for i in await api.invoices(subscription_id=sub["id"]) if i["billing_reason"] != "subscription_create"
+        ]
+        assert len(updates) == 1, (currency, updates)
+        update = (await api.get(f"/v1/invoices/{updates[0]['id']}")).body
+        assert [line["amount"] for line in update["lines"]] == lines, currency
+        assert (update["total"], update["created_at"]) == (sum(lines), "2026-03-11T00:00:00Z")
+        assert (update["period_start"], update["period_end"]) == ("2026-03-01T00:00:00Z", "2026-04-01T00:00:00Z")
