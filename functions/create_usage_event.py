@@ -24,7 +24,12 @@ async def create_usage_event(call: Call):
     settings = call.request.app[SETTINGS]
     event = EventIn(body.id, body.customer, body.meter, body.timestamp, body.properties)
     [result] = await usage.ingest(
-        call.uow(), call.tenant_id, call.clock, [event], max_future=timedelta(seconds=settings.usage_max_future_seconds)
+        call.uow(),
+        call.tenant_id,
+        call.clock,
+        [event],
+        max_future=timedelta(seconds=settings.usage_max_future_seconds),
+        tenant_known=True,
     )
     if result.status is Status.REJECTED:
         raise Invalid(f"usage event rejected: {result.reason}", field="event")

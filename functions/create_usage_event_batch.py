@@ -1,9 +1,9 @@
 from datetime import timedelta
 
 from shared.runtime.app_state import SETTINGS
-from shared.runtime.call import Call
+from shared.runtime.call import Call, Rendered
 from shared.runtime.registry import operation
-from shared.schemas.usage import UsageBatchIn, UsageBatchResult, UsageResult
+from shared.schemas.usage import UsageBatchIn, UsageBatchResult
 from shared.services import usage
 from shared.services.usage import EventIn
 
@@ -22,8 +22,19 @@ MAX_BATCH_BYTES = 4 * 1024 * 1024
 async def create_usage_event_batch(call: Call):
     body: UsageBatchIn = call.body
     settings = call.request.app[SETTINGS]
-    events = [EventIn(e.id, e.customer, e.meter, e.timestamp, e.properties) for e in body.events]
+    events = [EventIn(e["id"], e["customer"], e["meter"], e["timestamp"], e.get("properties", {})) for e in body.events]
     results = await usage.ingest(
-        call.uow(), call.tenant_id, call.clock, events, max_future=timedelta(seconds=settings.usage_max_future_seconds)
+        call.uow(),
+        call.tenant_id,
+        call.clock,
+        events,
+        max_future=timedelta(seconds=settings.usage_max_future_seconds),
+        tenant_known=True,
     )
-    return UsageBatchResult(results=[UsageResult(id=r.id, status=r.status.value, reason=r.reason) for r in results])
+    # UsageBatchResult's shape, rendered without a model instance per result.
+    return Rendered(
+        {
+            "object": "usage_event_batch",
+            "results": [{"id": r.id, "status": r.status, "reason": r.reason} for r in results],
+        }
+    )

@@ -12,6 +12,7 @@ from shared.schemas.usage import UsageCloudEventData, UsageResult
 from shared.services import usage
 from shared.services.usage import EventIn
 
+MAX_ID = 255  # as a usage event id anywhere
 TENANT_ATTRIBUTE = "billingtenant"  # CloudEvents extension attribute: whose usage this is
 
 
@@ -32,6 +33,11 @@ async def ingest_usage(call: Call):
     tenant_id = str(event.get(TENANT_ATTRIBUTE) or "")
     if not tenant_id:
         raise Invalid(f"CloudEvent attribute '{TENANT_ATTRIBUTE}' (the tenant id) is required", field=TENANT_ATTRIBUTE)
+    if "\x00" in tenant_id:
+        raise Invalid(f"no such tenant: '{tenant_id[:64]}'", field=TENANT_ATTRIBUTE)
+    event_id = str(event["id"])
+    if len(event_id) > MAX_ID or "\x00" in event_id:  # the id of a usage event (the batch's rule)
+        raise Invalid(f"CloudEvent id: at most {MAX_ID} characters, no NUL (U+0000)", field="id")
     try:
         data = UsageCloudEventData.model_validate(event.get_data() if isinstance(event.get_data(), dict) else {})
     except ValidationError as error:
@@ -39,7 +45,7 @@ async def ingest_usage(call: Call):
         where = ".".join(str(part) for part in first["loc"]) or "data"
         raise Invalid(f"CloudEvent data: {where}: {first['msg']}", field="data") from None
     moment = event_time(event) or call.clock.now()
-    one = EventIn(str(event["id"]), data.customer, data.meter, moment, data.properties)
+    one = EventIn(event_id, data.customer, data.meter, moment, data.properties)
     try:
         [result] = await usage.ingest(
             call.uow(), tenant_id, call.clock, [one], max_future=timedelta(seconds=settings.usage_max_future_seconds)

@@ -9,7 +9,8 @@ Idempotency-Key row holding its response commit together, or not at all.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from types import TracebackType
 from typing import cast
@@ -17,7 +18,8 @@ from typing import cast
 import asyncpg
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.util import greenlet_spawn
 
 from shared.db.event_writer import PendingEvent, write_events
 from shared.db.repository import Directory, Repository
@@ -132,6 +134,11 @@ class UnitOfWork:
         self._on_driver = True
         return self
 
+    @property
+    def sessions(self) -> async_sessionmaker[AsyncSession]:
+        """The sessionmaker (one per database) this unit of work opens sessions on."""
+        return self._sessions
+
     def reading(self) -> UnitOfWork:
         """For a use case that only reads: no transaction is opened (no BEGIN/ROLLBACK round
         trips; each statement sees the data committed when it runs). Inside a request's
@@ -230,6 +237,33 @@ class UnitOfWork:
             # commit on their own (a crash mid-way would keep half the work).
             await connection.exec_driver_sql("SELECT 1")
         return driver
+
+    @asynccontextmanager
+    async def driver_transaction(self) -> AsyncIterator[asyncpg.Connection]:
+        """Instead of `async with uow:`, for a hot path that sends only driver statements (usage
+        ingestion): one transaction on a pooled asyncpg connection, without a session or ORM.
+        Commits when the block completes, rolls back if it raises. Inside a RequestTransaction
+        (a keyed request) it joins that transaction as `async with uow:` does (a savepoint),
+        so the writes and the Idempotency-Key row still commit together."""
+        request = _REQUEST.get()
+        if request is not None and request.sessions is self._sessions:
+            async with self:
+                yield await self.driver_connection()
+                await self.commit()
+            return
+        engine = cast(AsyncEngine, self._sessions.kw["bind"])
+        pooled = await engine.raw_connection()  # the pool's checkout events (metrics, outages) fire
+        driver = cast(asyncpg.Connection, pooled.driver_connection)
+        try:
+            async with driver.transaction():
+                yield driver
+        except (asyncpg.exceptions.PostgresConnectionError, asyncpg.exceptions.InterfaceError, OSError) as error:
+            await greenlet_spawn(pooled.invalidate, error)  # closed, not returned to the pool
+            raise
+        finally:
+            if pooled.dbapi_connection is not None and driver.is_in_transaction():  # its rollback did not run
+                await greenlet_spawn(pooled.invalidate)
+            await greenlet_spawn(pooled.close)
 
     def directory(self) -> Directory:
         """The lookups that span tenants by design (API key by hash, tenant by name)."""

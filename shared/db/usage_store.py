@@ -20,6 +20,8 @@ from typing import Any
 
 import asyncpg
 
+TENANT = "SELECT EXISTS (SELECT 1 FROM tenants WHERE id = $1)"
+
 EXISTING_IDS = """
 SELECT id, fingerprint FROM usage_event_ids WHERE tenant_id = $1 AND id = ANY($2::text[])
 """
@@ -49,29 +51,45 @@ ORDER BY s.id
 FOR SHARE OF s
 """
 
+# Meters by code: what never changes of them (id, aggregation, value_property, filters).
 METERS = """
-SELECT id, code, aggregation, value_property, filters, active
+SELECT id, code, aggregation, value_property, filters
 FROM meters WHERE tenant_id = $1 AND code = ANY($2::text[])
 """
 
+# The accepted events ($2: one JSON array of rows, see Rows) in ONE statement: the ids new to
+# the tenant go into usage_event_ids (ON CONFLICT DO NOTHING: a concurrent send of the same
+# id waits for the first to commit and then inserts nothing), and the events of those ids
+# into usage_events. Only events of meters still active are written (an archived meter takes
+# no new events: checked here, where it is written, not when the meter was cached). Answers
+# the ids inserted (archived NULL), then the archived meters among those named (id NULL).
+# One JSON parameter rather than nine arrays: the driver's per-element encoding was the
+# largest cost of the request's own process.
 INSERT = """
 WITH v AS (
-  SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::numeric[], $7::text[],
-                       $8::bool[], $9::text[], $10::text[])
-    AS v(id, customer_id, meter_id, ts, value, unique_value, counted, properties, fingerprint)
+  SELECT e->>0 AS id, e->>1 AS customer_id, e->>2 AS meter_id, (e->>3)::timestamptz AS ts, (e->>4)::numeric AS value,
+         e->>5 AS unique_value, (e->>6)::bool AS counted, e->7 AS properties, e->>8 AS fingerprint
+  FROM jsonb_array_elements($2::jsonb) AS e
+), named AS (
+  SELECT m.id, m.active FROM meters m WHERE m.tenant_id = $1 AND m.id IN (SELECT DISTINCT meter_id FROM v)
 ), ids AS (
   INSERT INTO usage_event_ids (tenant_id, id, fingerprint, customer_id, "timestamp")
-  SELECT $1, v.id, v.fingerprint, v.customer_id, v.ts FROM v
+  SELECT $1, v.id, v.fingerprint, v.customer_id, v.ts FROM v JOIN named ON named.id = v.meter_id AND named.active
   ON CONFLICT DO NOTHING
   RETURNING id
 ), events AS (
   INSERT INTO usage_events (tenant_id, customer_id, meter_id, "timestamp", id, value, unique_value, counted,
                             properties, received_at)
-  SELECT $1, v.customer_id, v.meter_id, v.ts, v.id, v.value, v.unique_value, v.counted, v.properties::jsonb, $11
+  SELECT $1, v.customer_id, v.meter_id, v.ts, v.id, v.value, v.unique_value, v.counted, v.properties, $3
   FROM v JOIN ids ON ids.id = v.id
 )
-SELECT id FROM ids
+SELECT id, NULL AS archived FROM ids
+UNION ALL
+SELECT NULL, id FROM named WHERE NOT active
 """
+
+# What ingestion sends (every one filters on or writes the tenant, $1).
+INGESTION = (EXISTING_IDS, CUSTOMERS, BILLED_UNTIL, METERS, INSERT)
 
 # The quantity of each (tenant, customer, meter code, [low, high)) window asked for:
 # every window of a whole renewal batch in one statement. One index range scan each
@@ -137,39 +155,78 @@ async def quantities(conn: asyncpg.Connection, windows: Sequence[Window]) -> lis
 
 
 @dataclass(frozen=True)
-class Row:
-    """One accepted event, ready to insert."""
+class MeterDef:
+    """What never changes of a meter (only `active` does: checked by INSERT)."""
 
     id: str
-    customer_id: str
-    meter_id: str
-    timestamp: datetime
-    value: Decimal | None
-    unique_value: str | None
-    counted: bool
-    properties: dict[str, Any]
-    fingerprint: str
+    code: str
+    aggregation: str
+    value_property: str | None
+    filters: dict[str, Any]
 
 
-async def insert(conn: asyncpg.Connection, tenant_id: str, rows: Sequence[Row], now: datetime) -> set[str]:
-    """Insert the events whose id is new; the ids inserted."""
+async def meters(conn: asyncpg.Connection, tenant_id: str, codes: Sequence[str]) -> list[MeterDef]:
+    """The tenant's meters with these codes (archived ones too)."""
+    return [
+        MeterDef(r["id"], r["code"], r["aggregation"], r["value_property"], _json(r["filters"]))
+        for r in await conn.fetch(METERS, tenant_id, list(codes))
+    ]
+
+
+_string = json.encoder.encode_basestring_ascii
+
+
+class Rows:
+    """Events to insert, each as the JSON array the INSERT reads: [id, customer_id, meter_id,
+    timestamp (ISO 8601), value (a decimal string or null), unique_value, counted, properties
+    (a JSON object, as text), fingerprint]."""
+
+    def __init__(self) -> None:
+        self._items: list[str] = []
+
+    def add(
+        self,
+        id: str,
+        customer_id: str,
+        meter_id: str,
+        timestamp: datetime,
+        value: Decimal | None,
+        unique_value: str | None,
+        counted: bool,
+        properties: str,
+        fingerprint: str,
+    ) -> None:
+        number = "null" if value is None else _string(str(value))
+        unique = "null" if unique_value is None else _string(unique_value)
+        self._items.append(
+            f'[{_string(id)},{_string(customer_id)},{_string(meter_id)},"{timestamp.isoformat()}",{number},{unique},'
+            f"{'true' if counted else 'false'},{properties},{_string(fingerprint)}]"
+        )
+
+    def json(self) -> str:
+        return f"[{','.join(self._items)}]"
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+@dataclass(frozen=True)
+class Inserted:
+    ids: set[str]  # the events written
+    archived: set[str]  # the meters (ids) among those named that are archived: none of their events written
+
+
+async def insert(conn: asyncpg.Connection, tenant_id: str, rows: Rows, now: datetime) -> Inserted:
+    """Insert the events whose id is new and whose meter is active, in one statement."""
     if not rows:
-        return set()
-    inserted = await conn.fetch(
-        INSERT,
-        tenant_id,
-        [r.id for r in rows],
-        [r.customer_id for r in rows],
-        [r.meter_id for r in rows],
-        [r.timestamp for r in rows],
-        [r.value for r in rows],
-        [r.unique_value for r in rows],
-        [r.counted for r in rows],
-        [json.dumps(r.properties) for r in rows],
-        [r.fingerprint for r in rows],
-        now,
-    )
-    return {r["id"] for r in inserted}
+        return Inserted(set(), set())
+    found = await conn.fetch(INSERT, tenant_id, rows.json(), now)
+    return Inserted({r[0] for r in found if r[0] is not None}, {r[1] for r in found if r[1] is not None})
+
+
+def _json(raw: Any) -> Any:
+    """A JSONB value from the driver: decoded already (a codec) or as text."""
+    return json.loads(raw) if isinstance(raw, str) else raw
 
 
 async def ensure_partitions(conn: asyncpg.Connection, as_of: datetime, months_ahead: int = 2) -> int:

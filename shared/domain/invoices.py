@@ -333,6 +333,16 @@ def span(lines: Sequence[LineDraft]) -> Period:
     return Period(start, max(end, start + timedelta(seconds=1)))
 
 
+def spanning(periods: Sequence[Period | None]) -> Period | None:
+    """The span of one invoice billing several things at once (usage in arrears, prorations,
+    pending items): from the earliest start to the latest end of `periods` (None ones are
+    nothing billed). None: nothing to bill."""
+    given = [period for period in periods if period is not None]
+    if not given:
+        return None
+    return Period(min(period.start for period in given), max(period.end for period in given))
+
+
 def final_invoice(
     billed: Billed,
     pending: Sequence[PendingItem],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import logging
 import os
@@ -243,6 +244,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         app = make_app(settings, operations=operations, dispatcher=_dispatches(operations))
         log.info("serving %s on %s (docs at %s/docs)", _plural(len(operations), "operation"), address, address)
     sockets = public.sockets + (internal.sockets if internal is not None else [])
+    # What startup made (modules, models, schemas) lives as long as the process: out of the
+    # cyclic GC's way, so its full collections scan only what requests make (a usage batch's
+    # thousands of small objects triggered scans of the whole heap: ~20% of its CPU).
+    gc.collect()
+    gc.freeze()
     # run_app handles SIGTERM/SIGINT: stops accepting, lets in-flight requests finish, runs cleanup.
     web.run_app(app, sock=sockets, print=None, shutdown_timeout=30, access_log=None)
     log.info("stopped serving on %s: in-flight requests finished, database connections closed", address)

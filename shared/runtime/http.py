@@ -32,11 +32,13 @@ class DuplicateKey(ValueError):
 
 
 def _refuse_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
-    seen: dict[str, object] = {}
-    for key, value in pairs:
-        if key in seen:
-            raise DuplicateKey(key)
-        seen[key] = value
+    seen = dict(pairs)  # in C; a key given twice makes it shorter
+    if len(seen) < len(pairs):
+        keys: set[str] = set()
+        for key, _ in pairs:
+            if key in keys:
+                raise DuplicateKey(key)
+            keys.add(key)
     return seen
 
 

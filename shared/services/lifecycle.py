@@ -17,7 +17,7 @@ from shared.db.tables import InvoiceItem, Plan, Subscription
 from shared.db.uow import UnitOfWork
 from shared.domain import subscriptions as rules
 from shared.domain.ids import new_id
-from shared.domain.invoices import BillingReason, pending_period, resume_credit
+from shared.domain.invoices import BillingReason, pending_period, resume_credit, spanning
 from shared.domain.periods import Period
 from shared.domain.plan_changes import PlanTerms
 from shared.domain.plan_changes import change_plan as decide_plan_change
@@ -27,7 +27,7 @@ from shared.events import outbox
 from shared.services.invoice_issuing import issue_invoice, pending_items
 from shared.services.rows import billed_of, cadence_of, lifecycle_of
 from shared.services.subscriptions import issue_plan_invoice, locked_subscription
-from shared.services.usage_billing import bill_usage_until
+from shared.services.usage_billing import close_usage
 
 
 def _apply(uow: UnitOfWork, row: Subscription, new: Lifecycle, now: datetime) -> None:
@@ -66,8 +66,8 @@ async def cancel(
     """At period end: the renewal run ends it there (with a final invoice of its pending
     prorations). Now: it ends at once and its pending prorations go on a final invoice
     dated now (as Stripe's cancel with `invoice_now`), never silently lost; the usage period
-    closes now and is billed. Its open
-    invoices stay open and payable."""
+    closes now and is billed on that same invoice (one final invoice: usage lines, then the
+    pending items). Its open invoices stay open and payable."""
     if at_period_end:
         return await _act(
             uow, tenant_id, subscription_id, clock, lambda s, now: rules.cancel(s, now, at_period_end=True)
@@ -75,11 +75,12 @@ async def cancel(
     async with uow:
         subscription, now = await locked_subscription(uow, tenant_id, subscription_id, clock)
         ended = rules.cancel(lifecycle_of(subscription), now, at_period_end=False)
-        await bill_usage_until(uow, subscription, now)  # the usage period closes now and is billed
+        plan = await uow.repo(tenant_id).get(Plan, subscription.plan_id)
+        usage_window, usage = await close_usage(uow, subscription, plan, now)  # the usage period closes now
         _apply(uow, subscription, ended, now)
         pending = await pending_items(uow, tenant_id, subscription.id)
-        if pending:
-            plan = await uow.repo(tenant_id).get(Plan, subscription.plan_id)
+        period = spanning([usage_window, pending_period(pending) if pending else None])
+        if period is not None:  # one final invoice: the usage so far, then the pending items
             await issue_invoice(
                 uow,
                 tenant_id,
@@ -87,8 +88,8 @@ async def cancel(
                 subscription_id=subscription.id,
                 reason=BillingReason.SUBSCRIPTION_UPDATE,
                 currency=plan.currency,
-                period=pending_period(pending),
-                lines=[],
+                period=period,
+                lines=usage,
                 now=now,
                 pending=pending,
             )
@@ -154,7 +155,11 @@ async def change_plan(
         billed = billed_of(await repo.billed_items(subscription.id, now, current.period_end))
         pending = [item.amount for item in await repo.pending_items(subscription.id)]
         change = decide_plan_change(current, _terms(old), _terms(new), now, proration, billed, pending)
-        if proration is Proration.ALWAYS_INVOICE and change.lines:
+        # The old plan's usage closes now; billed at once, with the prorations if they are too.
+        usage_window, usage = await close_usage(uow, subscription, old, now)
+        invoiced = list(change.lines) if proration is Proration.ALWAYS_INVOICE else []
+        period = spanning([usage_window, Period(now, subscription.current_period_end) if invoiced else None])
+        if period is not None:  # one invoice: the usage so far, then the prorations
             await issue_invoice(
                 uow,
                 tenant_id,
@@ -162,8 +167,8 @@ async def change_plan(
                 subscription_id=subscription.id,
                 reason=BillingReason.SUBSCRIPTION_UPDATE,
                 currency=new.currency,
-                period=Period(now, subscription.current_period_end),
-                lines=change.lines,
+                period=period,
+                lines=[*usage, *invoiced],
                 now=now,
             )
         for line in change.lines if proration is Proration.CREATE_PRORATIONS else []:
@@ -183,7 +188,6 @@ async def change_plan(
                     created_at=now,
                 )
             )
-        await bill_usage_until(uow, subscription, now)  # the old plan's usage, closed and billed now
         _apply(uow, subscription, change.lifecycle, now)
         subscription.plan_id = new.id
         await uow.commit()

@@ -9,11 +9,10 @@ from datetime import datetime
 from shared.db import usage_store
 from shared.db.tables import Plan, Subscription
 from shared.db.uow import UnitOfWork
-from shared.domain.invoices import BillingReason, LineDraft, usage_period
+from shared.domain.invoices import LineDraft, usage_period
 from shared.domain.periods import Period
 from shared.domain.subscriptions import SubscriptionStatus
 from shared.domain.usage_pricing import plan_charges, usage_lines
-from shared.services.invoice_issuing import issue_invoice
 
 
 async def measured_lines(
@@ -38,22 +37,13 @@ async def measured_lines(
     return window, usage_lines(charges, measured, window, plan.id), events
 
 
-async def bill_usage_until(uow: UnitOfWork, subscription: Subscription, now: datetime) -> None:
-    """Close the usage period at `now` (the subscription row is locked by the caller) and
-    invoice it if anything was used; usage before `now` is then billed."""
-    plan = await uow.repo(subscription.tenant_id).get(Plan, subscription.plan_id)
+async def close_usage(
+    uow: UnitOfWork, subscription: Subscription, plan: Plan, now: datetime
+) -> tuple[Period | None, list[LineDraft]]:
+    """Close the usage period at `now` (the subscription row is locked by the caller): the
+    period and lines of the usage not billed yet (None and no lines if nothing was used).
+    Usage before `now` counts as billed from then on: the caller invoices the lines."""
     window, lines, events = await measured_lines(uow, subscription, plan, now)
-    if window is not None and events:
-        await issue_invoice(
-            uow,
-            subscription.tenant_id,
-            customer_id=subscription.customer_id,
-            subscription_id=subscription.id,
-            reason=BillingReason.SUBSCRIPTION_UPDATE,
-            currency=plan.currency,
-            period=window,
-            lines=lines,
-            now=now,
-        )
     if window is not None:
         subscription.usage_billed_until = now
+    return (window, lines) if events else (None, [])

@@ -211,3 +211,109 @@ async def test_a_plan_change_bills_the_old_plans_usage_once(api: Api) -> None:
     # Only the usage after the change, at the new price; the period starts at the change.
     assert [line["amount"] for line in renewal["lines"]] == [0, 10]
     assert renewal["lines"][1]["period_start"] == "2026-03-10T00:00:00Z"
+
+
+async def test_cancel_now_bills_usage_and_pending_prorations_on_one_final_invoice(api: Api) -> None:
+    await api.settings(grace_period_days=365)
+    await _meter(api, "calls", "count")
+    clock = await api.test_clock("2026-03-01T00:00:00Z")
+    # per currency: (the small and big plans' fees, the small and big per-call unit amounts)
+    terms = {"USD": (3100, 6200, "1.5", "2.5"), "JPY": (3100, 6200, "0.2", "0.3"), "KWD": (31000, 62000, "3", "12.25")}
+    subs = {}
+    for currency, (small_fee, big_fee, small_unit, big_unit) in terms.items():
+        small, big = [
+            await api.plan(
+                code=f"{size}-{currency}",
+                amount=fee,
+                currency=currency,
+                usage_charges=[{"meter": "calls", "model": "per_unit", "unit_amount": unit}],
+            )
+            for size, fee, unit in (("small", small_fee, small_unit), ("big", big_fee, big_unit))
+        ]
+        customer = await api.customer(email=f"{currency}@example.com", test_clock=clock["id"], external_id=currency)
+        subs[currency] = (await api.subscribe(customer, small), big)
+
+    def calls(prefix: str, day: str, count: int) -> list[dict]:
+        return [
+            {"id": f"{prefix}-{c}-{k}", "customer": c, "meter": "calls", "timestamp": f"2026-03-{day}T00:00:00Z"}
+            for c in terms
+            for k in range(count)
+        ]
+
+    await api.advance(clock, "2026-03-11T00:00:00Z")
+    assert set(await _send(api, calls("small", "05", 3))) == {"accepted"}
+    # Mar 11: an upgrade for the 21 days left of 31, prorations pending for the next invoice;
+    # the small plan's usage so far is billed by the change.
+    for sub, big in subs.values():
+        body = {"plan_id": big["id"], "proration": "create_prorations"}
+        assert (await api.post(f"/v1/subscriptions/{sub['id']}/change_plan", body)).status == 200
+    await api.advance(clock, "2026-03-21T00:00:00Z")
+    assert set(await _send(api, calls("big", "15", 5))) == {"accepted"}
+    for sub, _ in subs.values():
+        assert (await api.post(f"/v1/subscriptions/{sub['id']}/cancel", {"at_period_end": False})).status == 200
+
+    expected = {
+        # 3 x 1.5 = 4.5 -> 5; then 5 x 2.5 = 12.5 -> 13, -21/31 x 3100 = -2100, 21/31 x 6200 = 4200
+        "USD": (5, [13, -2100, 4200]),
+        # 3 x 0.2 = 0.6 -> 1; then 5 x 0.3 = 1.5 -> 2, -2100, 4200
+        "JPY": (1, [2, -2100, 4200]),
+        # 3 x 3 = 9; then 5 x 12.25 = 61.25 -> 61, -21/31 x 31000 = -21000, 21/31 x 62000 = 42000
+        "KWD": (9, [61, -21000, 42000]),
+    }
+    for currency, (change_usage, final_lines) in expected.items():
+        sub, _ = subs[currency]
+        invoices = sorted(await api.invoices(subscription_id=sub["id"]), key=lambda i: i["created_at"])
+        assert [(i["billing_reason"], i["created_at"]) for i in invoices] == [
+            ("subscription_create", "2026-03-01T00:00:00Z"),
+            ("subscription_update", "2026-03-11T00:00:00Z"),
+            ("subscription_update", "2026-03-21T00:00:00Z"),
+        ], currency
+        _, change, final = [(await api.get(f"/v1/invoices/{i['id']}")).body for i in invoices]
+        assert [line["amount"] for line in change["lines"]] == [change_usage], currency
+        assert [line["amount"] for line in final["lines"]] == final_lines, currency
+        assert [line["proration"] for line in final["lines"]] == [False, True, True]
+        usage_line = final["lines"][0]
+        assert (usage_line["period_start"], usage_line["period_end"]) == (
+            "2026-03-11T00:00:00Z",
+            "2026-03-21T00:00:00Z",
+        )
+        assert (final["total"], final["currency"]) == (sum(final_lines), currency)
+        assert (final["period_start"], final["period_end"]) == ("2026-03-11T00:00:00Z", "2026-04-01T00:00:00Z")
+        ended = await api.subscription(sub)
+        assert (ended["status"], ended["ended_at"]) == ("canceled", "2026-03-21T00:00:00Z")
+
+
+async def test_a_plan_change_invoiced_at_once_bills_usage_and_prorations_on_one_invoice(api: Api) -> None:
+    await api.settings(grace_period_days=365)
+    await _meter(api, "calls", "count")
+    clock = await api.test_clock("2026-03-01T00:00:00Z")
+    terms = {"USD": (3100, 6200, "1.5"), "JPY": (3100, 6200, "0.2"), "KWD": (31000, 62000, "3")}
+    subs = {}
+    for currency, (small_fee, big_fee, unit) in terms.items():
+        charges = [{"meter": "calls", "model": "per_unit", "unit_amount": unit}]
+        small = await api.plan(code=f"small-{currency}", amount=small_fee, currency=currency, usage_charges=charges)
+        big = await api.plan(code=f"big-{currency}", amount=big_fee, currency=currency, usage_charges=charges)
+        customer = await api.customer(email=f"{currency}@example.com", test_clock=clock["id"], external_id=currency)
+        subs[currency] = (await api.subscribe(customer, small), big)
+    await api.advance(clock, "2026-03-11T00:00:00Z")
+    calls = [
+        {"id": f"{c}-{k}", "customer": c, "meter": "calls", "timestamp": "2026-03-05T00:00:00Z"}
+        for c in terms
+        for k in range(3)
+    ]
+    assert set(await _send(api, calls)) == {"accepted"}
+    for sub, big in subs.values():
+        body = {"plan_id": big["id"], "proration": "always_invoice"}
+        assert (await api.post(f"/v1/subscriptions/{sub['id']}/change_plan", body)).status == 200
+    # usage of the small plan (3 calls), then the prorations for the 21 days left of 31
+    expected = {"USD": [5, -2100, 4200], "JPY": [1, -2100, 4200], "KWD": [9, -21000, 42000]}
+    for currency, lines in expected.items():
+        sub, _ = subs[currency]
+        updates = [
+            i for i in await api.invoices(subscription_id=sub["id"]) if i["billing_reason"] != "subscription_create"
+        ]
+        assert len(updates) == 1, (currency, updates)
+        update = (await api.get(f"/v1/invoices/{updates[0]['id']}")).body
+        assert [line["amount"] for line in update["lines"]] == lines, currency
+        assert (update["total"], update["created_at"]) == (sum(lines), "2026-03-11T00:00:00Z")
+        assert (update["period_start"], update["period_end"]) == ("2026-03-01T00:00:00Z", "2026-04-01T00:00:00Z")

@@ -42,6 +42,9 @@ IGNORED: list[tuple[str, str, int, str]] = [
     # is in the document's CloudEvent headers (shared with the renewal sink). 422 by design.
     ("ST202", "POST /cloudevents/usage", 422, "billingtenant"),
     ("ST202", "POST /cloudevents/usage", 422, "data"),
+    # A NUL (U+0000) in any string of a batch's events: PostgreSQL text cannot hold it, so it is
+    # refused as every body refuses it (shared.schemas.common.Body); JSON Schema cannot say so.
+    ("ST202", "POST /v1/usage_events/batch", 422, "(body)"),
 ]
 
 
