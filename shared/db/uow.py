@@ -18,8 +18,7 @@ from typing import cast
 import asyncpg
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from sqlalchemy.util import greenlet_spawn
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.db.event_writer import PendingEvent, write_events
 from shared.db.repository import Directory, Repository
@@ -240,30 +239,13 @@ class UnitOfWork:
 
     @asynccontextmanager
     async def driver_transaction(self) -> AsyncIterator[asyncpg.Connection]:
-        """Instead of `async with uow:`, for a hot path that sends only driver statements (usage
-        ingestion): one transaction on a pooled asyncpg connection, without a session or ORM.
-        Commits when the block completes, rolls back if it raises. Inside a RequestTransaction
-        (a keyed request) it joins that transaction as `async with uow:` does (a savepoint),
-        so the writes and the Idempotency-Key row still commit together."""
-        request = _REQUEST.get()
-        if request is not None and request.sessions is self._sessions:
-            async with self:
-                yield await self.driver_connection()
-                await self.commit()
-            return
-        engine = cast(AsyncEngine, self._sessions.kw["bind"])
-        pooled = await engine.raw_connection()  # the pool's checkout events (metrics, outages) fire
-        driver = cast(asyncpg.Connection, pooled.driver_connection)
-        try:
-            async with driver.transaction():
-                yield driver
-        except (asyncpg.exceptions.PostgresConnectionError, asyncpg.exceptions.InterfaceError, OSError) as error:
-            await greenlet_spawn(pooled.invalidate, error)  # closed, not returned to the pool
-            raise
-        finally:
-            if pooled.dbapi_connection is not None and driver.is_in_transaction():  # its rollback did not run
-                await greenlet_spawn(pooled.invalidate)
-            await greenlet_spawn(pooled.close)
+        """`async with uow.on_driver():` as a block that commits when it completes (rolls back
+        if it raises), yielding the asyncpg connection: for a hot path that sends only driver
+        statements (usage ingestion). Inside a keyed request it joins that request's
+        transaction (a savepoint), so the writes and the Idempotency-Key row commit together."""
+        async with self.on_driver():
+            yield await self.driver_connection()
+            await self.commit()
 
     def directory(self) -> Directory:
         """The lookups that span tenants by design (API key by hash, tenant by name)."""
