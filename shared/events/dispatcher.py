@@ -61,7 +61,7 @@ MAX_ROUNDS = 1000  # rounds one wake-up works through
 
 CLAIM = """
 WITH c AS (
-    SELECT d.tenant_id, d.id FROM webhook_deliveries d
+    SELECT d.tenant_id, d.id, d.last_attempt_at AS previous_attempt_at FROM webhook_deliveries d
     JOIN webhook_endpoints e ON e.tenant_id = d.tenant_id AND e.id = d.endpoint_id AND e.status = 'enabled'
     WHERE d.status = 'pending' AND d.next_attempt_at <= now()
     ORDER BY d.next_attempt_at
@@ -74,7 +74,7 @@ FROM c, webhook_endpoints e, events ev
 WHERE d.tenant_id = c.tenant_id AND d.id = c.id
   AND e.tenant_id = d.tenant_id AND e.id = d.endpoint_id
   AND ev.tenant_id = d.tenant_id AND ev.id = d.event_id
-RETURNING d.tenant_id, d.id, d.attempts, d.endpoint_id, e.url, e.secret, e.previous_secret,
+RETURNING d.tenant_id, d.id, d.attempts, c.previous_attempt_at, d.endpoint_id, e.url, e.secret, e.previous_secret,
           e.previous_secret_expires_at > now() AS previous_live,
           ev.id AS event_id, ev.seq, ev.type, ev.created, ev.data::text AS data, ev.request_id, ev.api_key_id,
           ev.renewal_run, ev.test_clock_id
@@ -88,6 +88,17 @@ SET status = v.status,
     delivered_at = CASE WHEN v.status = 'delivered' THEN now() ELSE d.delivered_at END
 FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::float8[], $6::int[], $7::int[], $8::text[], $9::text[])
   AS v(tenant_id, id, attempts, status, delay, code, ms, body, error)
+WHERE d.tenant_id = v.tenant_id AND d.id = v.id AND d.attempts = v.attempts AND d.status = 'pending'
+"""
+
+# Deliveries held back unsent (their endpoint failed earlier in the round): the claim's
+# attempt is given back and they wait for the failed one's retry.
+RELEASE = """
+UPDATE webhook_deliveries d
+SET attempts = d.attempts - 1, last_attempt_at = v.previous_attempt_at,
+    next_attempt_at = now() + make_interval(secs => v.delay)
+FROM unnest($1::text[], $2::text[], $3::int[], $4::timestamptz[], $5::float8[])
+  AS v(tenant_id, id, attempts, previous_attempt_at, delay)
 WHERE d.tenant_id = v.tenant_id AND d.id = v.id AND d.attempts = v.attempts AND d.status = 'pending'
 """
 
@@ -276,8 +287,11 @@ class Dispatcher:
         await self._record(rows, outcomes, result)
         return result
 
-    async def _send_all(self, rows: Sequence[asyncpg.Record]) -> list[Outcome]:
-        """Endpoints in parallel; each endpoint's deliveries one after another, in event order."""
+    async def _send_all(self, rows: Sequence[asyncpg.Record]) -> list[Outcome | None]:
+        """Endpoints in parallel; each endpoint's deliveries one after another, in event order,
+        until one fails: the rest are held back (None) for the failed one's retry, so an
+        endpoint that is down or slow costs one attempt (at most one timeout) per round, not
+        one per delivery, and spends no attempts of the deliveries behind it."""
         by_endpoint: dict[tuple[str, str], list[int]] = {}
         for n, row in enumerate(rows):
             by_endpoint.setdefault((row["tenant_id"], row["endpoint_id"]), []).append(n)
@@ -285,10 +299,12 @@ class Dispatcher:
 
         async def one_endpoint(indexes: list[int]) -> None:
             for n in sorted(indexes, key=lambda i: rows[i]["seq"]):
-                outcomes[n] = await self._send(rows[n])
+                outcomes[n] = outcome = await self._send(rows[n])
+                if not outcome.ok:
+                    return
 
         await asyncio.gather(*(one_endpoint(ix) for ix in by_endpoint.values()))
-        return [o if o is not None else Outcome(ok=False, error="not sent") for o in outcomes]
+        return outcomes
 
     async def _send(self, row: asyncpg.Record) -> Outcome:
         body = payload(row)
@@ -297,10 +313,15 @@ class Dispatcher:
         headers["user-agent"] = "billing-webhooks/1"
         return await _post(self.http(), row["url"], body, headers)
 
-    async def _record(self, rows: Sequence[asyncpg.Record], outcomes: Sequence[Outcome], result: Round) -> None:
+    async def _record(self, rows: Sequence[asyncpg.Record], outcomes: Sequence[Outcome | None], result: Round) -> None:
         records = []
         endpoint_results: dict[tuple[str, str], tuple[bool, bool]] = {}
+        waits: dict[tuple[str, str], float] = {}  # an endpoint's retry delay after its failure here
+        held = []
         for row, o in zip(rows, outcomes):
+            if o is None:
+                held.append(row)
+                continue
             gone = o.code == 410
             if o.ok:
                 status, delay = "delivered", 0.0
@@ -311,6 +332,8 @@ class Dispatcher:
                 status, delay = ("failed", 0.0) if next_delay is None else ("pending", next_delay)
             records.append((row["tenant_id"], row["id"], row["attempts"], status, delay, o.code, o.ms, o.body, o.error))
             key = (row["tenant_id"], row["endpoint_id"])
+            if not o.ok:
+                waits[key] = delay
             was_ok, was_gone = endpoint_results.get(key, (False, False))
             endpoint_results[key] = (was_ok or o.ok, was_gone or gone)
         keys = list(endpoint_results)
@@ -319,6 +342,15 @@ class Dispatcher:
             conn: asyncpg.Connection = raw.driver_connection
             async with conn.transaction():
                 await conn.execute(RECORD, *map(list, zip(*records)))
+                if held:
+                    await conn.execute(
+                        RELEASE,
+                        [r["tenant_id"] for r in held],
+                        [r["id"] for r in held],
+                        [r["attempts"] for r in held],
+                        [r["previous_attempt_at"] for r in held],
+                        [waits.get((r["tenant_id"], r["endpoint_id"]), 0.0) for r in held],
+                    )
                 changed = await conn.fetch(
                     ENDPOINT_RESULTS,
                     [k[0] for k in keys],

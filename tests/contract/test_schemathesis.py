@@ -60,7 +60,16 @@ def test_schemathesis_finds_nothing(database_url: str, tmp_path: Path) -> None:
     internal_port = free_port()
     log = (tmp_path / "serve.log").open("wb")  # a file, not a pipe: a full pipe would block the server
     process, public = serve(
-        {"DATABASE_URL": database_url, "BILLING_BOOTSTRAP_API_KEY": KEY, "BILLING_INTERNAL_PORT": str(internal_port)},
+        {
+            "DATABASE_URL": database_url,
+            "BILLING_BOOTSTRAP_API_KEY": KEY,
+            "BILLING_INTERNAL_PORT": str(internal_port),
+            # Schemathesis sends hundreds of deliberately unauthenticated requests from one
+            # address; the failed-authentication limit (tested in tests/api) would answer them
+            # 429 where the contract is 401.
+            "BILLING_AUTH_FAILURES_PER_SECOND": "100000",
+            "BILLING_AUTH_FAILURE_BURST": "100000",
+        },
         stderr=log.fileno(),
     )
     internal = f"http://127.0.0.1:{internal_port}"

@@ -332,3 +332,41 @@ async def test_a_rolled_back_request_and_a_failed_renewal_batch_leave_no_event(a
     assert await sql(api, "SELECT id FROM events WHERE renewal_run IS NOT NULL") == []
     assert len(await api.invoices(subscription_id=subscription["id"])) == 1  # the first one only
     assert (await api.subscription(subscription))["current_period_start"] == "2030-01-15T00:00:00Z"
+
+
+async def test_an_endpoint_that_fails_holds_back_the_rest_of_its_round(
+    api: Api, receiver: tuple[Receiver, str]
+) -> None:
+    """A failing (or hanging) endpoint costs one attempt per round, not one per delivery: the
+    deliveries behind the failed one are not sent, keep their attempts and wait for its retry,
+    then go in event order."""
+    from shared.db.engine import make_engine
+    from shared.events.dispatcher import Dispatcher
+
+    found, url = receiver
+    hook = await endpoint(api, "https://example.com/hooks", ["customer.*"])
+    await sql(api, "UPDATE webhook_endpoints SET url = $1", url)  # the loopback receiver (refused over the API)
+    for n in range(3):
+        await api.customer(email=f"held{n}@example.com")
+    found.script = [(500, {})]
+    engine = make_engine(api.database_url, pool_size=2, max_overflow=0)
+    dispatcher = Dispatcher(engine, allow_private=True)
+    try:
+        first = await dispatcher.deliver_round()
+        assert (first.claimed, first.delivered, first.failed, len(found.received)) == (3, 0, 1, 1)
+        rows = await sql(
+            api,
+            "SELECT d.attempts, d.status, d.next_attempt_at, d.last_attempt_at FROM webhook_deliveries d"
+            " JOIN events e ON e.tenant_id = d.tenant_id AND e.id = d.event_id ORDER BY e.seq",
+        )
+        assert [(r["attempts"], r["status"]) for r in rows] == [(1, "pending"), (0, "pending"), (0, "pending")]
+        assert rows[1]["last_attempt_at"] is None and rows[1]["next_attempt_at"] == rows[0]["next_attempt_at"]
+        await sql(api, "UPDATE webhook_deliveries SET next_attempt_at = now()")  # skip the wait
+        second = await dispatcher.drain()
+        assert (second.delivered, second.failed) == (3, 0)
+    finally:
+        await dispatcher.close()
+        await engine.dispose()
+    emails = [r.event["data"]["object"]["email"] for r in found.received]
+    assert emails == ["held0@example.com", "held0@example.com", "held1@example.com", "held2@example.com"]
+    assert [d["attempts"] for d in reversed(await deliveries(api, hook["id"]))] == [2, 1, 1]
