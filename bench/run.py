@@ -45,9 +45,10 @@ MODULES: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = [
         {"subscriptions": 100_000, "deliveries": 2000, "samples": 200},
         {"subscriptions": 500, "deliveries": 50, "samples": 20},
     ),
+    ("money", "bench.money", {"count": 100_000, "rounds": 3}, {"count": 500, "rounds": 1}),
     (
         "usage",
-        "bench.usage",
+        "bench.usage',
         {"events": 1_000_000, "customers": 1000, "stored": 10_000_000, "subscriptions": 100_000, "samples": 200},
         {"events": 2000, "customers": 50, "stored": 0, "subscriptions": 200, "samples": 20},
     ),
