@@ -48,7 +48,7 @@ MODULES: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = [
     ("money", "bench.money", {"count": 100_000, "rounds": 3}, {"count": 500, "rounds": 1}),
     (
         "usage",
-        "bench.usage',
+        "bench.usage",
         {"events": 1_000_000, "customers": 1000, "stored": 10_000_000, "subscriptions": 100_000, "samples": 200},
         {"events": 2000, "customers": 50, "stored": 0, "subscriptions": 200, "samples": 20},
     ),
