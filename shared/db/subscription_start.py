@@ -15,10 +15,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import asyncpg
 
 from shared.db import hot_reads
+
+if TYPE_CHECKING:
+    from shared.db.tables import Subscription
 
 CONTEXT = """
 WITH c AS (
@@ -140,38 +144,24 @@ async def context(
     )
 
 
-async def insert(
-    conn: asyncpg.Connection,
-    tenant_id: str,
-    *,
-    id: str,
-    customer_id: str,
-    plan_id: str,
-    status: str,
-    anchor: datetime,
-    cycle: int,
-    period_start: datetime,
-    period_end: datetime,
-    trial_end: datetime | None,
-    test_clock_id: str | None,
-    default_tax_rates: Sequence[str],
-    created_at: datetime,
-) -> None:
+async def insert(conn: asyncpg.Connection, subscription: Subscription) -> None:
+    """Write the new `subscription` row (built, not added to any session)."""
+    s = subscription
     started = time.perf_counter()
     await conn.execute(
         INSERT,
-        tenant_id,
-        id,
-        customer_id,
-        plan_id,
-        status,
-        anchor,
-        cycle,
-        period_start,
-        period_end,
-        trial_end,
-        test_clock_id,
-        list(default_tax_rates),
-        created_at,
+        s.tenant_id,
+        s.id,
+        s.customer_id,
+        s.plan_id,
+        s.status,
+        s.billing_cycle_anchor,
+        s.cycle,
+        s.current_period_start,
+        s.current_period_end,
+        s.trial_end,
+        s.test_clock_id,
+        list(s.default_tax_rates),
+        s.created_at,
     )
     _observe("INSERT", started)

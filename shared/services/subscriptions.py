@@ -95,22 +95,7 @@ async def create_subscription(
         now = await now_for(uow, tenant_id, customer.test_clock_id, clock)
         trial_days = plan.trial_period_days if trial_period_days is None else trial_period_days
         start = rules.start(now, cadence_of(plan), trial_days)
-        subscription = Subscription(
-            tenant_id=tenant_id,
-            id=new_id("sub"),
-            customer_id=customer.id,
-            plan_id=plan.id,
-            status=start.status,
-            billing_cycle_anchor=start.anchor,
-            cycle=start.cycle,
-            current_period_start=start.period.start,
-            current_period_end=start.period.end,
-            trial_end=start.trial_end,
-            test_clock_id=customer.test_clock_id,
-            cancel_at_period_end=False,
-            default_tax_rates=rates,
-            created_at=now,
-        )
+        subscription = _new_row(tenant_id, customer.id, plan.id, start, customer.test_clock_id, rates, now)
         repo.add(subscription)
         outbox.record(uow, "subscription.created", subscription, now)
         await uow.flush()
@@ -120,6 +105,34 @@ async def create_subscription(
             await issue_plan_invoice(uow, subscription, plan, start.period, BillingReason.SUBSCRIPTION_CREATE, now)
         await uow.commit()
     return subscription
+
+
+def _new_row(
+    tenant_id: str,
+    customer_id: str,
+    plan_id: str,
+    start: rules.Start,
+    test_clock_id: str | None,
+    rates: list[str],
+    now: datetime,
+) -> Subscription:
+    """The new subscription's row, as both ways of starting one write it."""
+    return Subscription(
+        tenant_id=tenant_id,
+        id=new_id("sub"),
+        customer_id=customer_id,
+        plan_id=plan_id,
+        status=start.status,
+        billing_cycle_anchor=start.anchor,
+        cycle=start.cycle,
+        current_period_start=start.period.start,
+        current_period_end=start.period.end,
+        trial_end=start.trial_end,
+        test_clock_id=test_clock_id,
+        cancel_at_period_end=False,
+        default_tax_rates=rates,
+        created_at=now,
+    )
 
 
 async def _start_on_driver(
@@ -155,39 +168,9 @@ async def _start_on_driver(
             now = found.frozen_time
         trial_days = plan.trial_period_days if trial_period_days is None else trial_period_days
         start = rules.start(now, cadence_of(plan), trial_days)
-        subscription = Subscription(
-            tenant_id=tenant_id,
-            id=new_id("sub"),
-            customer_id=found.customer_id,
-            plan_id=plan.id,
-            status=start.status,
-            billing_cycle_anchor=start.anchor,
-            cycle=start.cycle,
-            current_period_start=start.period.start,
-            current_period_end=start.period.end,
-            trial_end=start.trial_end,
-            test_clock_id=found.test_clock_id,
-            cancel_at_period_end=False,
-            default_tax_rates=rates,
-            created_at=now,
-        )
+        subscription = _new_row(tenant_id, found.customer_id, plan.id, start, found.test_clock_id, rates, now)
         try:
-            await start_sql.insert(
-                conn,
-                tenant_id,
-                id=subscription.id,
-                customer_id=subscription.customer_id,
-                plan_id=plan.id,
-                status=start.status,
-                anchor=start.anchor,
-                cycle=start.cycle,
-                period_start=start.period.start,
-                period_end=start.period.end,
-                trial_end=start.trial_end,
-                test_clock_id=found.test_clock_id,
-                default_tax_rates=rates,
-                created_at=now,
-            )
+            await start_sql.insert(conn, subscription)
         except asyncpg.IntegrityConstraintViolationError as error:
             conflict = conflict_for(error.constraint_name)
             if conflict is None:
