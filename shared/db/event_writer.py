@@ -117,6 +117,17 @@ MATCHES = (
     "EXISTS (SELECT 1 FROM unnest(e.enabled_events) p WHERE ins.type LIKE replace(replace(p, '_', '\\_'), '*', '%'))"
 )
 
+# After the events CTE `ins`: a delivery for every enabled endpoint of the tenant whose
+# enabled_events match, and a wake-up for the dispatchers (at commit).
+_DELIVERIES = f"""), deliveries AS (
+    INSERT INTO webhook_deliveries (tenant_id, id, endpoint_id, event_id)
+    SELECT ins.tenant_id, 'whd_' || substr(ins.id, 5) || substr(md5(e.id), 1, 8), e.id, ins.id
+    FROM ins JOIN webhook_endpoints e ON e.tenant_id = ins.tenant_id AND e.status = 'enabled'
+    WHERE {MATCHES}
+)
+SELECT pg_notify('{CHANNEL}', '')
+"""
+
 INSERT_EVENTS = f"""
 WITH v AS (
     SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[],
@@ -142,14 +153,7 @@ WITH v AS (
       ON v.object IS NULL AND r.tenant_id = v.tenant_id AND r.object_id = v.object_id AND r.kind = v.kind
     ORDER BY v.ord
     RETURNING tenant_id, id, type
-), deliveries AS (
-    INSERT INTO webhook_deliveries (tenant_id, id, endpoint_id, event_id)
-    SELECT ins.tenant_id, 'whd_' || substr(ins.id, 5) || substr(md5(e.id), 1, 8), e.id, ins.id
-    FROM ins JOIN webhook_endpoints e ON e.tenant_id = ins.tenant_id AND e.status = 'enabled'
-    WHERE {MATCHES}
-)
-SELECT pg_notify('{CHANNEL}', '')
-"""
+{_DELIVERIES}"""
 
 
 # The events of many objects, each object's `data` built ONCE in SQL from its row as the
@@ -178,20 +182,13 @@ WITH v AS MATERIALIZED (
     INSERT INTO events (tenant_id, id, type, object_id, data, renewal_run, request_id, api_key_id, test_clock_id,
                         created)
     SELECT v.tenant_id, t.ids[t.k], t.types[t.k],
-           CASE WHEN v.kind = 'invoice_balance_transaction' THEN v.object->>'id' ELSE v.object_id END, v.data, $9::text, $10::text, $11::text,
-           v.test_clock_id, v.created
+           CASE WHEN v.kind = 'invoice_balance_transaction' THEN v.object->>'id' ELSE v.object_id END,
+           v.data, $9::text, $10::text, $11::text, v.test_clock_id, v.created
     FROM v CROSS JOIN LATERAL (SELECT string_to_array(v.types, ' ') AS types, string_to_array(v.ids, ' ') AS ids) a
     CROSS JOIN LATERAL (SELECT a.types, a.ids, k FROM generate_subscripts(a.types, 1) k) t
     ORDER BY v.n, t.k
     RETURNING tenant_id, id, type
-), deliveries AS (
-    INSERT INTO webhook_deliveries (tenant_id, id, endpoint_id, event_id)
-    SELECT ins.tenant_id, 'whd_' || substr(ins.id, 5) || substr(md5(e.id), 1, 8), e.id, ins.id
-    FROM ins JOIN webhook_endpoints e ON e.tenant_id = ins.tenant_id AND e.status = 'enabled'
-    WHERE {MATCHES}
-)
-SELECT pg_notify('{CHANNEL}', '')
-"""
+{_DELIVERIES}"""
 
 
 CUSTOM_PLAN_ABOVE = 50  # events in one write from which its plan is made for its real size
