@@ -9,8 +9,8 @@ Idempotency-Key row holding its response commit together, or not at all.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from types import TracebackType
 from typing import cast
@@ -69,6 +69,19 @@ def conflict_for(constraint: str | None) -> Conflict | None:
     doing. For statements run on the raw driver connection (shared.db.invoice_writer)."""
     known = _CONFLICTS.get(constraint or "")
     return None if known is None else Conflict(known[0], field=known[1])
+
+
+@contextmanager
+def driver_conflicts() -> Iterator[None]:
+    """Around statements sent on the driver connection: a violated constraint that is the
+    client's doing becomes its 409 (conflict_for); any other is raised as it is."""
+    try:
+        yield
+    except asyncpg.IntegrityConstraintViolationError as error:
+        conflict = conflict_for(error.constraint_name)
+        if conflict is None:
+            raise
+        raise conflict from error
 
 
 class RequestTransaction:
@@ -274,16 +287,11 @@ class UnitOfWork:
             callback()
 
     async def _commit_driver(self) -> None:
-        try:
+        with driver_conflicts():
             if self._events:
                 await write_events(await self.driver_connection(), self._events)
                 self._events = []
             await self._transaction.commit()
-        except asyncpg.IntegrityConstraintViolationError as error:
-            conflict = conflict_for(error.constraint_name)
-            if conflict is None:
-                raise
-            raise conflict from error
 
     async def _commit_session(self) -> None:
         try:

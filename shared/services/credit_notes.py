@@ -11,14 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import asyncpg
-
 from shared.clock import Clock
 from shared.db import balances, invoice_writer
 from shared.db.credit_note_writer import write_credit_note
 from shared.db.repository import Page, Repository
 from shared.db.tables import CreditNote, Customer, Invoice, Subscription
-from shared.db.uow import UnitOfWork, conflict_for
+from shared.db.uow import UnitOfWork, driver_conflicts
 from shared.domain import credit_notes as rules
 from shared.domain.credit_notes import CreditNoteReason, CreditNoteStatus, Draft, Request
 from shared.domain.discounts import DiscountAmount
@@ -128,7 +126,7 @@ async def create_credit_note(
         now = await now_for(uow, tenant_id, invoice.test_clock_id, clock)
         conn = await uow.driver_connection()
         note_id = new_id("cn")
-        try:
+        with driver_conflicts():
             await invoice_writer.credit_invoice(
                 conn,
                 tenant_id,
@@ -167,11 +165,6 @@ async def create_credit_note(
                 draft=draft,
                 created_at=now,
             )
-        except asyncpg.IntegrityConstraintViolationError as error:
-            conflict = conflict_for(error.constraint_name)
-            if conflict is None:
-                raise
-            raise conflict from error
         note = await repo.get(CreditNote, note_id)
         outbox.record(uow, "credit_note.created", note, now)
         outbox.record_invoice(uow, "invoice.updated", invoice, now)

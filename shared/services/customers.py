@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-import asyncpg
-
 from shared.clock import Clock
 from shared.db import balances
 from shared.db.repository import Page
 from shared.db.tables import BalanceTransaction, Customer, TestClock
-from shared.db.uow import UnitOfWork, conflict_for
+from shared.db.uow import UnitOfWork, driver_conflicts
 from shared.domain.ids import new_id
 from shared.domain.invoice_totals import BalanceTransactionType
 from shared.events import outbox
@@ -140,13 +138,8 @@ async def adjust_balance(
             description,
             await now_for(uow, tenant_id, customer.test_clock_id, clock),
         )
-        try:
+        with driver_conflicts():
             await balances.append(await uow.driver_connection(), [entry])
-        except asyncpg.IntegrityConstraintViolationError as error:
-            conflict = conflict_for(error.constraint_name)
-            if conflict is None:
-                raise
-            raise conflict from error
         transaction = outbox.record_ledger_entry(uow, entry, test_clock_id=customer.test_clock_id)
         await uow.commit()
     return transaction

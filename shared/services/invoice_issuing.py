@@ -8,13 +8,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-import asyncpg
-
 from shared.db.balances import lock_balances
 from shared.db.invoice_writer import Written, record_issued, write_invoices
 from shared.db.tables import Discount as DiscountRow
 from shared.db.tables import Plan, Subscription
-from shared.db.uow import UnitOfWork, conflict_for
+from shared.db.uow import UnitOfWork, driver_conflicts
 from shared.domain.discounts import Discount
 from shared.domain.invoices import (
     CYCLE_REASONS,
@@ -131,13 +129,8 @@ async def write_issued(
     # The customer's balance in this currency, locked to the commit, is applied to the invoice.
     balance = await lock_balances(conn, [(tenant_id, customer_id, currency)])
     draft = draft.with_starting_balance(balance.get((tenant_id, customer_id, currency), 0))
-    try:
+    with driver_conflicts():
         [written] = await write_invoices(conn, [(tenant_id, draft)])
-    except asyncpg.IntegrityConstraintViolationError as error:
-        conflict = conflict_for(error.constraint_name)
-        if conflict is None:
-            raise
-        raise conflict from error
     if draft.discount is not None and reason in CYCLE_REASONS:
         # The invoice of a new billing period uses up one period of the discount.
         left = draft.discount.after_new_period()

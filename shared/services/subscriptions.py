@@ -5,13 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-import asyncpg
-
 from shared.clock import Clock
 from shared.db import subscription_start as start_sql
 from shared.db.subscription_start import PlanTerms
 from shared.db.tables import Customer, Plan, Subscription
-from shared.db.uow import UnitOfWork, conflict_for
+from shared.db.uow import UnitOfWork, driver_conflicts
 from shared.domain import subscriptions as rules
 from shared.domain.errors import Conflict, NotFound
 from shared.domain.ids import new_id
@@ -169,13 +167,8 @@ async def _start_on_driver(
         trial_days = plan.trial_period_days if trial_period_days is None else trial_period_days
         start = rules.start(now, cadence_of(plan), trial_days)
         subscription = _new_row(tenant_id, found.customer_id, plan.id, start, found.test_clock_id, rates, now)
-        try:
+        with driver_conflicts():
             await start_sql.insert(conn, subscription)
-        except asyncpg.IntegrityConstraintViolationError as error:
-            conflict = conflict_for(error.constraint_name)
-            if conflict is None:
-                raise
-            raise conflict from error
         outbox.record(uow, "subscription.created", subscription, now)
         if start.invoices_now:
             # The tax rates of the most specific of subscription, plan, customer and tenant.
