@@ -108,6 +108,15 @@ class Api:
         assert reply.status == 200, reply
         return reply.body["data"]
 
+    async def events(self, **filters: Any) -> list[dict]:
+        """Events matching `filters` (first page of 100), in the order they were written."""
+        reply = await self.get("/v1/events", limit=100, **filters)
+        assert reply.status == 200, reply
+        return sorted(reply["data"], key=lambda e: e["sequence"])
+
+    async def event_types(self, object_id: str) -> list[str]:
+        return [e["type"] for e in await self.events(object_id=object_id)]
+
     async def test_clock(self, frozen_time: str, name: str = "story") -> dict:
         reply = await self.post("/v1/test_clocks", {"frozen_time": frozen_time, "name": name})
         assert reply.status == 201, reply

@@ -13,22 +13,12 @@ import pytest
 from tests.client import Api
 
 
-async def _events(api: Api, **filters: Any) -> list[dict[str, Any]]:
-    reply = await api.get("/v1/events", limit=100, **filters)
-    assert reply.status == 200, reply
-    return sorted(reply["data"], key=lambda e: e["sequence"])
-
-
-async def _types(api: Api, object_id: str) -> list[str]:
-    return [e["type"] for e in await _events(api, object_id=object_id)]
-
-
 async def test_tax_rates_coupons_and_promotion_codes_emit_their_events(api: Api) -> None:
     rate = await api.post("/v1/tax_rates", {"display_name": "VAT", "percentage": 19, "inclusive": False})
     assert rate.status == 201, rate
     assert (await api.patch(f"/v1/tax_rates/{rate['id']}", {"active": False})).status == 200
     assert (await api.patch(f"/v1/tax_rates/{rate['id']}", {"active": False})).status == 200  # no change: no event
-    created, updated = await _events(api, object_id=rate["id"])
+    created, updated = await api.events(object_id=rate["id"])
     assert (created["type"], created["data"]["object"]) == ("tax_rate.created", rate.body)
     assert updated["type"] == "tax_rate.updated"
     assert updated["data"]["object"] == (await api.get(f"/v1/tax_rates/{rate['id']}")).body
@@ -40,7 +30,7 @@ async def test_tax_rates_coupons_and_promotion_codes_emit_their_events(api: Api)
     code = await api.post("/v1/promotion_codes", {"coupon": "co_ten", "code": "TEN"})
     assert code.status == 201, code
     assert (await api.patch(f"/v1/promotion_codes/{code['id']}", {"active": False})).status == 200
-    [code_created, code_updated] = await _events(api, object_id=code["id"])
+    [code_created, code_updated] = await api.events(object_id=code["id"])
     assert (code_created["type"], code_created["data"]["object"]) == ("promotion_code.created", code.body)
     assert (code_updated["type"], code_updated["data"]["previous_attributes"]) == (
         "promotion_code.updated",
@@ -50,7 +40,7 @@ async def test_tax_rates_coupons_and_promotion_codes_emit_their_events(api: Api)
 
     for _ in range(2):  # deleting is idempotent: one event
         assert (await api.call("DELETE", "/v1/coupons/co_ten")).status == 200
-    coupon_created, coupon_deleted = await _events(api, object_id="co_ten")
+    coupon_created, coupon_deleted = await api.events(object_id="co_ten")
     assert (coupon_created["type"], coupon_created["data"]["object"]) == ("coupon.created", coupon.body)
     assert coupon_deleted["type"] == "coupon.deleted"
     assert coupon_deleted["data"]["object"] == {**coupon.body, "valid": False}
@@ -82,9 +72,9 @@ async def test_a_subscription_shows_its_discount_and_discounts_emit_events(api: 
     assert await api.subscription(subscription) == subscription.copy()
     [listed] = (await api.get("/v1/subscriptions", customer_id=customer["id"]))["data"]
     assert listed == subscription
-    [created] = await _events(api, object_id=subscription["id"])
+    [created] = await api.events(object_id=subscription["id"])
     assert created["data"]["object"] == subscription
-    [applied] = await _events(api, object_id=discount["id"])
+    [applied] = await api.events(object_id=discount["id"])
     assert (applied["type"], applied["data"]["object"], applied["test_clock"]) == (
         "customer.discount.created",
         discount,
@@ -94,7 +84,7 @@ async def test_a_subscription_shows_its_discount_and_discounts_emit_events(api: 
     await api.advance(clock, "2026-05-01T00:00:00Z")  # a renewal uses a period of it
     renewed = await api.subscription(subscription)
     assert renewed["discount"]["periods_left"] == 1
-    renewal = [e for e in await _events(api, object_id=subscription["id"]) if e["type"] == "subscription.renewed"]
+    renewal = [e for e in await api.events(object_id=subscription["id"]) if e["type"] == "subscription.renewed"]
     assert renewal[0]["data"]["object"]["discount"] == renewed["discount"]
 
     # Replaced: the running one is deleted, the new one created; the subscription shows it.
@@ -103,17 +93,17 @@ async def test_a_subscription_shows_its_discount_and_discounts_emit_events(api: 
     assert forever.status == 201, forever
     replaced = await api.post(f"/v1/subscriptions/{subscription['id']}/discount", {"coupon": "co_forever"})
     assert replaced.status == 200, replaced
-    [ended] = await _events(api, object_id=discount["id"], type="customer.discount.deleted")
+    [ended] = await api.events(object_id=discount["id"], type="customer.discount.deleted")
     assert ended["data"]["object"] == {**discount, "periods_left": 1, "ended_at": "2026-05-01T00:00:00Z"}
     assert (await api.subscription(subscription))["discount"] == replaced.body
     paused = await api.post(f"/v1/subscriptions/{subscription['id']}/pause")  # an ORM-rendered response
     assert (paused.status, paused["discount"]) == (200, replaced.body)
-    [paused_event] = await _events(api, object_id=subscription["id"], type="subscription.paused")
+    [paused_event] = await api.events(object_id=subscription["id"], type="subscription.paused")
     assert paused_event["data"]["object"] == paused.body
 
     removed = await api.call("DELETE", f"/v1/subscriptions/{subscription['id']}/discount")
     assert removed.status == 200, removed
-    assert await _types(api, replaced["id"]) == ["customer.discount.created", "customer.discount.deleted"]
+    assert await api.event_types(replaced["id"]) == ["customer.discount.created", "customer.discount.deleted"]
     assert (await api.subscription(subscription))["discount"] is None
     [listed] = (await api.get("/v1/subscriptions", customer_id=customer["id"]))["data"]
     assert listed["discount"] is None
@@ -153,11 +143,11 @@ async def test_every_ledger_row_emits_customer_balance_transaction_created(api: 
         ("proration_credit", -13333),
         ("invoice_applied", 10000),
     ]
-    events = await _events(api, type="customer.balance_transaction.created")
+    events = await api.events(type="customer.balance_transaction.created")
     assert [e["data"]["object"] for e in events] == ledger
     assert [e["data"]["object"] for e in events][0] == adjustment.body
     for transaction in ledger:  # found by the ledger row's id
-        [event] = await _events(api, object_id=transaction["id"])
+        [event] = await api.events(object_id=transaction["id"])
         assert event["test_clock"] == clock["id"] and event["created"] == transaction["created_at"]
     assert [e["renewal_run"] is not None for e in events] == [False, False, True]
     assert events[1]["request"]["id"] and events[2]["request"] is None
@@ -191,7 +181,7 @@ async def test_a_plans_default_tax_rates_can_be_updated(api: Api, currency: str,
     assert updated.status == 200, updated
     assert (updated["name"], updated["default_tax_rates"]) == ("Pro 2026", [vat["id"]])
     assert (await api.get(path)).body == updated.body
-    [event] = await _events(api, object_id=plan["id"], type="plan.updated")
+    [event] = await api.events(object_id=plan["id"], type="plan.updated")
     assert event["data"]["object"] == updated.body
     assert event["data"]["previous_attributes"] == {"name": plan["name"], "default_tax_rates": []}
 
@@ -219,8 +209,8 @@ async def test_a_used_up_discount_ends_with_customer_discount_deleted(api: Api) 
     assert once["discount"] is None and (await api.subscription(once))["discount"] is None  # used up at once
     [(created, deleted)] = [
         (a, d)
-        for a in await _events(api, type="customer.discount.created")
-        for d in await _events(api, type="customer.discount.deleted")
+        for a in await api.events(type="customer.discount.created")
+        for d in await api.events(type="customer.discount.deleted")
         if a["data"]["object"]["subscription"] == once["id"] == d["data"]["object"]["subscription"]
     ]
     assert created["data"]["object"]["id"] == deleted["data"]["object"]["id"]
@@ -233,7 +223,7 @@ async def test_a_used_up_discount_ends_with_customer_discount_deleted(api: Api) 
     assert two["discount"]["periods_left"] == 1
     await api.advance(clock, "2026-05-01T00:00:00Z")  # the renewal uses its last period
     assert (await api.subscription(two))["discount"] is None
-    [ended] = await _events(api, object_id=two["discount"]["id"], type="customer.discount.deleted")
+    [ended] = await api.events(object_id=two["discount"]["id"], type="customer.discount.deleted")
     assert ended["data"]["object"] == {**two["discount"], "periods_left": 0, "ended_at": "2026-05-01T00:00:00Z"}
     assert (ended["created"], ended["test_clock"]) == ("2026-05-01T00:00:00Z", clock["id"])
     assert ended["renewal_run"] is not None
