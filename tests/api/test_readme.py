@@ -31,13 +31,15 @@ def test_the_readme_walkthrough_works_as_written(database_url: str) -> None:
         wait_ready(api, server, path="/health")
         # The only edits: the port, and the venv's path for interpreters outside .venv.
         script = block("walkthrough") + "\necho ---test-clock---\n" + block("testclock")
+        script += "\necho ---money---\n" + block("money")
         script = script.replace("API=http://127.0.0.1:8080", f"API={api}")
         script = script.replace(".venv/bin/billing", str(bin_dir / "billing"))
         result = subprocess.run(
             ["bash", "-euo", "pipefail", "-c", script], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60
         )
-        assert result.returncode == 0, result.stderr
-        first, clock_story = result.stdout.split("---test-clock---")
+        assert result.returncode == 0, result.stderr + result.stdout[-1500:]
+        first, rest = result.stdout.split("---test-clock---")
+        clock_story, money_story = rest.split("---money---")
         subscription_json, invoices_json = first.strip().splitlines()[-2:]
         assert json.loads(subscription_json)["status"] == "active"
         [invoice] = json.loads(invoices_json)["data"]
@@ -58,6 +60,12 @@ def test_the_readme_walkthrough_works_as_written(database_url: str) -> None:
             4900,
             "EUR",
         )
+        # The money block: 20% off 19.99, 19% VAT, a 5.00 balance, then a 3.00 credit note.
+        invoice = json.loads(money_story.strip().splitlines()[-1])
+        assert (invoice["subtotal"], invoice["tax"], invoice["total"]) == (1999, 304, 1903), invoice
+        assert [d["amount"] for d in invoice["total_discount_amounts"]] == [400], invoice
+        assert (invoice["starting_balance"], invoice["pre_payment_credit_notes_amount"]) == (-500, 300), invoice
+        assert invoice["amount_due"] == 1103, invoice
     finally:
         server.terminate()
         server.wait(timeout=30)
