@@ -16,21 +16,13 @@ from datetime import datetime
 
 import asyncpg
 
+from shared.db.numbering import next_number
 from shared.domain.credit_notes import Draft, NoteLine
 from shared.domain.errors import NotFound
 
-INSERT_CREDIT_NOTE = """
-WITH legal AS (
-  UPDATE tenants SET next_credit_note_number = next_credit_note_number + 1
-  WHERE id = $1 AND $3::text IS NULL
-  RETURNING next_credit_note_number - 1 AS number
-), simulated AS (
-  UPDATE test_clocks SET next_credit_note_number = next_credit_note_number + 1
-  WHERE tenant_id = $1 AND id = $3::text
-  RETURNING next_credit_note_number - 1 AS number
-), numbered AS (
-  SELECT number FROM legal UNION ALL SELECT number FROM simulated
-), note AS (
+INSERT_CREDIT_NOTE = (
+    next_number("next_credit_note_number")
+    + """note AS (
   INSERT INTO credit_notes (tenant_id, id, number, test_clock_id, invoice_id, customer_id, status, type, reason,
                             memo, currency, subtotal, discount_amount, tax, inclusive_tax, total, discount_amounts,
                             tax_amounts, pre_payment_amount, credit_amount, refund_amount, out_of_band_amount,
@@ -52,6 +44,7 @@ WITH legal AS (
 )
 SELECT number FROM note
 """
+)
 
 
 def as_json(amounts: tuple[object, ...]) -> str:

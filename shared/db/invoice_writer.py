@@ -36,6 +36,7 @@ import asyncpg
 
 from shared import failpoints, metrics
 from shared.db import balances
+from shared.db.numbering import next_number
 from shared.domain.errors import NotFound
 from shared.domain.ids import new_id
 from shared.domain.invoices import BillingReason, InvoiceDraft
@@ -104,18 +105,9 @@ WHERE ii.tenant_id = v.tenant_id AND ii.id = v.id
 # id, $3 test clock (NULL: the tenant's legal sequence), $4.. the invoice's columns, then the
 # lines' and the items' arrays. No row comes back when the test clock was deleted meanwhile
 # (nothing is written then).
-ONE_INVOICE = """
-WITH legal AS (
-  UPDATE tenants SET next_invoice_number = next_invoice_number + 1
-  WHERE id = $1 AND $3::text IS NULL
-  RETURNING next_invoice_number - 1 AS number
-), simulated AS (
-  UPDATE test_clocks SET next_invoice_number = next_invoice_number + 1
-  WHERE tenant_id = $1 AND id = $3::text
-  RETURNING next_invoice_number - 1 AS number
-), numbered AS (
-  SELECT number FROM legal UNION ALL SELECT number FROM simulated
-), invoice AS (
+ONE_INVOICE = (
+    next_number("next_invoice_number")
+    + """invoice AS (
   INSERT INTO invoices (tenant_id, id, number, customer_id, subscription_id, status, billing_reason,
                         currency, period_start, period_end, subtotal, total, amount_due, amount_paid,
                         created_at, due_at, finalized_at, paid_at, test_clock_id, starting_balance, ending_balance,
@@ -141,6 +133,7 @@ WITH legal AS (
 )
 SELECT number FROM invoice
 """
+)
 
 
 def as_json(amounts: Sequence[object]) -> str:
