@@ -62,6 +62,7 @@ from shared.domain.taxes import TaxExempt, TaxRate, most_specific
 from shared.domain.usage_pricing import UsageCharge, plan_charges, usage_lines
 from shared.renewal import sql
 from shared.renewal.events import RUN, write_batch_events, write_notices
+from shared.renewal.statistics import RunStatistics
 
 log = logging.getLogger("billing.renewal")
 
@@ -507,6 +508,7 @@ async def _drain(
     progress: Progress | None,
     invoice_budget: int,
     should_stop: Callable[[], bool] | None,
+    statistics: RunStatistics,
 ) -> None:
     """Claim, process and commit batches until nothing claimable is left (or told to stop
     between batches: what is committed stays, and the next run continues)."""
@@ -550,6 +552,7 @@ async def _drain(
             raise RuntimeError("renewal batch kept conflicting; giving up this run")
         if not rows:
             return
+        await statistics.changed(conn, {"invoices": len(batch.written), "subscriptions": len(rows)})
         report.batches += 1
         if progress is not None:
             progress(batch.finished)
@@ -584,12 +587,22 @@ async def renew(
     report = Report(as_of=as_of)
     RUN.set(new_id("run"))  # the events of this run name it (the drain tasks inherit it)
     claim_due, claim_dunning, due_summary = sql.STATEMENTS["real_time" if scope.test_clock_id is None else "test_clock"]
+    statistics = RunStatistics()
 
     async def drain(claim: str, progress: Progress | None) -> None:
         async with engine.connect() as sa_conn:
             raw = await sa_conn.get_raw_connection()
             await _drain(
-                raw.driver_connection, claim, scope, as_of, batch_size, report, progress, invoice_budget, should_stop
+                raw.driver_connection,
+                claim,
+                scope,
+                as_of,
+                batch_size,
+                report,
+                progress,
+                invoice_budget,
+                should_stop,
+                statistics,
             )
 
     async def notices(*types: str) -> None:
