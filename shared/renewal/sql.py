@@ -57,8 +57,9 @@ FOR UPDATE OF s SKIP LOCKED
 
 # Subscriptions inside their period that have a dunning step due: an active one with an
 # overdue invoice (-> past_due), or any whose oldest unpaid invoice is past the grace
-# period. Driven from the unpaid-invoice index, so the plan does not depend on fresh
-# statistics (right after a bulk renewal they are stale). The CTE takes invoices due up to
+# period, found from the unpaid-invoice index. Planned right after the run moved every
+# period it renewed: the run refreshes those statistics first (shared.renewal.statistics),
+# or the planner expects one subscription inside its period. The CTE takes invoices due up to
 # and including $1: with grace 0 the grace runs out at the due date itself.
 def _dunning(scope: str, columns: str) -> str:
     return f"""
