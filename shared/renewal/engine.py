@@ -42,6 +42,7 @@ from shared.db import usage_store
 from shared.db.balances import lock_balances
 from shared.db.invoice_writer import Written, record_issued, write_invoices
 from shared.domain.discounts import Discount
+from shared.domain.errors import DomainError
 from shared.domain.ids import new_id
 from shared.domain.invoices import (
     Billed,
@@ -72,8 +73,9 @@ DEFAULT_BATCH = 1000
 DEFAULT_INVOICE_BUDGET = 5000
 DEFAULT_WORKERS = 2  # connections draining at once; SKIP LOCKED gives them disjoint batches
 _RETRYABLE = (asyncpg.DeadlockDetectedError, asyncpg.SerializationError, asyncpg.UniqueViolationError)
-# What one subscription's bad data can make a batch write fail with: redo it row by row.
-_ISOLATABLE = (asyncpg.IntegrityConstraintViolationError, asyncpg.DataError)
+# What one subscription's bad data can make a batch fail with: a write the database refuses,
+# or stored terms the domain refuses to price. Redo the batch row by row, skip that one.
+_ISOLATABLE = (asyncpg.IntegrityConstraintViolationError, asyncpg.DataError, DomainError)
 MAX_REPORTED_FAILURES = 100  # ids listed in a run's report (the count is always exact)
 
 

@@ -88,6 +88,33 @@ async def test_a_clock_with_an_unwritable_subscription_still_advances_the_others
     assert len(await api.invoices(subscription_id=bad["id"])) == 1
 
 
+async def test_a_subscription_whose_stored_terms_the_domain_refuses_is_skipped_and_reported(api: Api, clock) -> None:  # type: ignore[no-untyped-def]
+    """A row the domain cannot price (here a plan's usage charges edited in the database
+    into a model that does not exist) is one failed subscription, not a failed run that
+    every later run repeats."""
+    await api.settings(grace_period_days=365)
+    bad_plan, good_plan = await api.plan(amount=1000, code="bad"), await api.plan(amount=1000, code="good")
+    bad = await api.subscribe(await api.customer(email="bad@example.com"), bad_plan)
+    good = await api.subscribe(await api.customer(email="good@example.com"), good_plan)
+    conn = await asyncpg.connect(api.database_url)
+    try:
+        await conn.execute(
+            """UPDATE plans SET usage_charges = '[{"meter": "calls", "model": "no_such_model"}]' WHERE id = $1""",
+            bad_plan["id"],
+        )
+    finally:
+        await conn.close()
+    before = await api.subscription(bad)
+
+    clock.set(clock.now() + timedelta(days=32))
+    for _ in range(2):  # the same on the next run: skipped, reported, never blocking the others
+        run = await _post_ok(api, "/v1/renewals")
+        assert (run["failed"], run["failed_subscriptions"]) == (1, [bad["id"]])
+    assert len(await api.invoices(subscription_id=good["id"])) == 2
+    assert await api.subscription(bad) == before
+    assert len(await api.invoices(subscription_id=bad["id"])) == 1
+
+
 async def test_a_batch_write_that_fails_anyway_falls_back_to_one_savepoint_per_subscription(
     api: Api,
     clock,  # type: ignore[no-untyped-def]
