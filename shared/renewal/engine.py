@@ -623,6 +623,7 @@ async def renew(
     async with engine.connect() as sa_conn:
         raw = await sa_conn.get_raw_connection()
         summary = await raw.driver_connection.fetchrow(due_summary, as_of, scope.tenant_id, scope.test_clock_id)  # type: ignore[union-attr]
+        await statistics.start(raw.driver_connection)
     report.due_at_start, oldest = summary["due"], summary["oldest"]
     report.lag_seconds = max((as_of - oldest).total_seconds(), 0.0) if oldest else 0.0
     if on_start is not None:

@@ -23,6 +23,8 @@ TRACKED = ("invoices", "subscriptions")
 MIN_CHANGED = 1000
 
 _DESCRIBED = "SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = $1::regclass"
+# What others changed since the last ANALYZE (a bulk import the run starts right after).
+_CHANGED_BEFORE = "SELECT relname, n_mod_since_analyze FROM pg_stat_user_tables WHERE relname = ANY($1::text[])"
 
 
 class RunStatistics:
@@ -33,6 +35,12 @@ class RunStatistics:
         self._changed: Counter[str] = Counter()
         self._described: dict[str, int] = {}
         self._lock = asyncio.Lock()
+
+    async def start(self, conn: asyncpg.Connection) -> list[str]:
+        """Before the first claim: count what was changed since each table's last ANALYZE
+        (autovacuum may not have caught up with an import) and analyze what that made stale."""
+        rows = await conn.fetch(_CHANGED_BEFORE, list(TRACKED))
+        return await self.changed(conn, {r["relname"]: r["n_mod_since_analyze"] for r in rows})
 
     async def changed(self, conn: asyncpg.Connection, counts: dict[str, int]) -> list[str]:
         """Count a committed batch's changes; analyze (on `conn`, outside any transaction)

@@ -7,6 +7,7 @@ the dunning claim expects one subscription inside its period: quadratic, a first
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -63,5 +64,29 @@ async def test_a_first_large_run_leaves_its_claims_planned_on_what_it_wrote(data
         dunning = await _plan(conn, claim_dunning, *args)
         inside = [n for n in dunning if n.get("Relation Name") == "subscriptions"]
         assert inside and all(n["Plan Rows"] > 1 or n.get("Index Name") == "pk_subscriptions" for n in inside), inside
+    finally:
+        await conn.close()
+
+
+async def test_a_run_right_after_an_import_analyzes_before_its_first_claim(database_url: str) -> None:
+    now = datetime(2026, 11, 26, tzinfo=UTC)
+    tenant_id = await seed_due_subscriptions(database_url, SUBSCRIPTIONS, now)
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute("ALTER TABLE subscriptions SET (autovacuum_enabled = false)")
+        described = "SELECT reltuples FROM pg_class WHERE relname = 'subscriptions'"
+        assert await conn.fetchval(described) < 0  # never analyzed: the import is unknown to the planner
+        for _ in range(100):  # the importing session's counts reach the statistics views on its exit
+            changed = "SELECT n_mod_since_analyze FROM pg_stat_user_tables WHERE relname = 'subscriptions'"
+            if await conn.fetchval(changed) >= SUBSCRIPTIONS:
+                break
+            await asyncio.sleep(0.2)
+        engine = make_engine(database_url, pool_size=3, max_overflow=0)
+        try:  # stopped before its first batch: only what the run does before claiming
+            report = await renew(engine, Scope(tenant_id=tenant_id), now, should_stop=lambda: True)
+        finally:
+            await engine.dispose()
+        assert (report.complete, report.renewed) == (False, 0)
+        assert await conn.fetchval(described) == SUBSCRIPTIONS
     finally:
         await conn.close()
