@@ -27,12 +27,15 @@ next batch continues it from the state it was left in).
 from __future__ import annotations
 
 import asyncio
+import functools
+import gc
 import logging
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import InitVar, dataclass, field, replace
 from datetime import datetime
+from typing import ParamSpec, TypeVar
 
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -111,6 +114,36 @@ class Report:
 
 
 Progress = Callable[[int], None]
+
+# A batch allocates tens of thousands of short-lived containers (records, drafts, lines) that
+# form no cycles: at the default threshold (700 allocations) the cyclic collector runs
+# hundreds of times per batch, and its older-generation passes walk everything alive, about a
+# quarter of a run's client CPU. During runs it waits for 50,000 (reference counting still
+# frees everything at once); the threshold is back when the last concurrent run ends.
+_RUN_GC_THRESHOLD = 50_000
+_runs_in_process = 0
+_saved_threshold: tuple[int, int, int] = (700, 10, 10)
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _fewer_collections(run: Callable[_P, Awaitable[_R]]) -> Callable[_P, Awaitable[_R]]:
+    @functools.wraps(run)
+    async def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        global _runs_in_process, _saved_threshold
+        if _runs_in_process == 0:
+            _saved_threshold = gc.get_threshold()
+            gc.set_threshold(max(_RUN_GC_THRESHOLD, _saved_threshold[0]), *_saved_threshold[1:])
+        _runs_in_process += 1
+        try:
+            return await run(*args, **kwargs)
+        finally:
+            _runs_in_process -= 1
+            if _runs_in_process == 0:
+                gc.set_threshold(*_saved_threshold)
+
+    return wrapper
 
 
 @dataclass
@@ -569,6 +602,7 @@ async def left_to_do(engine: AsyncEngine, scope: Scope, as_of: datetime) -> int:
         return await raw.driver_connection.fetchval(statement, as_of, scope.tenant_id, scope.test_clock_id)  # type: ignore[union-attr]
 
 
+@_fewer_collections
 async def renew(
     engine: AsyncEngine,
     scope: Scope,
