@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import threading
 import time
 from typing import Any
@@ -23,16 +24,14 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.view import ExplicitBucketHistogramAggregation, View
 from opentelemetry.sdk.resources import Resource
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
-from sqlalchemy.pool import Pool
 
-from shared.db import hot_reads
+from shared.db import driver_pool, hot_reads
 from shared.settings import Settings
 
 _lock = threading.Lock()
 _configured = False
 _http_middleware: Any = None
+_sqlalchemy_events: Any = None  # installs the SQLAlchemy listeners (once SQLAlchemy is loaded)
 
 # Seconds; fine at the fast end, where database calls and most requests live.
 LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
@@ -142,7 +141,10 @@ def http_metrics_middleware() -> Any:
 
 def instrument_database(system: str = "postgresql") -> None:
     """Statement durations and pool usage for every engine of this process, from SQLAlchemy's
-    events (class-level listeners: engines made later are covered too)."""
+    events (class-level listeners: engines made later are covered too), and for every
+    driver pool (shared.db.driver_pool). SQLAlchemy's listeners are installed when it is
+    loaded (instrument_sqlalchemy): a driver-only process never imports it."""
+    global _sqlalchemy_events
     meter = metrics.get_meter("billing.db")
     durations = meter.create_histogram(
         "db.client.operation.duration", unit="s", description="Duration of database client operations"
@@ -177,8 +179,6 @@ def instrument_database(system: str = "postgresql") -> None:
         durations.record(seconds, operations.get(word) or {"db.system.name": system, "db.operation.name": word})
 
     hot_reads.observe = observe
-    event.listen(Engine, "before_cursor_execute", before)
-    event.listen(Engine, "after_cursor_execute", after)
 
     def checkout(*_: Any) -> None:
         usage.add(-1, "idle", idle)
@@ -188,10 +188,37 @@ def instrument_database(system: str = "postgresql") -> None:
         usage.add(-1, "used", used)
         usage.add(1, "idle", idle)
 
-    event.listen(Pool, "connect", lambda *_: usage.add(1, "idle", idle))
-    event.listen(Pool, "close", lambda *_: usage.add(-1, "idle", idle))
-    event.listen(Pool, "checkout", checkout)
-    event.listen(Pool, "checkin", checkin)
+    def connected(*_: Any) -> None:
+        usage.add(1, "idle", idle)
+
+    def closed(*_: Any) -> None:
+        usage.add(-1, "idle", idle)
+
+    driver_pool.LISTENERS.append(driver_pool.PoolListener(connected, closed, checkout, checkin))
+
+    def sqlalchemy_events() -> None:
+        from sqlalchemy import event
+        from sqlalchemy.engine import Engine
+        from sqlalchemy.pool import Pool
+
+        event.listen(Engine, "before_cursor_execute", before)
+        event.listen(Engine, "after_cursor_execute", after)
+        event.listen(Pool, "connect", connected)
+        event.listen(Pool, "close", closed)
+        event.listen(Pool, "checkout", checkout)
+        event.listen(Pool, "checkin", checkin)
+
+    _sqlalchemy_events = sqlalchemy_events
+
+
+def instrument_sqlalchemy() -> None:
+    """Install the database metrics' SQLAlchemy listeners, once, if telemetry is set up.
+    Called by shared.db.engine.make_engine (and by setup when SQLAlchemy is already loaded)."""
+    global _sqlalchemy_events
+    with _lock:
+        install, _sqlalchemy_events = _sqlalchemy_events, None
+    if install is not None:
+        install()
 
 
 def setup(settings: Settings, version: str) -> bool:
@@ -224,7 +251,9 @@ def setup(settings: Settings, version: str) -> bool:
         instrument_database()
         _http_middleware = http_metrics_middleware()
         _configured = True
-        return True
+    if "sqlalchemy.engine" in sys.modules:  # else shared.db.engine.make_engine installs them
+        instrument_sqlalchemy()
+    return True
 
 
 def http_middleware() -> Any:

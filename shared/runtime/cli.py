@@ -95,9 +95,21 @@ def _where(url: str) -> str:
         return "(unparsable)"
 
 
-def _database(settings: Settings) -> tuple[object | None, Settings]:
+def _database(settings: Settings, *, driver_only: bool = False) -> tuple[object | None, Settings]:
     """Use DATABASE_URL, or start the embedded server and migrate it. The returned handle
-    keeps the embedded server alive; it stops cleanly when the process exits."""
+    keeps the embedded server alive; it stops cleanly when the process exits.
+    `driver_only`: the server will not load SQLAlchemy (shared.db.driver_pool): nor here."""
+    if settings.database_url and driver_only:
+        from shared.db.driver_pool import driver_dsn
+
+        try:
+            driver_dsn(settings.database_url)
+        except ValueError:
+            raise SystemExit(
+                "DATABASE_URL is not a database URL: expected postgresql://user:password@host:5432/"
+                f"database, or {EMBEDDED_HINT}"
+            ) from None
+        return None, settings
     if settings.database_url:
         from sqlalchemy.exc import ArgumentError
 
@@ -119,16 +131,27 @@ def _database(settings: Settings) -> tuple[object | None, Settings]:
     return handle, replace(settings, database_url=url)
 
 
-def _check_database(url: str, *, needed_at_start: bool) -> None:
+def _check_database(url: str, *, needed_at_start: bool, driver_only: bool = False) -> None:
     """Connect once before serving. A database that does not answer is one warning line (the
     server still starts; its API answers 503 until the database does), unless start-up itself
     needs it (the bootstrap key); one that refuses us (wrong password, no such database) is
-    one line and exit, since no request could work."""
-    from shared.db.engine import make_engine
+    one line and exit, since no request could work. `driver_only`: without SQLAlchemy."""
     from shared.logs import describe
     from shared.runtime.outages import classify
 
     async def probe() -> None:
+        if driver_only:
+            from shared.db.driver_pool import DriverPool
+
+            pool = await DriverPool(url, pool_size=1, max_overflow=0).start()
+            try:
+                async with pool.connection():
+                    pass
+            finally:
+                await pool.close()
+            return
+        from shared.db.engine import make_engine
+
         engine = make_engine(url, pool_size=1, max_overflow=0)
         try:
             async with engine.connect():
@@ -207,7 +230,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from aiohttp import web
 
     from shared.runtime.app import make_app
-    from shared.runtime.registry import select
+    from shared.runtime.registry import driver_only, select
 
     settings = Settings.from_env()
     if args.host:
@@ -215,17 +238,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.port is not None:
         settings = replace(settings, port=args.port)
     operations = select(settings.function_target)  # an unknown target fails here, before any work
+    lean = driver_only(operations) and not _dispatches(operations)  # no SQLAlchemy (shared.db.driver_pool)
     public, internal = _listeners(settings, args)
     for listener in (public, internal):
         if listener is not None and listener.note:
             log.warning("%s", listener.note)
-    handle, settings = _database(settings)
+    handle, settings = _database(settings, driver_only=lean)
     if handle is None:
         if args.migrate:
             from shared.db.migrate import upgrade
 
             upgrade(settings.database_url or "")
-        _check_database(settings.database_url or "", needed_at_start=settings.bootstrap_api_key is not None)
+        _check_database(
+            settings.database_url or "", needed_at_start=settings.bootstrap_api_key is not None, driver_only=lean
+        )
     settings = replace(settings, port=public.port)
     address = f"http://{settings.host}:{public.port}"
     if internal is not None:
