@@ -21,6 +21,7 @@ engine's pool (shared.db.engine) that requests rely on:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -123,7 +124,10 @@ class DriverPool:
                 try:
                     yield db
                 except CONNECTION_ERRORS:
-                    db.terminate()  # not returned for reuse: the pool opens a new one when needed
+                    # Not returned for reuse: the pool opens a new one when needed (unless
+                    # asyncpg saw it lost and already took it back: InterfaceError).
+                    with contextlib.suppress(asyncpg.exceptions.InterfaceError):
+                        db.terminate()
                     raise
                 finally:
                     for listener in LISTENERS:
