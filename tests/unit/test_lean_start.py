@@ -132,3 +132,16 @@ async def test_the_hot_read_functions_serve_without_sqlalchemy(api: Api) -> None
         m for m in loaded if m in NOT_FOR_HOT_READS or m.startswith(tuple(p + "." for p in NOT_FOR_HOT_READS))
     ] == []
     assert [m for m in loaded if m.split(".")[0] in HEAVY or m in HEAVY] == []
+
+
+def test_a_driver_only_operation_uses_nothing_but_the_hot_reads() -> None:
+    """A driver_only process has no engine, sessions or unit of work (app[ENGINE] and
+    app[SESSIONS] are absent): its handlers may reach the database through call.reads only."""
+    import inspect
+
+    driver_only = [op for op in all_operations() if op.driver_only]
+    assert {op.name for op in driver_only} >= {"get-invoice", "get-subscription", "list-invoices", "list-subscriptions"}
+    for op in driver_only:
+        source = inspect.getsource(sys.modules[op.handler.__module__])
+        assert "call.reads" in source, op.name
+        assert not any(word in source for word in ("call.uow(", "call.engine", "ENGINE", "SESSIONS")), op.name
