@@ -117,9 +117,14 @@ def run(requests: int = 2000, concurrencies: tuple[int, ...] = (16, 64), rounds:
         samples: dict[str, dict[int, list[dict]]] = {name: {c: [] for c in concurrencies} for name in targets}
         for target, method, body in targets.values():  # warm-up
             drive(target, 50, 4, method=method, body=body)
-        for _ in range(rounds):
+        for round_ in range(rounds):
             for concurrency in concurrencies:
-                for name, (target, method, body) in targets.items():
+                names = list(targets)
+                if round_ % 2:  # telemetry on and off back to back, in alternating order: no position bias
+                    i, j = names.index("get_invoice"), names.index("get_invoice_telemetry_off")
+                    names[i], names[j] = names[j], names[i]
+                for name in names:
+                    target, method, body = targets[name]
                     n = requests // 4 if method == "POST" else requests  # writes are slower: fewer of them
                     samples[name][concurrency].append(drive(target, n, concurrency, method=method, body=body))
     figures: dict = {"requests": requests, "rounds": rounds, "endpoints": {}}
@@ -132,9 +137,14 @@ def run(requests: int = 2000, concurrencies: tuple[int, ...] = (16, 64), rounds:
     for by_concurrency in figures["endpoints"].values():
         for concurrency, row in by_concurrency.items():
             row["ratio_to_ceiling"] = round(row["rps"] / figures["endpoints"]["ceiling"][concurrency]["rps"], 3)
+    # The median of each round's ratio (the two runs of a round are adjacent in time: the
+    # machine's changing load cancels out better than in a ratio of medians).
     figures["telemetry_on_off_ratio"] = {
         c: round(
-            figures["endpoints"]["get_invoice"][c]["rps"] / figures["endpoints"]["get_invoice_telemetry_off"][c]["rps"],
+            statistics.median(
+                on["rps"] / off["rps"]
+                for on, off in zip(samples["get_invoice"][c], samples["get_invoice_telemetry_off"][c], strict=True)
+            ),
             3,
         )
         for c in concurrencies

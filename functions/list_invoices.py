@@ -12,11 +12,12 @@ from shared.schemas.invoices import Invoice, InvoiceListQuery
     summary="List invoices, newest first",
     query=InvoiceListQuery,
     response=ListOf[Invoice],
+    driver_only=True,
 )
 async def list_invoices(call: Call):
     query: InvoiceListQuery = call.query
     page = await hot_reads.page(
-        call.engine,
+        call.reads,
         "invoices",
         call.tenant_id,
         limit=query.limit,

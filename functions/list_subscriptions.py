@@ -12,11 +12,12 @@ from shared.schemas.subscriptions import Subscription, SubscriptionListQuery
     summary="List subscriptions, newest first",
     query=SubscriptionListQuery,
     response=ListOf[Subscription],
+    driver_only=True,
 )
 async def list_subscriptions(call: Call):
     query: SubscriptionListQuery = call.query
     page = await hot_reads.page(
-        call.engine,
+        call.reads,
         "subscriptions",
         call.tenant_id,
         limit=query.limit,

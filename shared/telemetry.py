@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import threading
 import time
+from bisect import bisect_left
+from collections.abc import Iterator
 from typing import Any
 
 from opentelemetry import metrics
@@ -23,16 +26,15 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.view import ExplicitBucketHistogramAggregation, View
 from opentelemetry.sdk.resources import Resource
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
-from sqlalchemy.pool import Pool
+from prometheus_client.metrics_core import Metric
 
-from shared.db import hot_reads
+from shared.db import driver_pool, hot_reads
 from shared.settings import Settings
 
 _lock = threading.Lock()
 _configured = False
 _http_middleware: Any = None
+_sqlalchemy_events: Any = None  # installs the SQLAlchemy listeners (once SQLAlchemy is loaded)
 
 # Seconds; fine at the fast end, where database calls and most requests live.
 LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
@@ -76,6 +78,93 @@ class Tally:
         return [Observation(value, attributes) for attributes, value in list(self._cells.values())]
 
 
+class Series:
+    """One attribute set's histogram: bucket counts, sum and count as plain numbers. A
+    request records through the Series its route and status prebuilt (a list index and
+    three adds), not through the SDK's Histogram.record (a Measurement object, the
+    exemplar filter's context lookup, a copy and a hash of the attributes, a lock)."""
+
+    __slots__ = ("attributes", "bounds", "counts", "sum", "count")
+
+    def __init__(self, attributes: dict[str, Any], bounds: list[float]) -> None:
+        self.attributes = attributes
+        self.bounds = bounds
+        self.counts = [0] * (len(bounds) + 1)  # the last: above every bound
+        self.sum = 0.0
+        self.count = 0
+
+    def record(self, seconds: float) -> None:
+        self.counts[bisect_left(self.bounds, seconds)] += 1  # v <= bound, as OpenTelemetry's buckets
+        self.sum += seconds
+        self.count += 1
+
+
+MAX_SERIES = 2000  # attribute sets per histogram (OpenTelemetry's default cardinality limit)
+_OVERFLOW = object()
+
+
+class Histogram:
+    """A duration histogram exported at /metrics as OpenTelemetry's Prometheus exporter
+    exports its histograms: the same metric name (dots to underscores, unit suffix), HELP,
+    labels (the attributes' names with underscores, plus otel_scope_name, _version and
+    _schema_url) and explicit buckets. Recorded from the event loop's thread."""
+
+    def __init__(self, name: str, unit: str, description: str, scope: str, bounds: list[float]) -> None:
+        self.name = re.sub(r"[^a-zA-Z0-9_]", "_", name) + {"s": "_seconds"}.get(unit, "")
+        self.description = description
+        self.scope = {"otel_scope_name": scope, "otel_scope_schema_url": "", "otel_scope_version": ""}
+        self.bounds = list(bounds)  # rendered as given ("1", not "1.0"), as the exporter does
+        self._series: dict[Any, Series] = {}
+
+    def series(self, key: Any, attributes: dict[str, Any]) -> Series:
+        """The series of `attributes`, which `key` (hashable) stands for: built once. Past
+        MAX_SERIES sets, one overflow series takes the rest (as OpenTelemetry's cardinality
+        limit does)."""
+        found = self._series.get(key)
+        if found is None:
+            if len(self._series) >= MAX_SERIES:
+                return self.series(_OVERFLOW, {"otel.metric.overflow": "true"})
+            found = self._series[key] = Series(attributes, self.bounds)
+        return found
+
+    def family(self) -> Metric | None:
+        if not self._series:
+            return None
+        family = Metric(self.name, self.description, "histogram")
+        for series in list(self._series.values()):
+            labels = {re.sub(r"[^a-zA-Z0-9_]", "_", k): str(v) for k, v in series.attributes.items()} | self.scope
+            cumulative = 0
+            for bound, count in zip(self.bounds, series.counts, strict=False):
+                cumulative += count
+                family.add_sample(f"{self.name}_bucket", {**labels, "le": str(bound)}, float(cumulative))
+            family.add_sample(f"{self.name}_bucket", {**labels, "le": "+Inf"}, float(series.count))
+            family.add_sample(f"{self.name}_count", labels, float(series.count))
+            family.add_sample(f"{self.name}_sum", labels, series.sum)
+        return family
+
+
+class _Histograms:
+    """The prometheus_client collector of this process's Histograms."""
+
+    def __init__(self) -> None:
+        self.histograms: list[Histogram] = []
+
+    def collect(self) -> Iterator[Metric]:
+        for histogram in self.histograms:
+            family = histogram.family()
+            if family is not None:
+                yield family
+
+
+_histograms = _Histograms()
+
+
+def histogram(name: str, unit: str, description: str, scope: str, bounds: list[float]) -> Histogram:
+    made = Histogram(name, unit, description, scope, bounds)
+    _histograms.histograms.append(made)
+    return made
+
+
 def http_metrics_middleware() -> Any:
     """http.server.request.duration and http.server.active_requests with the attributes of
     the OpenTelemetry aiohttp-server instrumentation (stable HTTP conventions), without its
@@ -84,13 +173,14 @@ def http_metrics_middleware() -> Any:
     from aiohttp import web
 
     meter = metrics.get_meter("billing.http")
-    durations = meter.create_histogram(
-        "http.server.request.duration", unit="s", description="Duration of HTTP server requests."
+    durations = histogram(
+        "http.server.request.duration", "s", "Duration of HTTP server requests.", "billing.http", LATENCY_BUCKETS
     )
     active = Tally(meter, "http.server.active_requests", "{request}", "Number of active HTTP server requests.")
     patterns = os.environ.get("OTEL_PYTHON_AIOHTTP_SERVER_EXCLUDED_URLS", DEFAULT_EXCLUDED)
     excluded = re.compile("|".join(f"(?:{p.strip()})" for p in patterns.split(",") if p.strip()) or "(?!)")
     attribute_sets: dict[tuple[Any, ...], dict[str, Any]] = {}
+    versions: dict[Any, str] = {}
 
     def attributes(*key: Any) -> dict[str, Any]:
         found = attribute_sets.get(key)
@@ -107,6 +197,16 @@ def http_metrics_middleware() -> Any:
                     found["error.type"] = status
             if len(attribute_sets) < 4096:
                 attribute_sets[key] = found
+        return found
+
+    recorded: dict[tuple[Any, ...], Series] = {}  # (method, scheme, route, version, status) -> its series
+
+    def series(key: tuple[Any, ...]) -> Series:
+        found = recorded.get(key)
+        if found is None:
+            found = durations.series(key, attributes(*key))
+            if len(recorded) < 4096:
+                recorded[key] = found
         return found
 
     @web.middleware
@@ -133,8 +233,10 @@ def http_metrics_middleware() -> Any:
         finally:
             resource = getattr(request.match_info.route, "resource", None)
             route = resource.canonical if resource is not None else ""
-            version = f"{request.version.major}.{request.version.minor}"
-            durations.record(max(time.perf_counter() - started, 0), attributes(method, scheme, route, version, status))
+            version = versions.get(request.version)
+            if version is None:
+                version = versions[request.version] = f"{request.version.major}.{request.version.minor}"
+            series((method, scheme, route, version, status)).record(max(time.perf_counter() - started, 0))
             active.add(-1, counting_key, counting)
 
     return middleware
@@ -142,10 +244,13 @@ def http_metrics_middleware() -> Any:
 
 def instrument_database(system: str = "postgresql") -> None:
     """Statement durations and pool usage for every engine of this process, from SQLAlchemy's
-    events (class-level listeners: engines made later are covered too)."""
+    events (class-level listeners: engines made later are covered too), and for every
+    driver pool (shared.db.driver_pool). SQLAlchemy's listeners are installed when it is
+    loaded (instrument_sqlalchemy): a driver-only process never imports it."""
+    global _sqlalchemy_events
     meter = metrics.get_meter("billing.db")
-    durations = meter.create_histogram(
-        "db.client.operation.duration", unit="s", description="Duration of database client operations"
+    durations = histogram(
+        "db.client.operation.duration", "s", "Duration of database client operations", "billing.db", LATENCY_BUCKETS
     )
     usage = Tally(
         meter,
@@ -153,7 +258,7 @@ def instrument_database(system: str = "postgresql") -> None:
         "connections",
         "The number of connections that are currently in state described by the state attribute.",
     )
-    operations: dict[str, dict[str, str]] = {}  # first word of a statement -> its attributes, built once
+    operations: dict[str, Series] = {}  # first word of a statement -> its series, built once
     idle = {"db.system.name": system, "state": "idle"}
     used = {"db.system.name": system, "state": "used"}
 
@@ -166,19 +271,20 @@ def instrument_database(system: str = "postgresql") -> None:
         if started is None:
             return
         word = statement.lstrip()[:12].split(" ", 1)[0].upper() or "OTHER"
-        attributes = operations.get(word)
-        if attributes is None:
-            attributes = {"db.system.name": system, "db.operation.name": word}
+        operation(word).record(time.perf_counter() - started)
+
+    def operation(word: str) -> Series:
+        found = operations.get(word)
+        if found is None:
+            found = durations.series(word, {"db.system.name": system, "db.operation.name": word})
             if len(operations) < 64:
-                operations[word] = attributes
-        durations.record(time.perf_counter() - started, attributes)
+                operations[word] = found
+        return found
 
     def observe(word: str, seconds: float) -> None:  # statements sent on the driver directly
-        durations.record(seconds, operations.get(word) or {"db.system.name": system, "db.operation.name": word})
+        operation(word).record(seconds)
 
     hot_reads.observe = observe
-    event.listen(Engine, "before_cursor_execute", before)
-    event.listen(Engine, "after_cursor_execute", after)
 
     def checkout(*_: Any) -> None:
         usage.add(-1, "idle", idle)
@@ -188,10 +294,37 @@ def instrument_database(system: str = "postgresql") -> None:
         usage.add(-1, "used", used)
         usage.add(1, "idle", idle)
 
-    event.listen(Pool, "connect", lambda *_: usage.add(1, "idle", idle))
-    event.listen(Pool, "close", lambda *_: usage.add(-1, "idle", idle))
-    event.listen(Pool, "checkout", checkout)
-    event.listen(Pool, "checkin", checkin)
+    def connected(*_: Any) -> None:
+        usage.add(1, "idle", idle)
+
+    def closed(*_: Any) -> None:
+        usage.add(-1, "idle", idle)
+
+    driver_pool.LISTENERS.append(driver_pool.PoolListener(connected, closed, checkout, checkin))
+
+    def sqlalchemy_events() -> None:
+        from sqlalchemy import event
+        from sqlalchemy.engine import Engine
+        from sqlalchemy.pool import Pool
+
+        event.listen(Engine, "before_cursor_execute", before)
+        event.listen(Engine, "after_cursor_execute", after)
+        event.listen(Pool, "connect", connected)
+        event.listen(Pool, "close", closed)
+        event.listen(Pool, "checkout", checkout)
+        event.listen(Pool, "checkin", checkin)
+
+    _sqlalchemy_events = sqlalchemy_events
+
+
+def instrument_sqlalchemy() -> None:
+    """Install the database metrics' SQLAlchemy listeners, once, if telemetry is set up.
+    Called by shared.db.engine.make_engine (and by setup when SQLAlchemy is already loaded)."""
+    global _sqlalchemy_events
+    with _lock:
+        install, _sqlalchemy_events = _sqlalchemy_events, None
+    if install is not None:
+        install()
 
 
 def setup(settings: Settings, version: str) -> bool:
@@ -206,14 +339,7 @@ def setup(settings: Settings, version: str) -> bool:
             return True
         resource = Resource.create(resource_attributes(settings, version))
         views = [
-            View(
-                instrument_name="http.server.request.duration",
-                aggregation=ExplicitBucketHistogramAggregation(LATENCY_BUCKETS),
-            ),
-            View(
-                instrument_name="db.client.operation.duration",
-                aggregation=ExplicitBucketHistogramAggregation(LATENCY_BUCKETS),
-            ),
+            # (http.server.request.duration and db.client.operation.duration: Histogram above)
             View(
                 instrument_name="billing.renewal.duration", aggregation=ExplicitBucketHistogramAggregation(RUN_BUCKETS)
             ),
@@ -221,10 +347,13 @@ def setup(settings: Settings, version: str) -> bool:
         metrics.set_meter_provider(
             MeterProvider(resource=resource, metric_readers=[PrometheusMetricReader()], views=views)
         )
+        REGISTRY.register(_histograms)
         instrument_database()
         _http_middleware = http_metrics_middleware()
         _configured = True
-        return True
+    if "sqlalchemy.engine" in sys.modules:  # else shared.db.engine.make_engine installs them
+        instrument_sqlalchemy()
+    return True
 
 
 def http_middleware() -> Any:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import sqlalchemy.ext.asyncio as sa_asyncio
 from sqlalchemy import event, exc
 from sqlalchemy.engine import make_url
@@ -39,6 +41,9 @@ def make_engine(url: str, *, pool_size: int = 5, max_overflow: int = 5, pool_tim
         },
     )
     event.listen(engine.sync_engine.pool, "checkout", _discard_closed)
+    telemetry = sys.modules.get("shared.telemetry")  # not loaded: not set up, nothing to record
+    if telemetry is not None:
+        telemetry.instrument_sqlalchemy()  # its listeners wait for the first engine
     return engine
 
 

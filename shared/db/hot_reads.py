@@ -17,15 +17,21 @@ import json
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import asyncpg
-from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlalchemy.util import greenlet_spawn
 
+from shared.db.driver_pool import DriverPool
 from shared.domain.api_keys import Grant
 from shared.domain.errors import NotFound
 from shared.domain.taxes import TaxExempt, tax_note
+
+if TYPE_CHECKING:  # SQLAlchemy is not imported by a process that serves only hot reads
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+# Where the hot reads get a connection: the engine's pool, or (a process serving only hot
+# reads, no SQLAlchemy loaded) a plain asyncpg pool.
+Database: TypeAlias = "AsyncEngine | DriverPool"
 
 # Set by shared.telemetry: records db.client.operation.duration for these statements too
 # (they bypass SQLAlchemy's cursor events).
@@ -131,10 +137,16 @@ def statements() -> list[str]:
 
 
 @asynccontextmanager
-async def connection(engine: AsyncEngine) -> AsyncIterator[asyncpg.Connection]:
+async def connection(engine: Database) -> AsyncIterator[asyncpg.Connection]:
     """One pool checkout's asyncpg connection, without a Connection or session around it.
     Nothing opens a transaction on it, so its return to the pool costs no round trip. A
     connection that failed is invalidated (closed, not returned)."""
+    if isinstance(engine, DriverPool):
+        async with engine.connection() as db:
+            yield db
+        return
+    from sqlalchemy.util import greenlet_spawn
+
     pooled = await engine.raw_connection()  # the pool's checkout events (metrics, outages) fire
     try:
         yield pooled.driver_connection
@@ -197,7 +209,7 @@ _INVOICE_WIDTH = len(_INVOICE_NAMES)
 _LINE_ID = _INVOICE_WIDTH + _LINE_NAMES.index("id")
 
 
-async def invoice(engine: AsyncEngine, tenant_id: str, invoice_id: str) -> dict[str, Any]:
+async def invoice(engine: Database, tenant_id: str, invoice_id: str) -> dict[str, Any]:
     async with connection(engine) as db:
         rows = await _fetch(db, INVOICE, tenant_id, invoice_id)
     if not rows:
@@ -222,7 +234,7 @@ def _subscription(row: asyncpg.Record) -> dict[str, Any]:
     return found
 
 
-async def subscription(engine: AsyncEngine, tenant_id: str, subscription_id: str) -> dict[str, Any]:
+async def subscription(engine: Database, tenant_id: str, subscription_id: str) -> dict[str, Any]:
     async with connection(engine) as db:
         rows = await _fetch(db, SUBSCRIPTION, tenant_id, subscription_id)
     if not rows:
@@ -231,7 +243,7 @@ async def subscription(engine: AsyncEngine, tenant_id: str, subscription_id: str
 
 
 async def page(
-    engine: AsyncEngine,
+    engine: Database,
     table: str,
     tenant_id: str,
     *,
@@ -263,7 +275,7 @@ async def page(
     return {"object": "list", "data": data, "has_more": len(rows) > limit}
 
 
-async def grant(engine: AsyncEngine, key_hash: str) -> Grant | None:
+async def grant(engine: Database, key_hash: str) -> Grant | None:
     """The active key with this hash (expired ones included: the caller knows the time)."""
     async with connection(engine) as db:
         rows = await _fetch(db, GRANT, key_hash)

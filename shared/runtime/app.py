@@ -9,14 +9,14 @@ import secrets
 import time
 from collections.abc import AsyncIterator, Sequence
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING
 
 from aiohttp import web
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
 from shared import logs, telemetry
 from shared.clock import Clock, SystemClock
-from shared.db.engine import async_url, make_engine, make_sessionmaker
+from shared.db import hot_reads
+from shared.db.driver_pool import DriverPool
 from shared.runtime import outages
 from shared.runtime.app_state import (
     ADVANCES,
@@ -25,6 +25,7 @@ from shared.runtime.app_state import (
     DISPATCHER,
     ENGINE,
     OPERATIONS,
+    READS,
     REQUEST_ID,
     SESSIONS,
     SETTINGS,
@@ -34,8 +35,11 @@ from shared.runtime.auth import Authenticator
 from shared.runtime.docs import add_docs_routes
 from shared.runtime.http import http_handler
 from shared.runtime.problems import problem, problems_middleware, unavailable
-from shared.runtime.registry import Operation, select
+from shared.runtime.registry import Operation, driver_only, select
 from shared.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
 log = logging.getLogger("billing")
 access = logging.getLogger("billing.access")
@@ -82,6 +86,8 @@ async def request_log_middleware(request: web.Request, handler):
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:
+    from shared.db.engine import make_engine, make_sessionmaker
+
     settings = app[SETTINGS]
     if not settings.database_url:
         raise SystemExit("DATABASE_URL is not set (billing serve starts an embedded database when it is unset)")
@@ -91,18 +97,51 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout,
     )
-    app[ENGINE] = engine
+    app[ENGINE] = app[READS] = engine
     app[outages.OUTAGES] = outages.watch(engine)
     app[SESSIONS] = make_sessionmaker(engine)
     if settings.bootstrap_api_key:
-        # Imported here: a function that reads through shared.db.hot_reads never loads the
-        # ORM's tables and services otherwise (cold start).
-        from shared.db.uow import UnitOfWork
-        from shared.services.tenants import ensure_bootstrap_key
-
-        await ensure_bootstrap_key(UnitOfWork(app[SESSIONS]), settings.bootstrap_api_key, app[CLOCK])
+        await _bootstrap_key(app, engine)
     yield
     await engine.dispose()
+
+
+async def _driver_database(app: web.Application) -> AsyncIterator[None]:
+    """The database of a process whose operations are all driver_only: a plain asyncpg pool
+    (shared.db.driver_pool), no SQLAlchemy engine or sessions (nor their imports)."""
+    settings = app[SETTINGS]
+    if not settings.database_url:
+        raise SystemExit("DATABASE_URL is not set (billing serve starts an embedded database when it is unset)")
+    pool = await DriverPool(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout,
+    ).start()
+    app[READS] = pool
+    app[outages.OUTAGES] = outages.watch(pool)
+    if settings.bootstrap_api_key:  # the one write such a process makes: an engine for it alone
+        from shared.db.engine import make_engine
+
+        engine = make_engine(settings.database_url, pool_size=1, max_overflow=0)
+        try:
+            await _bootstrap_key(app, engine)
+        finally:
+            await engine.dispose()
+    yield
+    await pool.close()
+
+
+async def _bootstrap_key(app: web.Application, engine: AsyncEngine) -> None:
+    # Imported here: a function that reads through shared.db.hot_reads never loads the
+    # ORM's tables and services otherwise (cold start).
+    from shared.db.engine import make_sessionmaker
+    from shared.db.uow import UnitOfWork
+    from shared.services.tenants import ensure_bootstrap_key
+
+    settings = app[SETTINGS]
+    assert settings.bootstrap_api_key is not None
+    await ensure_bootstrap_key(UnitOfWork(make_sessionmaker(engine)), settings.bootstrap_api_key, app[CLOCK])
 
 
 async def _clock_advances(app: web.Application) -> AsyncIterator[None]:
@@ -126,6 +165,9 @@ async def _event_dispatcher(app: web.Application) -> AsyncIterator[None]:
     """The webhook/CloudEvent dispatcher as a background task (after the database, stopped
     before it), on an engine of its own (two connections) so it never takes the requests'
     pool, and one more connection that LISTENs for the event writer's NOTIFY."""
+    from sqlalchemy.engine import make_url
+
+    from shared.db.engine import async_url, make_engine
     from shared.events.dispatcher import Dispatcher  # loaded only where it runs
 
     settings = app[SETTINGS]
@@ -159,8 +201,8 @@ async def ready(request: web.Request) -> web.Response:
     episode (logged once), not a line per probe."""
     try:
         async with asyncio.timeout(2):
-            async with request.app[ENGINE].connect() as conn:
-                await conn.execute(text("SELECT 1"))
+            async with hot_reads.connection(request.app[READS]) as db:
+                await db.fetchval("SELECT 1")
     except Exception as error:  # any failure means "not ready", never a 500
         outage = outages.classify(error)
         if outage is not None:
@@ -279,7 +321,8 @@ def make_app(
     app[CLOCK] = clock or SystemClock()
     app[OPERATIONS] = ops
     app[AUTH] = Authenticator(settings)
-    app.cleanup_ctx.append(_database)
+    # A process of driver_only operations (the hot reads) never loads SQLAlchemy.
+    app.cleanup_ctx.append(_driver_database if driver_only(ops) and not dispatcher else _database)
     if any(op.name == "advance-test-clock" for op in ops):
         app.cleanup_ctx.append(_clock_advances)
     if dispatcher:

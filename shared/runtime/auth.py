@@ -16,8 +16,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from shared.db import hot_reads
 from shared.domain.api_keys import Grant, hash_key
 from shared.runtime.rate_limits import Buckets
@@ -59,7 +57,7 @@ class Authenticator:
         self.failures = Buckets(settings.auth_failures_per_second, settings.auth_failure_burst)
         self.requests = Buckets(settings.rate_limit_per_second, settings.rate_limit_burst)
 
-    async def grant(self, key: str, client: str, engine: AsyncEngine, now: datetime) -> Grant:
+    async def grant(self, key: str, client: str, engine: hot_reads.Database, now: datetime) -> Grant:
         digest = hash_key(key)
         grant = self.known.get(digest)
         if grant is None:

@@ -6,12 +6,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.clock import Clock
-from shared.runtime.app_state import CLOCK, ENGINE, SESSIONS, TENANT_ID
+from shared.runtime.app_state import CLOCK, ENGINE, READS, SESSIONS, TENANT_ID
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from shared.db.hot_reads import Database
     from shared.db.uow import UnitOfWork
 
 
@@ -48,3 +50,8 @@ class Call:
     @property
     def engine(self) -> AsyncEngine:
         return self.request.app[ENGINE]
+
+    @property
+    def reads(self) -> Database:
+        """For shared.db.hot_reads: all a driver_only operation may use."""
+        return self.request.app[READS]

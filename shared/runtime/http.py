@@ -11,7 +11,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import to_json
 
 from shared.db import event_writer
-from shared.runtime.app_state import API_KEY_ID, API_KEY_SCOPE, AUTH, CLOCK, ENGINE, REQUEST_ID, SETTINGS, TENANT_ID
+from shared.runtime.app_state import API_KEY_ID, API_KEY_SCOPE, AUTH, CLOCK, READS, REQUEST_ID, SETTINGS, TENANT_ID
 from shared.runtime.auth import CHALLENGE, Refused, client_address
 from shared.runtime.call import Call, Rendered
 from shared.runtime.problems import from_validation, problem
@@ -78,7 +78,7 @@ async def authenticate(request: web.Request, op: Operation) -> None:
         request.remote, request.headers.getall("X-Forwarded-For", []), app[SETTINGS].trusted_proxy_hops
     )
     try:
-        grant = await auth.grant(key.strip(), client, app[ENGINE], app[CLOCK].now())
+        grant = await auth.grant(key.strip(), client, app[READS], app[CLOCK].now())
         auth.admit(grant, write=op.method not in READ_METHODS)
     except Refused as refused:
         raise Rejected(problem(refused.status, refused.detail, headers=refused.headers)) from None

@@ -12,19 +12,21 @@ connection lost in use is invalidated, so the next request gets a fresh one.
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 from aiohttp import web
-from sqlalchemy import event
-from sqlalchemy import exc as sa_exc
-from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shared.db.driver_pool import DriverPool, PoolExhausted
 from shared.logs import describe
+
+if TYPE_CHECKING:
+    from shared.db.hot_reads import Database
 
 log = logging.getLogger("billing.outages")
 
@@ -66,15 +68,27 @@ def _chain(error: BaseException) -> Iterator[BaseException]:
         stack.extend((current.__cause__, current.__context__, getattr(current, "orig", None)))
 
 
+def _sqlalchemy_errors() -> Any:
+    """sqlalchemy.exc if SQLAlchemy is loaded, else None: a process that never imported it
+    (a driver-only function, see shared.db.driver_pool) cannot have raised its errors."""
+    return sys.modules.get("sqlalchemy.exc")
+
+
 def _unreachable(error: BaseException) -> bool:
-    if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
-        return True
-    if isinstance(error, (sa_exc.OperationalError, *_DRIVER_ERRORS)):
+    sa_exc = _sqlalchemy_errors()
+    if sa_exc is not None:
+        if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
+            return True
+        if isinstance(error, sa_exc.OperationalError):
+            return True
+        if isinstance(error, sa_exc.InterfaceError) and "closed" in str(error):
+            return True
+    if isinstance(error, _DRIVER_ERRORS):
         return True
     sqlstate = getattr(error, "sqlstate", None)
     if isinstance(sqlstate, str) and (sqlstate.startswith("08") or sqlstate in _SQLSTATES):
         return True
-    if isinstance(error, (asyncpg.exceptions.InterfaceError, sa_exc.InterfaceError)) and "closed" in str(error):
+    if isinstance(error, asyncpg.exceptions.InterfaceError) and "closed" in str(error):
         return True
     # Refused, reset, timed out (TimeoutError is an OSError), socket gone. aiohttp's own
     # errors are about the HTTP client that sent the request, not the database.
@@ -84,8 +98,10 @@ def _unreachable(error: BaseException) -> bool:
 def classify(error: BaseException) -> Outage | None:
     """The outage behind `error`, or None if it is an ordinary failure."""
     chain = list(_chain(error))
+    sa_exc = _sqlalchemy_errors()
+    exhausted = (PoolExhausted, sa_exc.TimeoutError) if sa_exc is not None else PoolExhausted
     for current in chain:
-        if isinstance(current, sa_exc.TimeoutError):
+        if isinstance(current, exhausted):
             return Outage(EXHAUSTED, describe(current).split("\n", 1)[0])
     for current in chain:
         if _unreachable(current):
@@ -151,8 +167,13 @@ class Episodes:
 OUTAGES = web.AppKey("outages", Episodes)
 
 
-def watch(engine: AsyncEngine, episodes: Episodes | None = None) -> Episodes:
-    """Episodes of this engine; a successful pool checkout (pinged first) ends one."""
+def watch(engine: Database, episodes: Episodes | None = None) -> Episodes:
+    """Episodes of this engine (or driver pool); a successful pool checkout ends one."""
     episodes = episodes or Episodes()
+    if isinstance(engine, DriverPool):
+        engine.on_checkout.append(episodes.succeeded)
+        return episodes
+    from sqlalchemy import event
+
     event.listen(engine.sync_engine, "checkout", lambda *_: episodes.succeeded())
     return episodes

@@ -40,6 +40,9 @@ class Operation:
     auth: bool = True
     public: bool = True  # routed from the edge (Traefik); False = cluster-local only
     max_body_bytes: int | None = None  # a larger body limit than the app's (e.g. batches)
+    # The handler reaches the database only through shared.db.hot_reads (call.reads): a
+    # process serving only such operations runs a plain asyncpg pool, never SQLAlchemy.
+    driver_only: bool = False
 
     @property
     def operation_id(self) -> str:
@@ -60,6 +63,7 @@ def operation(
     auth: bool = True,
     public: bool = True,
     max_body_bytes: int | None = None,
+    driver_only: bool = False,
 ) -> Callable[[Handler], Operation]:
     """Declare a function's operation. The name is the handler's name in kebab case."""
 
@@ -79,6 +83,7 @@ def operation(
             auth=auth,
             public=public,
             max_body_bytes=max_body_bytes,
+            driver_only=driver_only,
         )
 
     return declare
@@ -144,3 +149,8 @@ def select(target: str | None, operations: tuple[Operation, ...] | None = None) 
     if unknown:
         raise SystemExit(f"FUNCTION_TARGET names unknown function(s) {sorted(unknown)}; known: {sorted(known)}")
     return tuple(op for op in operations if op.name in wanted or op.family in wanted)
+
+
+def driver_only(operations: tuple[Operation, ...]) -> bool:
+    """Whether a process serving `operations` needs no SQLAlchemy (see Operation.driver_only)."""
+    return bool(operations) and all(op.driver_only for op in operations)
