@@ -17,7 +17,7 @@ from pydantic import BaseModel
 
 from shared.db import balances, tables
 from shared.db.event_writer import PendingEvent
-from shared.db.invoice_writer import Written
+from shared.db.invoice_writer import OneInvoice, Written
 from shared.db.uow import UnitOfWork
 from shared.domain.invoices import InvoiceStatus
 from shared.schemas.balances import BalanceTransaction
@@ -176,3 +176,23 @@ def record_issued(uow: UnitOfWork, written: Sequence[Written]) -> None:
                     w.tenant_id, type, w.id, w.draft.created_at, kind="invoice", test_clock_id=w.draft.test_clock_id
                 )
             )
+
+
+def record_issued_unnumbered(uow: UnitOfWork, one: OneInvoice) -> int:
+    """The issued events of invoice `one`, not written yet: its object rendered from its
+    draft, number null until shared.db.invoice_writer.write_one sets it in these events
+    (written before it); how many."""
+    rendered = one.rendered()
+    types = issued_types(one.draft.status)
+    for type in types:
+        uow.record(
+            PendingEvent(
+                one.tenant_id,
+                type,
+                one.id,
+                one.draft.created_at,
+                object=rendered,
+                test_clock_id=one.draft.test_clock_id,
+            )
+        )
+    return len(types)

@@ -187,7 +187,9 @@ async def _start_on_driver(
                 tax_rates=tuple(tax_rate_of(found.rates[i]) for i in ids if i in found.rates),
                 tax_exempt=TaxExempt(found.tax_exempt),
             )
-            await write_issued(uow, tenant_id, draft, BillingReason.SUBSCRIPTION_CREATE, now)
+            # The invoice is the last write: its number's row lock is held only by that
+            # statement and the commit (the events go before it).
+            await write_issued(uow, tenant_id, draft, BillingReason.SUBSCRIPTION_CREATE, now, last=True)
         await uow.commit()
     return subscription
 
