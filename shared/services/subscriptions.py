@@ -167,8 +167,8 @@ async def _start_on_driver(
         trial_days = plan.trial_period_days if trial_period_days is None else trial_period_days
         start = rules.start(now, cadence_of(plan), trial_days)
         subscription = _new_row(tenant_id, found.customer_id, plan.id, start, found.test_clock_id, rates, now)
-        with driver_conflicts():
-            await start_sql.insert(conn, subscription)
+        with driver_conflicts():  # (and the customer's balance locked, when invoicing now)
+            balance = await start_sql.insert(conn, subscription, plan.currency if start.invoices_now else None)
         outbox.record(uow, "subscription.created", subscription, now)
         if start.invoices_now:
             # The tax rates of the most specific of subscription, plan, customer and tenant.
@@ -189,7 +189,9 @@ async def _start_on_driver(
             )
             # The invoice is the last write: its number's row lock is held only by that
             # statement and the commit (the events go before it).
-            await write_issued(uow, tenant_id, draft, BillingReason.SUBSCRIPTION_CREATE, now, last=True)
+            await write_issued(
+                uow, tenant_id, draft, BillingReason.SUBSCRIPTION_CREATE, now, last=True, balance=balance
+            )
         await uow.commit()
     return subscription
 
