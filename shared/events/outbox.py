@@ -98,6 +98,22 @@ def record(
     )
 
 
+def record_rendered_in_sql(uow: UnitOfWork, type: str, kind: str, row: tables.Base, now: datetime) -> None:
+    """Record event `type` about a new `row` whose object the event statement renders in SQL
+    from its table (`kind`: 'subscription', 'invoice' or 'discount'; the row must be written
+    before the events): the same object as `record`'s, without a model round in Python."""
+    uow.record(
+        PendingEvent(
+            tenant_id=row.tenant_id,  # type: ignore[attr-defined]
+            type=type,
+            object_id=row.id,  # type: ignore[attr-defined]
+            created=now,
+            kind=kind,
+            test_clock_id=getattr(row, "test_clock_id", None),
+        )
+    )
+
+
 def changed(before: dict[str, Any], row: tables.Base) -> bool:
     """Whether `row` renders otherwise than its snapshot `before` (an update event is due)."""
     return render(row) != before

@@ -169,7 +169,7 @@ async def _start_on_driver(
         subscription = _new_row(tenant_id, found.customer_id, plan.id, start, found.test_clock_id, rates, now)
         with driver_conflicts():  # (and the customer's balance locked, when invoicing now)
             balance = await start_sql.insert(conn, subscription, plan.currency if start.invoices_now else None)
-        outbox.record(uow, "subscription.created", subscription, now)
+        outbox.record_rendered_in_sql(uow, "subscription.created", "subscription", subscription, now)
         if start.invoices_now:
             # The tax rates of the most specific of subscription, plan, customer and tenant.
             ids = most_specific(rates, plan.default_tax_rates, found.customer_rates, found.tenant_rates)
