@@ -16,9 +16,10 @@ from typing import Any
 import asyncpg
 import pytest
 from sqlalchemy import event
+from sqlalchemy.util import greenlet_spawn
 
 from shared.db import subscription_start
-from shared.runtime.app_state import AUTH, ENGINE
+from shared.runtime.app_state import AUTH, ENGINE, SETTINGS
 from shared.services.api_keys import hash_key
 from tests.api.test_tenant_scoping import unscoped
 from tests.client import Api
@@ -156,3 +157,26 @@ def test_subscription_start_statements_filter_on_the_tenant() -> None:
     assert {table for table, _ in reads} >= {"customers", "plans", "tenants", "test_clocks", "tax_rates"}, reads
     for table, condition in reads:
         assert ("id = $1" if table == "tenants" else "tenant_id = $1") in condition, (table, condition)
+
+
+async def test_waves_of_full_use_reopen_no_pooled_connection(api: Api) -> None:
+    """The pool keeps every connection it opens: none is closed on its return to be opened
+    again by the next request (each opening is a new PostgreSQL backend; with 5 pooled + 5
+    overflow, a GET invoice load at 16 opened one every ~14 requests)."""
+    app = api.client.server.app
+    settings, engine = app[SETTINGS], app[ENGINE]
+    most = settings.db_pool_size + settings.db_max_overflow
+    opened: list[object] = []
+
+    def count(*_: object) -> None:
+        opened.append(1)
+
+    event.listen(engine.sync_engine, "connect", count)
+    try:
+        for _ in range(3):  # every connection the pool allows in use at once, then all back
+            held = [await engine.raw_connection() for _ in range(most)]
+            for pooled in held:
+                await greenlet_spawn(pooled.close)
+    finally:
+        event.remove(engine.sync_engine, "connect", count)
+    assert len(opened) <= most, (len(opened), most)
