@@ -209,6 +209,15 @@ _INVOICE_WIDTH = len(_INVOICE_NAMES)
 _LINE_ID = _INVOICE_WIDTH + _LINE_NAMES.index("id")
 
 
+def render_invoice(columns: dict[str, Any], lines: Sequence[Sequence[Any]]) -> dict[str, Any]:
+    """An invoice as GET renders it, from values named as the invoice statement names its
+    columns and its lines' values in the line statement's order: for an invoice about to be
+    written (shared.db.invoice_writer renders its events' object before it takes the number)."""
+    found = {name: columns[name] for name in _INVOICE_NAMES}
+    found["lines"] = [_line(tuple(line), 0) for line in lines]
+    return _finish_invoice(found)
+
+
 async def invoice(engine: Database, tenant_id: str, invoice_id: str) -> dict[str, Any]:
     async with connection(engine) as db:
         rows = await _fetch(db, INVOICE, tenant_id, invoice_id)

@@ -15,9 +15,11 @@ statement per table, whatever the number of invoices:
 
 One invoice with no balance change (a request's: create, resume, plan change) is written by
 ONE statement instead (`ONE_INVOICE`: the number, the invoice, its lines and items in
-data-modifying CTEs), so the request takes the number row's lock in its last write before the
-commit and holds it for no other round trip: concurrent writers of one tenant do not queue
-behind it.
+data-modifying CTEs), so the request takes the number row's lock in one write and holds it
+for no other round trip but the commit, when that write is its last: concurrent writers of one
+tenant do not queue behind it. Its events can be written before it (`prepare_one`: the ids
+given and the invoice rendered from its draft, number null); that statement then fills the
+number into their object (`write_one(..., numbered_events=...)`).
 
 Everything about an invoice but its id and number is decided by its draft
 (shared.domain.invoices.InvoiceDraft). Business metrics are the caller's to record after
@@ -31,11 +33,13 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import asyncpg
+from pydantic_core import to_jsonable_python
 
 from shared import failpoints, metrics
-from shared.db import balances
+from shared.db import balances, hot_reads
 from shared.db.numbering import next_number
 from shared.domain.errors import NotFound
 from shared.domain.ids import new_id
@@ -103,7 +107,8 @@ WHERE ii.tenant_id = v.tenant_id AND ii.id = v.id
 
 # One invoice without a balance change in one statement (a request's). $1 tenant, $2 invoice
 # id, $3 test clock (NULL: the tenant's legal sequence), $4.. the invoice's columns, then the
-# lines' and the items' arrays. No row comes back when the test clock was deleted meanwhile
+# lines' and the items' arrays, $37 the events already written about this invoice (their
+# object's number is set here). No row comes back when the test clock was deleted meanwhile
 # (nothing is written then).
 ONE_INVOICE = (
     next_number("next_invoice_number")
@@ -130,6 +135,9 @@ ONE_INVOICE = (
 ), items AS (
   UPDATE invoice_items SET invoice_id = $2
   WHERE tenant_id = $1 AND id = ANY($36::text[]) AND EXISTS (SELECT FROM invoice)
+), numbered_events AS (
+  UPDATE events SET data = jsonb_set(data, '{object,number}', to_jsonb((SELECT number FROM invoice)))
+  WHERE tenant_id = $1 AND id = ANY($37::text[]) AND EXISTS (SELECT FROM invoice)
 )
 SELECT number FROM invoice
 """
@@ -214,7 +222,7 @@ async def write_invoices(conn: asyncpg.Connection, drafts: Sequence[tuple[str, I
     if not drafts:
         return []
     if len(drafts) == 1 and not drafts[0][1].totals.balance_change:
-        return [await _write_one(conn, *drafts[0])]
+        return [await write_one(conn, prepare_one(*drafts[0]))]
     numbers = await _reserve_numbers(conn, [(tenant_id, d.test_clock_id) for tenant_id, d in drafts])
     failpoints.hit(failpoints.NUMBERS_LOCKED)
     ids = [new_id("in") for _ in drafts]
@@ -254,18 +262,90 @@ async def write_invoices(conn: asyncpg.Connection, drafts: Sequence[tuple[str, I
     return written
 
 
-async def _write_one(conn: asyncpg.Connection, tenant_id: str, d: InvoiceDraft) -> Written:
-    invoice_id = new_id("in")
-    lines = [(new_id("il"), *line) for line in _lines(d)]
+@dataclass(frozen=True)
+class OneInvoice:
+    """One invoice (no balance change) about to be written by ONE_INVOICE, its ids given."""
+
+    tenant_id: str
+    id: str
+    line_ids: list[str]
+    draft: InvoiceDraft
+
+    def rendered(self) -> dict[str, Any]:
+        """The invoice as the API renders it once written (shared.db.hot_reads), as JSON
+        values, but its number: null until `write_one` takes it."""
+        d, t = self.draft, self.draft.totals
+        columns = {
+            "subtotal": t.subtotal,
+            "total_discount_amounts": as_json(t.total_discount_amounts),
+            "total_excluding_tax": d.total - t.tax,
+            "tax": t.tax,
+            "total_tax_amounts": as_json(t.total_tax_amounts),
+            "total": d.total,
+            "customer_tax_exempt": d.tax_exempt.value,
+            "tax_note": None,
+            "id": self.id,
+            "object": "invoice",
+            "number": None,
+            "customer_id": d.customer_id,
+            "subscription_id": d.subscription_id,
+            "test_clock": d.test_clock_id,
+            "livemode": d.test_clock_id is None,
+            "status": d.status.value,
+            "billing_reason": d.reason.value,
+            "currency": d.currency,
+            "period_start": d.period.start,
+            "period_end": d.period.end,
+            "starting_balance": t.starting_balance,
+            "ending_balance": t.ending_balance,
+            "amount_due": d.amount_due,
+            "amount_paid": d.amount_paid,
+            "pre_payment_credit_notes_amount": 0,
+            "post_payment_credit_notes_amount": 0,
+            "created_at": d.created_at,
+            "due_at": d.due_at,
+            "finalized_at": d.created_at,
+            "paid_at": d.paid_at,
+            "voided_at": None,
+            "marked_uncollectible_at": None,
+        }
+        lines = [
+            (*line[1:], line_id, "line_item", d.currency)
+            for line_id, line in zip(self.line_ids, _lines(d), strict=True)
+        ]
+        return to_jsonable_python(hot_reads.render_invoice(columns, lines))
+
+
+def prepare_one(tenant_id: str, d: InvoiceDraft) -> OneInvoice:
+    """Ids for one invoice without a balance change, before `write_one` writes it."""
+    if d.totals.balance_change:
+        raise ValueError("an invoice that changes the customer's balance is written by write_invoices")
+    return OneInvoice(tenant_id, new_id("in"), [new_id("il") for _ in d.lines], d)
+
+
+async def write_one(conn: asyncpg.Connection, one: OneInvoice, numbered_events: Sequence[str] = ()) -> Written:
+    """Write `one` in ONE statement, which takes its number (the tenant's or test clock's row
+    lock, to the commit) and sets it in the object of `numbered_events` (written before, with
+    `one.rendered()`). A test clock deleted meanwhile is a NotFound."""
+    d = one.draft
+    lines = [(line_id, *line) for line_id, line in zip(one.line_ids, _lines(d), strict=True)]
     columns = list(map(list, zip(*lines))) if lines else [[]] * 10
     number = await conn.fetchval(
-        ONE_INVOICE, tenant_id, invoice_id, d.test_clock_id, *_decided(d), *_priced(d), *columns, list(d.item_ids)
+        ONE_INVOICE,
+        one.tenant_id,
+        one.id,
+        d.test_clock_id,
+        *_decided(d),
+        *_priced(d),
+        *columns,
+        list(d.item_ids),
+        list(numbered_events),
     )
     if number is None:  # the clock (with its customers) was deleted while this ran
         raise NotFound(f"no such test clock: '{d.test_clock_id}' (it was deleted)", field="test_clock")
     failpoints.hit(failpoints.NUMBERS_LOCKED)
     failpoints.hit(failpoints.INVOICES_WRITTEN)
-    return Written(tenant_id, invoice_id, number, d)
+    return Written(one.tenant_id, one.id, number, d)
 
 
 async def _reserve_numbers(conn: asyncpg.Connection, sequences: list[NumberSequence]) -> list[int]:

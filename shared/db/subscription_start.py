@@ -4,7 +4,9 @@
 tax rates, the customer's test clock (key-share locked until commit, as
 Repository.test_clock_for_write locks it) and every tax rate a new subscription may need
 (the requested ones, the plan's, the customer's and the tenant's); `insert` writes the
-subscription row. Both filter on the tenant ($1). Deciding stays with the caller (the
+subscription row and, in the same statement, locks the customer's balance in the first
+invoice's currency (to the commit; lock order: the subscription, then the balance rows)
+and reads it. Both filter on the tenant ($1). Deciding stays with the caller (the
 domain); the invoice goes through shared.db.invoice_writer.
 """
 
@@ -51,11 +53,16 @@ SELECT c.id AS customer_id, c.test_clock_id, c.tax_exempt, c.default_tax_rates A
 FROM t LEFT JOIN c ON true LEFT JOIN p ON true LEFT JOIN clock ON true
 """
 
+# $14: the currency of the balance to lock (NULL: no invoice now, nothing locked).
 INSERT = """
-INSERT INTO subscriptions (tenant_id, id, customer_id, plan_id, status, billing_cycle_anchor, cycle,
-    current_period_start, current_period_end, trial_end, test_clock_id, cancel_at_period_end,
-    default_tax_rates, created_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, false, $12::varchar[], $13)
+WITH subscription AS (
+  INSERT INTO subscriptions (tenant_id, id, customer_id, plan_id, status, billing_cycle_anchor, cycle,
+      current_period_start, current_period_end, trial_end, test_clock_id, cancel_at_period_end,
+      default_tax_rates, created_at)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, false, $12::varchar[], $13)
+)
+SELECT balance FROM customer_balances WHERE tenant_id = $1 AND customer_id = $3 AND currency = $14::text
+FOR UPDATE
 """
 
 
@@ -144,11 +151,13 @@ async def context(
     )
 
 
-async def insert(conn: asyncpg.Connection, subscription: Subscription) -> None:
-    """Write the new `subscription` row (built, not added to any session)."""
+async def insert(conn: asyncpg.Connection, subscription: Subscription, balance_currency: str | None) -> int:
+    """Write the new `subscription` row (built, not added to any session); with a
+    `balance_currency`, lock the customer's balance in it to the commit and return it (0:
+    none yet)."""
     s = subscription
     started = time.perf_counter()
-    await conn.execute(
+    balance = await conn.fetchval(
         INSERT,
         s.tenant_id,
         s.id,
@@ -163,5 +172,7 @@ async def insert(conn: asyncpg.Connection, subscription: Subscription) -> None:
         s.test_clock_id,
         list(s.default_tax_rates),
         s.created_at,
+        balance_currency,
     )
     _observe("INSERT", started)
+    return balance or 0

@@ -197,6 +197,17 @@ class UnitOfWork:
         """Run `callback` once the transaction has committed (e.g. to count what happened)."""
         self._after_commit.append(callback)
 
+    async def write_recorded(self) -> list[str]:
+        """Write the events recorded so far now rather than at commit (one statement), e.g.
+        before a last write that takes a lock held to the commit; their ids, in order."""
+        events, self._events = self._events, []
+        if not events:
+            return []
+        if self._driver is None:
+            await self.flush()  # the rows the events render from
+        with driver_conflicts():
+            return await write_events(await self.driver_connection(), events)
+
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:

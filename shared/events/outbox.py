@@ -17,7 +17,7 @@ from pydantic import BaseModel
 
 from shared.db import balances, tables
 from shared.db.event_writer import PendingEvent
-from shared.db.invoice_writer import Written
+from shared.db.invoice_writer import OneInvoice, Written
 from shared.db.uow import UnitOfWork
 from shared.domain.invoices import InvoiceStatus
 from shared.schemas.balances import BalanceTransaction
@@ -94,6 +94,22 @@ def record(
             else row.id
             if isinstance(row, tables.TestClock)
             else getattr(row, "test_clock_id", None),
+        )
+    )
+
+
+def record_rendered_in_sql(uow: UnitOfWork, type: str, kind: str, row: tables.Base, now: datetime) -> None:
+    """Record event `type` about a new `row` whose object the event statement renders in SQL
+    from its table (`kind`: 'subscription', 'invoice' or 'discount'; the row must be written
+    before the events): the same object as `record`'s, without a model round in Python."""
+    uow.record(
+        PendingEvent(
+            tenant_id=row.tenant_id,  # type: ignore[attr-defined]
+            type=type,
+            object_id=row.id,  # type: ignore[attr-defined]
+            created=now,
+            kind=kind,
+            test_clock_id=getattr(row, "test_clock_id", None),
         )
     )
 
@@ -176,3 +192,23 @@ def record_issued(uow: UnitOfWork, written: Sequence[Written]) -> None:
                     w.tenant_id, type, w.id, w.draft.created_at, kind="invoice", test_clock_id=w.draft.test_clock_id
                 )
             )
+
+
+def record_issued_unnumbered(uow: UnitOfWork, one: OneInvoice) -> int:
+    """The issued events of invoice `one`, not written yet: its object rendered from its
+    draft, number null until shared.db.invoice_writer.write_one sets it in these events
+    (written before it); how many."""
+    rendered = one.rendered()
+    types = issued_types(one.draft.status)
+    for type in types:
+        uow.record(
+            PendingEvent(
+                one.tenant_id,
+                type,
+                one.id,
+                one.draft.created_at,
+                object=rendered,
+                test_clock_id=one.draft.test_clock_id,
+            )
+        )
+    return len(types)

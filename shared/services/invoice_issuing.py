@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from shared.db.balances import lock_balances
-from shared.db.invoice_writer import Written, record_issued, write_invoices
+from shared.db.invoice_writer import Written, prepare_one, record_issued, write_invoices, write_one
 from shared.db.tables import Discount as DiscountRow
 from shared.db.tables import Plan, Subscription
 from shared.db.uow import UnitOfWork, driver_conflicts
@@ -119,16 +119,37 @@ async def issue_invoice(
 
 
 async def write_issued(
-    uow: UnitOfWork, tenant_id: str, draft: InvoiceDraft, reason: BillingReason, now: datetime
+    uow: UnitOfWork,
+    tenant_id: str,
+    draft: InvoiceDraft,
+    reason: BillingReason,
+    now: datetime,
+    *,
+    last: bool = False,
+    balance: int | None = None,
 ) -> Written:
     """Write an issued invoice `draft` in the caller's transaction: the customer's balance
-    applied (its row locked to the commit), then the invoice, its number last."""
+    applied (its row locked to the commit), then the invoice, its number last. `last`: the
+    caller writes and records nothing more before its commit, so the events recorded so far
+    and the invoice's own go first, and the statement that takes the number (its row lock
+    held to the commit) is the transaction's last (when no balance changes). `balance`: the
+    customer's balance in the draft's currency, locked by the caller (None: locked here)."""
     customer_id, currency = draft.customer_id, draft.currency
     await uow.flush()  # the ORM's writes first (e.g. the new subscription the invoice refers to)
     conn = await uow.driver_connection()
     # The customer's balance in this currency, locked to the commit, is applied to the invoice.
-    balance = await lock_balances(conn, [(tenant_id, customer_id, currency)])
-    draft = draft.with_starting_balance(balance.get((tenant_id, customer_id, currency), 0))
+    if balance is None:
+        locked = await lock_balances(conn, [(tenant_id, customer_id, currency)])
+        balance = locked.get((tenant_id, customer_id, currency), 0)
+    draft = draft.with_starting_balance(balance)
+    if last and not draft.totals.balance_change and (draft.discount is None or reason not in CYCLE_REASONS):
+        one = prepare_one(tenant_id, draft)
+        issued = outbox.record_issued_unnumbered(uow, one)
+        event_ids = await uow.write_recorded()
+        with driver_conflicts():
+            written = await write_one(conn, one, numbered_events=event_ids[-issued:])
+        uow.after_commit(lambda: record_issued([written]))
+        return written
     with driver_conflicts():
         [written] = await write_invoices(conn, [(tenant_id, draft)])
     if draft.discount is not None and reason in CYCLE_REASONS:

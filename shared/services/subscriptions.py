@@ -167,9 +167,9 @@ async def _start_on_driver(
         trial_days = plan.trial_period_days if trial_period_days is None else trial_period_days
         start = rules.start(now, cadence_of(plan), trial_days)
         subscription = _new_row(tenant_id, found.customer_id, plan.id, start, found.test_clock_id, rates, now)
-        with driver_conflicts():
-            await start_sql.insert(conn, subscription)
-        outbox.record(uow, "subscription.created", subscription, now)
+        with driver_conflicts():  # (and the customer's balance locked, when invoicing now)
+            balance = await start_sql.insert(conn, subscription, plan.currency if start.invoices_now else None)
+        outbox.record_rendered_in_sql(uow, "subscription.created", "subscription", subscription, now)
         if start.invoices_now:
             # The tax rates of the most specific of subscription, plan, customer and tenant.
             ids = most_specific(rates, plan.default_tax_rates, found.customer_rates, found.tenant_rates)
@@ -187,7 +187,11 @@ async def _start_on_driver(
                 tax_rates=tuple(tax_rate_of(found.rates[i]) for i in ids if i in found.rates),
                 tax_exempt=TaxExempt(found.tax_exempt),
             )
-            await write_issued(uow, tenant_id, draft, BillingReason.SUBSCRIPTION_CREATE, now)
+            # The invoice is the last write: its number's row lock is held only by that
+            # statement and the commit (the events go before it).
+            await write_issued(
+                uow, tenant_id, draft, BillingReason.SUBSCRIPTION_CREATE, now, last=True, balance=balance
+            )
         await uow.commit()
     return subscription
 

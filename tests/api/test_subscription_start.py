@@ -85,3 +85,40 @@ async def test_a_test_clock_customer_starts_at_the_clock_time(api: Api) -> None:
     assert subscription["current_period_end"] == "2030-04-15T12:00:00Z"
     [invoice] = await api.invoices(subscription_id=subscription["id"])
     assert invoice["test_clock"] == clock["id"] and invoice["created_at"] == "2030-03-15T12:00:00Z"
+
+
+async def test_the_start_events_carry_the_invoice_and_subscription_as_get_renders_them(api: Api) -> None:
+    """The invoice's events are written before the statement that takes its number (which
+    then fills the number in): their object is still exactly GET's, number included, in
+    USD, JPY and KWD, with exclusive and inclusive taxes, reverse charge, nothing due (paid
+    at once) and a test clock's own numbering."""
+    exclusive = await rate(api, 8.1234, "Exclusive")
+    included = await api.post("/v1/tax_rates", {"display_name": "Incl", "percentage": 19, "inclusive": True})
+    inclusive = included["id"]
+    clock = await api.test_clock("2030-03-15T12:00:00Z")
+    ada = await api.customer()
+    reverse = await api.customer(email="rc@example.com", tax_exempt="reverse")
+    simulated = await api.customer(email="tc@example.com", test_clock=clock["id"])
+    cases = [
+        # customer, plan, requested rates -> number, tax, total, status (minor units, half up)
+        (ada, await api.plan(code="usd", amount=1999), [exclusive], 1, 162, 2161, "open"),  # 1999 x 8.1234% = 162.39
+        (ada, await api.plan(code="jpy", amount=1500, currency="JPY"), [inclusive], 2, 239, 1500, "open"),
+        (ada, await api.plan(code="kwd", amount=12345, currency="KWD"), [exclusive], 3, 1003, 13348, "open"),
+        (reverse, await api.plan(code="rc", amount=1000, currency="KWD"), [exclusive], 4, 0, 1000, "open"),
+        (ada, await api.plan(code="free", amount=0), [], 5, 0, 0, "paid"),
+        (simulated, await api.plan(code="sim", amount=999), [], 1, 0, 999, "open"),
+    ]
+    for customer, plan, requested, number, tax, total, status in cases:
+        subscription = await api.subscribe(customer, plan, default_tax_rates=requested)
+        [invoice] = await api.invoices(subscription_id=subscription["id"])
+        got = (await api.get(f"/v1/invoices/{invoice['id']}")).body
+        assert (got["number"], got["tax"], got["total"], got["status"]) == (number, tax, total, status), got
+        events = await api.events(object_id=invoice["id"])
+        paid = ["invoice.paid"] if status == "paid" else []
+        assert [e["type"] for e in events] == ["invoice.created", "invoice.finalized", *paid]
+        assert all(e["data"]["object"] == got for e in events), (events, got)
+        [created] = await api.events(object_id=subscription["id"])
+        assert created["type"] == "subscription.created"
+        assert created["data"]["object"] == await api.subscription(subscription) == subscription
+        assert created["sequence"] < events[0]["sequence"]
+    assert got["tax_note"] is None and (await api.invoices(customer_id=reverse["id"]))[0]["tax_note"]
