@@ -315,7 +315,10 @@ async def write_object_events(conn: asyncpg.Connection, events: ObjectEvents, re
         return []
     cause = CAUSE.get() or (None, None)
     if len(events.all_ids) > CUSTOM_PLAN_ABOVE:
-        await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")  # as write_events
+        # Unlike write_events' statement, this one renders its objects in a MATERIALIZED CTE:
+        # once whatever the plan. So the generic plan is as good, and it saves planning the
+        # batch's arrays as constants each time (95 vs 104 ms per 1,000 renewed subscriptions).
+        await conn.execute("SET LOCAL plan_cache_mode = force_generic_plan")
     await conn.execute(
         INSERT_OBJECT_EVENTS,
         events.tenant_ids,
