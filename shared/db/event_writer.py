@@ -156,6 +156,12 @@ WITH v AS (
 {_DELIVERIES}"""
 
 
+# An event's payload as readers see it (`ev`: a row of events): stored on the event, or on
+# the event its `data_event` names (INSERT_OBJECT_EVENTS; the ORM's Event.data is the same).
+EVENT_DATA = (
+    "COALESCE(ev.data, (SELECT h.data FROM events h WHERE h.tenant_id = ev.tenant_id AND h.id = ev.data_event))"
+)
+
 # The events of many objects, each object's `data` built ONCE in SQL from its row as the
 # transaction left it (a renewal batch: an invoice's created, finalized and paid events share
 # one), with ids and order given by the caller. Per object ($1-$8, in event order): tenant, id,
@@ -163,10 +169,14 @@ WITH v AS (
 # spaces), created, previous attributes (the same for each of its events), test clock; $9 the
 # renewal run, $10 and $11 the request and API key (without a run). MATERIALIZED, and `data`
 # made there: a jsonb put into another is taken apart and rebuilt, so wrapping the object per
-# event cost as much as rendering it.
+# event cost as much as rendering it. The CTE keeps `data` only, not the object too (both
+# overflowed work_mem into a temporary file). `data` is STORED ONCE per object: on its last
+# event here; its earlier ones hold NULL and name that event in `data_event` (readers:
+# EVENT_DATA). A renewed invoice's payload was a third of a batch's event bytes twice over.
 INSERT_OBJECT_EVENTS = f"""
 WITH v AS MATERIALIZED (
-    SELECT v.*,
+    SELECT v.tenant_id, v.kind, v.types, v.ids, v.created, v.test_clock_id, v.n,
+           CASE WHEN v.kind = 'invoice_balance_transaction' THEN v.object->>'id' ELSE v.object_id END AS object_id,
            CASE WHEN v.previous IS NULL THEN JSON_OBJECT('object': v.object RETURNING jsonb)
                 ELSE JSON_OBJECT('object': v.object, 'previous_attributes': v.previous RETURNING jsonb) END AS data
     FROM (SELECT v.*,
@@ -179,13 +189,14 @@ WITH v AS MATERIALIZED (
             WITH ORDINALITY AS v(tenant_id, object_id, kind, types, ids, created, previous, test_clock_id, n)
           OFFSET 0) v  -- not flattened: the object is rendered once, not once per mention above
 ), ins AS (
-    INSERT INTO events (tenant_id, id, type, object_id, data, renewal_run, request_id, api_key_id, test_clock_id,
-                        created)
-    SELECT v.tenant_id, t.ids[t.k], t.types[t.k],
-           CASE WHEN v.kind = 'invoice_balance_transaction' THEN v.object->>'id' ELSE v.object_id END,
-           v.data, $9::text, $10::text, $11::text, v.test_clock_id, v.created
+    INSERT INTO events (tenant_id, id, type, object_id, data, data_event, renewal_run, request_id, api_key_id,
+                        test_clock_id, created)
+    SELECT v.tenant_id, t.ids[t.k], t.types[t.k], v.object_id,
+           CASE WHEN t.k = t.last THEN v.data END, CASE WHEN t.k < t.last THEN t.ids[t.last] END,
+           $9::text, $10::text, $11::text, v.test_clock_id, v.created
     FROM v CROSS JOIN LATERAL (SELECT string_to_array(v.types, ' ') AS types, string_to_array(v.ids, ' ') AS ids) a
-    CROSS JOIN LATERAL (SELECT a.types, a.ids, k FROM generate_subscripts(a.types, 1) k) t
+    CROSS JOIN LATERAL (SELECT a.types, a.ids, k, cardinality(a.types) AS last
+                        FROM generate_subscripts(a.types, 1) k) t
     ORDER BY v.n, t.k
     RETURNING tenant_id, id, type
 {_DELIVERIES}"""
@@ -304,7 +315,10 @@ async def write_object_events(conn: asyncpg.Connection, events: ObjectEvents, re
         return []
     cause = CAUSE.get() or (None, None)
     if len(events.all_ids) > CUSTOM_PLAN_ABOVE:
-        await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")  # as write_events
+        # Unlike write_events' statement, this one renders its objects in a MATERIALIZED CTE:
+        # once whatever the plan. So the generic plan is as good, and it saves planning the
+        # batch's arrays as constants each time (95 vs 104 ms per 1,000 renewed subscriptions).
+        await conn.execute("SET LOCAL plan_cache_mode = force_generic_plan")
     await conn.execute(
         INSERT_OBJECT_EVENTS,
         events.tenant_ids,

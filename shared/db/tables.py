@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     BigInteger,
@@ -28,10 +28,12 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
+    select,
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, column_property, mapped_column, relationship
 
 from shared.db.status_sql import BILLABLE_SQL, in_list
 from shared.domain.invoices import CYCLE_REASONS
@@ -808,6 +810,7 @@ class Event(Base):
         Index(None, "tenant_id", "object_id", "seq"),
         # CloudEvents to K_SINK still to send (NULL: sent).
         Index("ix_events_sink_due", "sink_due_at", postgresql_where=text("sink_due_at IS NOT NULL")),
+        CheckConstraint("(data IS NULL) <> (data_event IS NULL)", name="data_once"),
     )
 
     tenant_id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -815,7 +818,12 @@ class Event(Base):
     seq: Mapped[int] = mapped_column(BigInteger, Identity(always=True))
     type: Mapped[str] = mapped_column(String(64))
     object_id: Mapped[str] = mapped_column(String(40))
-    data: Mapped[dict[str, Any]] = mapped_column(JSONB)  # {object, previous_attributes?}
+    # {object, previous_attributes?}, stored once per object and write: an object's other
+    # events of the same write (a renewed invoice's created, finalized, paid) hold NULL and
+    # name in `data_event` the event that stores it, their object's last event of that write
+    # (so pruning oldest-first along seq never leaves one without it). Read `data`.
+    stored_data: Mapped[dict[str, Any] | None] = mapped_column("data", JSONB)
+    data_event: Mapped[str | None] = mapped_column(String(40))
     request_id: Mapped[str | None] = mapped_column(String(128))
     api_key_id: Mapped[str | None] = mapped_column(String(40))
     renewal_run: Mapped[str | None] = mapped_column(String(40))
@@ -825,9 +833,28 @@ class Event(Base):
     sink_due_at: Mapped[datetime | None] = mapped_column(Timestamp, server_default=text("now()"))
     sink_attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
 
+    if TYPE_CHECKING:
+        data: dict[str, Any]  # mapped below: the payload, stored here or on `data_event`
+
     @property
     def livemode(self) -> bool:
         return self.test_clock_id is None
+
+
+_PAYLOAD_HOLDER = Event.__table__.alias("payload_holder")
+# The event's payload as every reader sees it (the ORM's; the dispatcher's SQL: EVENT_DATA).
+Event.data = column_property(  # type: ignore[assignment]
+    func.coalesce(
+        Event.__table__.c.data,
+        select(_PAYLOAD_HOLDER.c.data)
+        .where(
+            _PAYLOAD_HOLDER.c.tenant_id == Event.__table__.c.tenant_id,
+            _PAYLOAD_HOLDER.c.id == Event.__table__.c.data_event,
+        )
+        .scalar_subquery(),
+        type_=JSONB,
+    )
+)
 
 
 class EventNotice(Base):

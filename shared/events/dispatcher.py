@@ -41,7 +41,7 @@ import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared import logs
-from shared.db.event_writer import CHANNEL, PendingEvent, write_events
+from shared.db.event_writer import CHANNEL, EVENT_DATA, PendingEvent, write_events
 from shared.events import signing, targets
 from shared.events.outbox import render
 from shared.schemas.events import Event
@@ -59,7 +59,7 @@ DISABLE_AFTER_SECONDS = 3 * 86400
 BODY_LIMIT = 2048  # bytes of a response body kept in the delivery log
 MAX_ROUNDS = 1000  # rounds one wake-up works through
 
-CLAIM = """
+CLAIM = f"""
 WITH c AS (
     SELECT d.tenant_id, d.id, d.last_attempt_at AS previous_attempt_at FROM webhook_deliveries d
     JOIN webhook_endpoints e ON e.tenant_id = d.tenant_id AND e.id = d.endpoint_id AND e.status = 'enabled'
@@ -76,7 +76,7 @@ WHERE d.tenant_id = c.tenant_id AND d.id = c.id
   AND ev.tenant_id = d.tenant_id AND ev.id = d.event_id
 RETURNING d.tenant_id, d.id, d.attempts, c.previous_attempt_at, d.endpoint_id, e.url, e.secret, e.previous_secret,
           e.previous_secret_expires_at > now() AS previous_live,
-          ev.id AS event_id, ev.seq, ev.type, ev.created, ev.data::text AS data, ev.request_id, ev.api_key_id,
+          ev.id AS event_id, ev.seq, ev.type, ev.created, {EVENT_DATA}::text AS data, ev.request_id, ev.api_key_id,
           ev.renewal_run, ev.test_clock_id
 """
 
@@ -126,14 +126,14 @@ FROM unnest($1::text[], $2::text[]) AS v(tenant_id, id)
 WHERE d.tenant_id = v.tenant_id AND d.endpoint_id = v.id AND d.status = 'pending'
 """
 
-SINK_CLAIM = """
+SINK_CLAIM = f"""
 WITH c AS (
     SELECT tenant_id, id FROM events WHERE sink_due_at <= now()
     ORDER BY sink_due_at LIMIT $1 FOR UPDATE SKIP LOCKED
 )
 UPDATE events ev SET sink_attempts = ev.sink_attempts + 1, sink_due_at = now() + make_interval(secs => $2)
 FROM c WHERE ev.tenant_id = c.tenant_id AND ev.id = c.id
-RETURNING ev.tenant_id, ev.id, ev.sink_attempts, ev.seq, ev.type, ev.object_id, ev.created, ev.data::text AS data,
+RETURNING ev.tenant_id, ev.id, ev.sink_attempts, ev.seq, ev.type, ev.object_id, ev.created, {EVENT_DATA}::text AS data,
           ev.request_id, ev.api_key_id, ev.renewal_run, ev.test_clock_id
 """
 SINK_RECORD = """
