@@ -28,7 +28,14 @@ _ERRORS = {
     503: "The database is not reachable; retry later",
 }
 # Operations that can meet a conflict beyond the Idempotency-Key one every POST can.
-_CONFLICTS = {"update-customer", "get-upcoming-invoice", "update-settings", "delete-coupon", "update-promotion-code"}
+_CONFLICTS = {
+    "update-customer",
+    "get-upcoming-invoice",
+    "update-settings",
+    "delete-coupon",
+    "update-promotion-code",
+    "delete-test-clock",  # an advance began meanwhile
+}
 _ID_ARGUMENTS = ("starting_after",)
 # POSTs whose handler refuses an Idempotency-Key (422): a replay of create-api-key would have to
 # return the secret, so it would have to be stored in clear.

@@ -49,6 +49,7 @@ def test_error_statuses_are_documented_where_they_occur() -> None:
             assert "404" in responses, op.name
     assert "409" in operation("post", "/v1/customers")["responses"]  # Idempotency-Key in progress
     assert "409" in operation("patch", "/v1/customers/{id}")["responses"]  # duplicate email
+    assert "409" in operation("delete", "/v1/test_clocks/{id}")["responses"]  # advancing meanwhile
     assert "404" in operation("get", "/v1/invoices")["responses"]  # starting_after, customer_id
     assert "404" not in operation("post", "/v1/tax_rates")["responses"]
 
