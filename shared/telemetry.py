@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 from bisect import bisect_left
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from opentelemetry import metrics
@@ -116,15 +116,15 @@ class Histogram:
         self.bounds = list(bounds)  # rendered as given ("1", not "1.0"), as the exporter does
         self._series: dict[Any, Series] = {}
 
-    def series(self, key: Any, attributes: dict[str, Any]) -> Series:
-        """The series of `attributes`, which `key` (hashable) stands for: built once. Past
+    def series(self, key: Any, attributes: Callable[[Any], dict[str, Any]]) -> Series:
+        """The series `key` (hashable) stands for, built once with `attributes(key)`. Past
         MAX_SERIES sets, one overflow series takes the rest (as OpenTelemetry's cardinality
         limit does)."""
         found = self._series.get(key)
         if found is None:
             if len(self._series) >= MAX_SERIES:
-                return self.series(_OVERFLOW, {"otel.metric.overflow": "true"})
-            found = self._series[key] = Series(attributes, self.bounds)
+                return self.series(_OVERFLOW, lambda _: {"otel.metric.overflow": "true"})
+            found = self._series[key] = Series(attributes(key), self.bounds)
         return found
 
     def family(self) -> Metric | None:
@@ -199,15 +199,8 @@ def http_metrics_middleware() -> Any:
                 attribute_sets[key] = found
         return found
 
-    recorded: dict[tuple[Any, ...], Series] = {}  # (method, scheme, route, version, status) -> its series
-
-    def series(key: tuple[Any, ...]) -> Series:
-        found = recorded.get(key)
-        if found is None:
-            found = durations.series(key, attributes(*key))
-            if len(recorded) < 4096:
-                recorded[key] = found
-        return found
+    def duration_attributes(key: tuple[Any, ...]) -> dict[str, Any]:  # (method, scheme, route, version, status)
+        return attributes(*key)
 
     @web.middleware
     async def middleware(request: web.Request, handler: Any) -> web.StreamResponse:
@@ -236,7 +229,8 @@ def http_metrics_middleware() -> Any:
             version = versions.get(request.version)
             if version is None:
                 version = versions[request.version] = f"{request.version.major}.{request.version.minor}"
-            series((method, scheme, route, version, status)).record(max(time.perf_counter() - started, 0))
+            series = durations.series((method, scheme, route, version, status), duration_attributes)
+            series.record(max(time.perf_counter() - started, 0))
             active.add(-1, counting_key, counting)
 
     return middleware
@@ -258,7 +252,6 @@ def instrument_database(system: str = "postgresql") -> None:
         "connections",
         "The number of connections that are currently in state described by the state attribute.",
     )
-    operations: dict[str, Series] = {}  # first word of a statement -> its series, built once
     idle = {"db.system.name": system, "state": "idle"}
     used = {"db.system.name": system, "state": "used"}
 
@@ -271,18 +264,13 @@ def instrument_database(system: str = "postgresql") -> None:
         if started is None:
             return
         word = statement.lstrip()[:12].split(" ", 1)[0].upper() or "OTHER"
-        operation(word).record(time.perf_counter() - started)
+        observe(word, time.perf_counter() - started)
 
-    def operation(word: str) -> Series:
-        found = operations.get(word)
-        if found is None:
-            found = durations.series(word, {"db.system.name": system, "db.operation.name": word})
-            if len(operations) < 64:
-                operations[word] = found
-        return found
+    def operation(word: str) -> dict[str, Any]:  # keyed by the first word of a statement
+        return {"db.system.name": system, "db.operation.name": word}
 
-    def observe(word: str, seconds: float) -> None:  # statements sent on the driver directly
-        operation(word).record(seconds)
+    def observe(word: str, seconds: float) -> None:  # also for statements sent on the driver directly
+        durations.series(word, operation).record(seconds)
 
     hot_reads.observe = observe
 

@@ -30,7 +30,10 @@ from urllib.parse import urlsplit
 
 import asyncpg
 
-# As shared.db.engine (which imports SQLAlchemy, so it is not imported from here).
+# How every connection is opened, on this pool and on shared.db.engine's (which imports them
+# from here: this module does not import SQLAlchemy). Opening one to a server that does not
+# answer fails after this many seconds (asyncpg's default is 60): generous, a loaded machine
+# must not look like an outage. Every timestamp is UTC, whatever the server's default.
 CONNECT_TIMEOUT_SECONDS = 10.0
 SERVER_SETTINGS = {"timezone": "UTC", "application_name": "billing"}
 # A connection that failed in use: closed, never handed to another request.

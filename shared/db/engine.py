@@ -9,9 +9,7 @@ from sqlalchemy import event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-# Opening a connection to a server that does not answer fails after this many seconds
-# (asyncpg's default is 60). Generous: a loaded machine must not look like an outage.
-CONNECT_TIMEOUT_SECONDS = 10.0
+from shared.db.driver_pool import CONNECT_TIMEOUT_SECONDS, SERVER_SETTINGS
 
 
 def async_url(url: str) -> str:
@@ -34,11 +32,7 @@ def make_engine(url: str, *, pool_size: int = 5, max_overflow: int = 5, pool_tim
         # checkout. A connection that died with the server is caught by the driver's own
         # state instead (see _discard_closed), at no round trip.
         hide_parameters=True,  # errors carry emails, names, metadata: never in logs
-        # Every timestamp is UTC, whatever the server's default.
-        connect_args={
-            "server_settings": {"timezone": "UTC", "application_name": "billing"},
-            "timeout": CONNECT_TIMEOUT_SECONDS,
-        },
+        connect_args={"server_settings": SERVER_SETTINGS, "timeout": CONNECT_TIMEOUT_SECONDS},
     )
     event.listen(engine.sync_engine.pool, "checkout", _discard_closed)
     telemetry = sys.modules.get("shared.telemetry")  # not loaded: not set up, nothing to record

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 import asyncpg
 
-from shared.db.driver_pool import DriverPool
+from shared.db.driver_pool import CONNECTION_ERRORS, DriverPool
 from shared.domain.api_keys import Grant
 from shared.domain.errors import NotFound
 from shared.domain.taxes import TaxExempt, tax_note
@@ -150,7 +150,7 @@ async def connection(engine: Database) -> AsyncIterator[asyncpg.Connection]:
     pooled = await engine.raw_connection()  # the pool's checkout events (metrics, outages) fire
     try:
         yield pooled.driver_connection
-    except (asyncpg.exceptions.PostgresConnectionError, asyncpg.exceptions.InterfaceError, OSError) as error:
+    except CONNECTION_ERRORS as error:
         await greenlet_spawn(pooled.invalidate, error)
         raise
     finally:

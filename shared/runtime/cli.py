@@ -248,7 +248,7 @@ def _serve(args: argparse.Namespace) -> int:
     if args.port is not None:
         settings = replace(settings, port=args.port)
     operations = select(settings.function_target)  # an unknown target fails here, before any work
-    lean = driver_only(operations) and not _dispatches(operations)  # no SQLAlchemy (shared.db.driver_pool)
+    lean = driver_only(operations)  # no SQLAlchemy (shared.db.driver_pool); dispatch-events is not driver_only
     public, internal = _listeners(settings, args)
     for listener in (public, internal):
         if listener is not None and listener.note:
