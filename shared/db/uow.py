@@ -298,18 +298,13 @@ class UnitOfWork:
             callback()
 
     async def _commit_driver(self) -> None:
+        await self.write_recorded()
         with driver_conflicts():
-            if self._events:
-                await write_events(await self.driver_connection(), self._events)
-                self._events = []
             await self._transaction.commit()
 
     async def _commit_session(self) -> None:
         try:
-            if self._events:
-                await self.session.flush()
-                await write_events(await self.driver_connection(), self._events)
-                self._events = []
+            await self.write_recorded()
             if self._request is not None:
                 await self._savepoint.commit()  # flushes and releases: final only with the request's commit
             else:

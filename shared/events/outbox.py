@@ -19,7 +19,7 @@ from shared.db import balances, tables
 from shared.db.event_writer import PendingEvent
 from shared.db.invoice_writer import OneInvoice, Written
 from shared.db.uow import UnitOfWork
-from shared.domain.invoices import InvoiceStatus
+from shared.domain.invoices import InvoiceDraft, InvoiceStatus
 from shared.schemas.balances import BalanceTransaction
 from shared.schemas.coupons import Coupon, Discount, PromotionCode
 from shared.schemas.credit_notes import CreditNote
@@ -173,9 +173,7 @@ def lifecycle_type(old: str, new: str) -> str:
 
 
 def record_invoice(uow: UnitOfWork, type: str, invoice: tables.Invoice, now: datetime) -> None:
-    uow.record(
-        PendingEvent(invoice.tenant_id, type, invoice.id, now, kind="invoice", test_clock_id=invoice.test_clock_id)
-    )
+    record_rendered_in_sql(uow, type, "invoice", invoice, now)
 
 
 def issued_types(status: InvoiceStatus) -> tuple[str, ...]:
@@ -184,31 +182,23 @@ def issued_types(status: InvoiceStatus) -> tuple[str, ...]:
     return ("invoice.created", "invoice.finalized", *paid)
 
 
+def _record_issued(uow: UnitOfWork, tenant_id: str, invoice_id: str, draft: InvoiceDraft, **rendering: Any) -> int:
+    """The issued events of one invoice (`rendering`: its `kind`, or its `object`); how many."""
+    types = issued_types(draft.status)
+    for type in types:
+        uow.record(
+            PendingEvent(tenant_id, type, invoice_id, draft.created_at, test_clock_id=draft.test_clock_id, **rendering)
+        )
+    return len(types)
+
+
 def record_issued(uow: UnitOfWork, written: Sequence[Written]) -> None:
     for w in written:
-        for type in issued_types(w.draft.status):
-            uow.record(
-                PendingEvent(
-                    w.tenant_id, type, w.id, w.draft.created_at, kind="invoice", test_clock_id=w.draft.test_clock_id
-                )
-            )
+        _record_issued(uow, w.tenant_id, w.id, w.draft, kind="invoice")
 
 
 def record_issued_unnumbered(uow: UnitOfWork, one: OneInvoice) -> int:
     """The issued events of invoice `one`, not written yet: its object rendered from its
     draft, number null until shared.db.invoice_writer.write_one sets it in these events
     (written before it); how many."""
-    rendered = one.rendered()
-    types = issued_types(one.draft.status)
-    for type in types:
-        uow.record(
-            PendingEvent(
-                one.tenant_id,
-                type,
-                one.id,
-                one.draft.created_at,
-                object=rendered,
-                test_clock_id=one.draft.test_clock_id,
-            )
-        )
-    return len(types)
+    return _record_issued(uow, one.tenant_id, one.id, one.draft, object=one.rendered())

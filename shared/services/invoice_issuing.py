@@ -142,7 +142,9 @@ async def write_issued(
         locked = await lock_balances(conn, [(tenant_id, customer_id, currency)])
         balance = locked.get((tenant_id, customer_id, currency), 0)
     draft = draft.with_starting_balance(balance)
-    if last and not draft.totals.balance_change and (draft.discount is None or reason not in CYCLE_REASONS):
+    # The invoice of a new billing period uses up one period of the discount.
+    uses_discount_period = draft.discount is not None and reason in CYCLE_REASONS
+    if last and not draft.totals.balance_change and not uses_discount_period:
         one = prepare_one(tenant_id, draft)
         issued = outbox.record_issued_unnumbered(uow, one)
         event_ids = await uow.write_recorded()
@@ -152,8 +154,7 @@ async def write_issued(
         return written
     with driver_conflicts():
         [written] = await write_invoices(conn, [(tenant_id, draft)])
-    if draft.discount is not None and reason in CYCLE_REASONS:
-        # The invoice of a new billing period uses up one period of the discount.
+    if uses_discount_period and draft.discount is not None:  # (the second test: for the type checker)
         left = draft.discount.after_new_period()
         await uow.repo(tenant_id).use_discount_period(left, now)
         if not left.active:  # its last period: the discount ends
